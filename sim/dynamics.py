@@ -1,0 +1,398 @@
+r"""The model's mathematics: pure, typed, batch-agnostic array functions.
+
+No Mesa, no Hydra, no I/O. Every function works elementwise or over the last one or two axes,
+so the same code serves one agent's row (shape ``(N,)``), one run (``(N, N)``) and an ensemble
+of runs with a leading run axis (``(R, N, N)``). docs/ODD.md states each equation with its
+reason and source; the equation numbers below are the ODD's.
+
+Notation
+--------
+Actors are indexed ``i`` (the observer, or the actor that responds), ``j`` (the observed
+actor) and ``m`` (the target of an action). ``C`` is the China pole (alignment -1), ``U`` the
+US pole (alignment +1).
+
+===============  ==========================================================================
+symbol           meaning (unit)
+===============  ==========================================================================
+x_i              alignment in [-1, 1]: -1 with China, +1 with the US
+s_i              defence spending (% of GDP)
+M_i              military expenditure (USD bn, constant 2023), M = s Y / 100
+K_i              military capability stock (USD bn, constant 2023)
+L_i              alliance lock-in with the US in [0, 1]
+I_ij             hostile intent of j as perceived by i, in [0, 1]
+T_ij             threat of j to i, in [0, 1]
+E_ij             hostile evidence about j received by i in a quarter (evidence units)
+G_ij             reassurance (engagement by j toward i) received by i (intensity)
+c_ij, r_ij, d_ij i's criticism of, claims resistance toward, tech denial toward j, in [0, 1]
+tau_ij           i's trust in j, in [0, 1]
+n_i              domestic normalisation index (Japan; 0 elsewhere)
+===============  ==========================================================================
+
+Every probability-like state stays in [0, 1] by construction (convex combinations and
+saturating maps), never by clipping inside the loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+ArrayLike = Array | float
+
+EARTH_RADIUS_KM = 6371.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Geometry and static structure (computed once per run)
+# ----------------------------------------------------------------------------------------------
+
+
+def great_circle_km(lat: Array, lon: Array) -> Array:
+    """Pairwise great-circle distances (km) between points given in degrees (haversine).
+
+    Parameters
+    ----------
+    lat, lon : array of shape (N,)
+        Latitudes and longitudes in degrees.
+
+    Returns
+    -------
+    array of shape (N, N)
+        Symmetric distances in km with a zero diagonal.
+    """
+    phi = np.radians(lat)[:, None], np.radians(lat)[None, :]
+    dphi = phi[1] - phi[0]
+    dlmb = np.radians(lon)[None, :] - np.radians(lon)[:, None]
+    h = np.sin(dphi / 2) ** 2 + np.cos(phi[0]) * np.cos(phi[1]) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def threat_proximity(distance_km: Array, reach_km: Array, scale_km: float) -> Array:
+    """Proximity weight of j's power at i (eq. 8): ``exp(-max(0, d_ij - reach_j) / d_0)``.
+
+    Power projected within an actor's reach arrives undiminished; beyond it it decays with the
+    loss-of-strength gradient (Boulding 1962). ``reach_km`` broadcasts over the target axis.
+    """
+    return np.exp(-np.maximum(0.0, distance_km - reach_km) / scale_km)
+
+
+def spillover_proximity(distance_km: Array, scale_km: float) -> Array:
+    """Neighbourhood weight ``exp(-d_im / d_s)`` of an action against m as evidence to i (eq. 3)."""
+    return np.exp(-distance_km / scale_km)
+
+
+# ----------------------------------------------------------------------------------------------
+# Relations that depend on alignment
+# ----------------------------------------------------------------------------------------------
+
+
+def affinity(x_observer: ArrayLike, x_target: ArrayLike, power: float) -> Array:
+    """Alignment affinity ``(1 - |x_i - x_j| / 2) ** k_a`` in [0, 1] (eq. 2).
+
+    1 for identical alignments, 0 for the two poles; ``power`` sharpens it so that only close
+    partners count.
+    """
+    return np.asarray((1.0 - np.abs(np.subtract(x_observer, x_target)) / 2.0) ** power)
+
+
+def exposure(
+    neighbourhood: Array, partner_affinity: Array, threat_from_target: Array, is_self: Array,
+    sigma_n: float, sigma_p: float,
+) -> Array:
+    """How much an action against m counts as an action against observer i (eq. 3).
+
+    ``S_im = 1`` for m = i, else ``min(1, sigma_n exp(-d_im / d_s)(1 - T_im) + sigma_p aff_im)``:
+    direct action counts fully; action against a neighbour counts partly unless that neighbour
+    is itself a threat to i, action against an aligned partner partly (reputation spill-over).
+    """
+    indirect = np.minimum(1.0, sigma_n * neighbourhood * (1.0 - threat_from_target) + sigma_p * partner_affinity)
+    return np.where(is_self, 1.0, indirect)
+
+
+def alignment_distance(x_observer: ArrayLike, x_target: ArrayLike) -> Array:
+    """Alignment distance ``D_ij = |x_i - x_j| / 2`` in [0, 1]."""
+    return np.asarray(np.abs(np.subtract(x_observer, x_target)) / 2.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Actions (decisions from last turn's snapshot)
+# ----------------------------------------------------------------------------------------------
+
+
+def lognormal_factor(noise: ArrayLike, sd: float) -> Array:
+    """Mean-one log-normal multiplier ``exp(sd * eps - sd**2 / 2)`` for standard normal ``eps``."""
+    return np.asarray(np.exp(sd * np.asarray(noise) - 0.5 * sd * sd))
+
+
+def coercion_policy_multiplier(x_target: ArrayLike, x_target_start: ArrayLike, gain: float) -> Array:
+    """China's policy response to a target's drift toward the US (eq. 14): ``1 + gamma max(0, x_j - x_j0)``.
+
+    The spiral of CLAIMS.md: the more a target has moved toward the US since the start, the
+    harder it is pressed.
+    """
+    return 1.0 + gain * np.maximum(0.0, np.subtract(x_target, x_target_start))
+
+
+def stance_action(stance: ArrayLike, threshold: float) -> Array:
+    """Public acts (criticism, export controls) that a stance produces (eq. 15b).
+
+    ``max(0, stance - theta_a) / (1 - theta_a)``: a state acts on a stance only beyond the
+    quiet level ``theta_a``; below it the stance stays private.
+    """
+    return np.asarray(np.maximum(0.0, np.asarray(stance) - threshold) / (1.0 - threshold))
+
+
+def engagement_intensity(level: ArrayLike, trade_share: Array, threat_to_engager: Array) -> Array:
+    """Engagement of i toward j (eq. 15): ``g * w_ij * (1 - T_ij)``.
+
+    Engagers trade, aid and reassure in proportion to j's trade with them, less so toward those
+    they feel threatened by.
+    """
+    return np.asarray(level * trade_share * (1.0 - threat_to_engager))
+
+
+def basing_acceptance(china_bloc_threat: ArrayLike, alignment: ArrayLike, threshold: float, width: float) -> Array:
+    """Share of a US basing offer a host accepts (eq. 22): ``logistic((Theta^C - theta_L) / w_L) * max(0, x)``."""
+    return logistic((np.asarray(china_bloc_threat) - threshold) / width) * np.maximum(0.0, alignment)
+
+
+def smoothed_growth(growth: ArrayLike, expenditure: ArrayLike, expenditure_prev: ArrayLike) -> Array:
+    """Exponentially smoothed annual growth of expenditure (eq. 19), a one-year time constant.
+
+    ``g' = g + (4 ln(M_t / M_{t-1}) - g) / 4``.
+    """
+    quarterly = np.log(np.divide(expenditure, expenditure_prev))
+    return np.asarray(growth + (4.0 * quarterly - growth) / 4.0)
+
+
+def buildup_intensity(growth: ArrayLike, normal_growth: float) -> Array:
+    """Arms build-up (eq. 20): real spending growth above the normal rate, ``max(0, g - g_0)`` per year."""
+    return np.maximum(0.0, np.subtract(growth, normal_growth))
+
+
+# ----------------------------------------------------------------------------------------------
+# Perception: evidence, intent, threat (balance of threat, Walt 1987)
+# ----------------------------------------------------------------------------------------------
+
+
+def targeted_evidence(exposure_matrix: Array, hostile_acts: Array) -> Array:
+    """Evidence from targeted acts (eq. 4): ``E_ij = sum_m S_im H_jm``.
+
+    ``hostile_acts[..., j, m]`` is the hostility-weighted intensity of j's acts against m.
+    Works for one observer's row (``exposure_matrix`` of shape (N,)) and for whole matrices.
+    """
+    return np.asarray(np.matmul(exposure_matrix, np.swapaxes(hostile_acts, -1, -2)))
+
+
+def bloc_attribution(evidence: Array, partner_affinity_offdiag: Array, sigma_b: float) -> Array:
+    """Attribute part of the evidence about j's close partners to j (eq. 6).
+
+    ``E'_ij = E_ij + sigma_b sum_{k != j} E_ik aff_kj``: Russia's war raises the perceived intent
+    of its partner China, China's coercion that of North Korea.
+    """
+    return np.asarray(evidence + sigma_b * np.matmul(evidence, partner_affinity_offdiag))
+
+
+def update_intent(
+    intent: Array, evidence: Array, reassurance: Array, decay: float, gain: float, reassurance_gain: float
+) -> Array:
+    """Perceived hostile intent after one quarter (eq. 7).
+
+    Forgetting and reassurance first, ``I~ = I (1 - delta_I)(1 - b)``, then hostile evidence,
+    ``I' = I~ + (1 - I~) a`` with ``a = 1 - exp(-eta E)`` and ``b = 1 - exp(-eta_r G)``.
+    Stays in [0, 1] for any non-negative evidence. Without evidence ``I_t = I_0 (1 - delta_I)^t``;
+    under constant evidence it converges to ``a / (1 - (1 - delta_I)(1 - a))``.
+    """
+    relaxed = intent * (1.0 - decay) * np.exp(-reassurance_gain * reassurance)
+    return np.asarray(relaxed + (1.0 - relaxed) * (1.0 - np.exp(-gain * evidence)))
+
+
+def relative_power(capability_observer: ArrayLike, capability_target: ArrayLike, offence: ArrayLike) -> Array:
+    """Offence-weighted power of j relative to i (eq. 9): ``P_ij = o_j K_j / (K_i + o_j K_j)``.
+
+    ``o_j = 1 + omega nuclear_j``: nuclear arms multiply what a capability stock can threaten
+    (Walt's offensive power), which is what makes a poor nuclear state a threat.
+    """
+    weighted = np.multiply(offence, capability_target)
+    return np.asarray(weighted / np.add(capability_observer, weighted))
+
+
+def threat(intent: Array, power: Array, proximity: Array, scale: float) -> Array:
+    """Threat of j to i (eq. 10): ``T_ij = 1 - exp(-theta I_ij P_ij prox_ij)``.
+
+    Walt's (1987) sources of threat combined multiplicatively: an actor without hostile intent,
+    without power, or out of reach is no threat.
+    """
+    return np.asarray(1.0 - np.exp(-scale * intent * power * proximity))
+
+
+def bloc_threats(threat_matrix: Array, alignment: Array) -> tuple[Array, Array]:
+    """Threat from the China side and from the US side (eq. 11).
+
+    ``Theta^C_i = sum_j T_ij (1 - x_j) / 2`` and ``Theta^U_i = sum_j T_ij (1 + x_j) / 2``;
+    ``alignment`` broadcasts over the target axis (the diagonal of T is zero).
+    """
+    china_side = np.sum(threat_matrix * (1.0 - alignment) / 2.0, axis=-1)
+    us_side = np.sum(threat_matrix * (1.0 + alignment) / 2.0, axis=-1)
+    return np.asarray(china_side), np.asarray(us_side)
+
+
+# ----------------------------------------------------------------------------------------------
+# Responses
+# ----------------------------------------------------------------------------------------------
+
+
+def logistic(z: ArrayLike) -> Array:
+    """The logistic function ``1 / (1 + exp(-z))``."""
+    return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(z))))
+
+
+def vulnerability(
+    proximity_to_china: ArrayLike, capability: ArrayLike, capability_china: ArrayLike,
+    lockin: ArrayLike, capability_us: ArrayLike,
+) -> Array:
+    """Exposure of a state to the China pole (eq. 12): ``prox_iC K_C / (K_C + K_i + L_i K_U)``.
+
+    Near, weak states without US protection are vulnerable.
+    """
+    return np.asarray(
+        proximity_to_china * capability_china
+        / (np.add(capability_china, capability) + np.multiply(lockin, capability_us))
+    )
+
+
+def bandwagon_weight(vulnerability_index: ArrayLike, threshold: float, width: float) -> Array:
+    """Weight of bandwagoning against balancing (eq. 12): ``logistic((v - theta_bw) / w_bw)``."""
+    return logistic((np.asarray(vulnerability_index) - threshold) / width)
+
+
+def trade_balance(trade_us: ArrayLike, trade_china: ArrayLike, denial_toward_china: ArrayLike, discount: float) -> Array:
+    """Economic pull toward the US minus that toward China (eq. 13).
+
+    ``e_i = w_iU - w_iC (1 - phi_d d_iC)``: de-risking weakens China's economic pull.
+    """
+    return np.asarray(trade_us - np.multiply(trade_china, 1.0 - discount * np.asarray(denial_toward_china)))
+
+
+def alignment_drive(
+    china_side: ArrayLike, us_side: ArrayLike, bandwagon: ArrayLike, economic: ArrayLike, lockin: ArrayLike,
+    trend: ArrayLike, balancing_gain: float, economic_gain: float, lockin_gain: float, trend_gain: float,
+) -> Array:
+    """The non-constant part of the target-alignment logit (eq. 13).
+
+    ``beta_b ((1 - 2 bw_i) Theta^C_i - Theta^U_i) + beta_e e_i + beta_L L_i + beta_n n_i``:
+    a state balances against the more threatening side; a state vulnerable to China
+    (bw near 1) instead bends toward China under China-side threat (bandwagoning).
+    """
+    return np.asarray(
+        balancing_gain * ((1.0 - 2.0 * np.asarray(bandwagon)) * np.asarray(china_side) - np.asarray(us_side))
+        + economic_gain * np.asarray(economic)
+        + lockin_gain * np.asarray(lockin)
+        + trend_gain * np.asarray(trend)
+    )
+
+
+def update_alignment(
+    alignment: ArrayLike, baseline_logit: ArrayLike, drive: ArrayLike, lockin: ArrayLike,
+    rate: float, stickiness: float,
+) -> Array:
+    """Partial adjustment toward the target alignment ``x* = tanh(mu_i + drive)`` (eq. 13).
+
+    ``x' = x + rho_x (1 - phi_L L)(x* - x)``: lock-in slows every move (hysteresis).
+    """
+    target = np.tanh(np.add(baseline_logit, drive))
+    return np.asarray(alignment + rate * (1.0 - stickiness * np.asarray(lockin)) * (target - alignment))
+
+
+def us_pressure_term(pressure: ArrayLike, response: float, lockin: ArrayLike, spending: ArrayLike, target: float) -> Array:
+    """US burden-sharing pressure on desired spending (eq. 17): ``D_us k_pi L_i max(0, s_ref - s_i)``."""
+    return np.asarray(pressure * response * np.asarray(lockin) * np.maximum(0.0, target - np.asarray(spending)))
+
+
+def desired_spending(
+    baseline: ArrayLike, total_threat: ArrayLike, pressure: ArrayLike, trend: ArrayLike,
+    threat_response: float, trend_response: float,
+) -> Array:
+    """Richardson-type desired spending (eq. 16): ``s* = s_bar exp(k_s Theta_i) + pi_i + k_n n_i``.
+
+    Threat scales spending proportionally (a state at 0.2% of GDP does not add what one at 2%
+    adds), so desired spending stays positive.
+    """
+    return np.asarray(
+        np.asarray(baseline) * np.exp(threat_response * np.asarray(total_threat))
+        + pressure + trend_response * np.asarray(trend)
+    )
+
+
+def spending_baseline(
+    spending: ArrayLike, total_threat: ArrayLike, pressure: ArrayLike, trend: ArrayLike,
+    threat_response: float, trend_response: float, floor_share: float,
+) -> Array:
+    """The baseline ``s_bar`` that makes ``spending`` the desired level (inverse of eq. 16).
+
+    ``s_bar = max(f s, s - pi - k_n n) exp(-k_s Theta)``; the floor ``f s`` keeps it positive
+    where pressure alone would explain the start level.
+    """
+    rest = np.maximum(floor_share * np.asarray(spending), np.asarray(spending) - pressure - trend_response * np.asarray(trend))
+    return np.asarray(rest * np.exp(-threat_response * np.asarray(total_threat)))
+
+
+def update_spending(spending: ArrayLike, desired: ArrayLike, ceiling: ArrayLike, rate: float) -> Array:
+    """Spending after one quarter (eq. 16): ``s' = s + rho_s (min(s*, C) - s)``."""
+    return np.asarray(spending + rate * (np.minimum(desired, ceiling) - np.asarray(spending)))
+
+
+def update_ceiling(ceiling: ArrayLike, desired: ArrayLike, erosion: float) -> Array:
+    """A political spending ceiling gives way under sustained demand (eq. 18): ``C' = C + eps max(0, s* - C)``."""
+    return np.asarray(ceiling + erosion * np.maximum(0.0, np.subtract(desired, ceiling)))
+
+
+def update_capability(capability: ArrayLike, expenditure: ArrayLike, depreciation_per_year: float) -> Array:
+    """Perpetual-inventory capability stock (eq. 19): ``K' = K (1 - delta_K)^(1/4) + M / 4``."""
+    return np.asarray(np.asarray(capability) * (1.0 - depreciation_per_year) ** 0.25 + np.asarray(expenditure) / 4.0)
+
+
+def update_lockin(
+    lockin: ArrayLike, basing: ArrayLike, basing_start: ArrayLike, lockin_start: ArrayLike, build: float, decay: float
+) -> Array:
+    """Alliance lock-in after one quarter (eq. 21).
+
+    ``L' = L + rho_L max(0, b - b_0)(1 - L) - delta_L (L - L_0)``: basing accepted beyond its
+    start level builds lock-in quickly; without it lock-in relaxes slowly toward its start level
+    (the asymmetry that makes a juncture hard to reverse).
+    """
+    lockin = np.asarray(lockin)
+    excess = np.maximum(0.0, np.subtract(basing, basing_start))
+    return np.asarray(lockin + build * excess * (1.0 - lockin) - decay * (lockin - lockin_start))
+
+
+def stance_targets(
+    threat_matrix: Array, distance: Array, dispute: Array, ruling: ArrayLike, pressure: ArrayLike,
+    trend: ArrayLike, engagement_received: Array,
+    *, crit: tuple[float, float, float], resist: tuple[float, float, float, float],
+    deny: tuple[float, float, float], trust: tuple[float, float, float, float], trend_gain: float,
+) -> tuple[Array, Array, Array, Array]:
+    """Targets of the four stances of i toward j (eqs. 23-26).
+
+    Criticism  ``c* = logistic(a_c + b_c T + c_c D + k_nw n)``;
+    resistance ``r* = logistic(a_r + b_r T + c_r disp + k_r ruling + k_nw n)``;
+    denial     ``d* = logistic(a_d + b_d T + c_d pi^d + k_nw n)``;
+    trust      ``tau* = logistic(a_t - b_t T + c_t (1 - D) + e_t G)``.
+    ``trend`` and ``pressure`` are per observer and broadcast over targets.
+    """
+    trend_shift = trend_gain * np.asarray(trend)
+    c_target = logistic(crit[0] + crit[1] * threat_matrix + crit[2] * distance + trend_shift)
+    r_target = logistic(
+        resist[0] + resist[1] * threat_matrix + resist[2] * dispute + resist[3] * np.asarray(ruling) + trend_shift
+    )
+    d_target = logistic(deny[0] + deny[1] * threat_matrix + deny[2] * np.asarray(pressure) + trend_shift)
+    t_target = logistic(
+        trust[0] - trust[1] * threat_matrix + trust[2] * (1.0 - distance) + trust[3] * engagement_received
+    )
+    return c_target, r_target, d_target, t_target
+
+
+def partial_adjustment(value: ArrayLike, target: ArrayLike, rate: float) -> Array:
+    """Move ``value`` a share ``rate`` of the way to ``target`` (stays in [0, 1] if both are)."""
+    return np.asarray(np.asarray(value) + rate * (np.asarray(target) - np.asarray(value)))

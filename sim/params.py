@@ -1,0 +1,729 @@
+"""Every parameter of the model: name, unit, range, meaning and source, and their validation.
+
+This module is the one source of parameter names and defaults. Each field carries metadata:
+
+``unit``
+    the unit of the value (``1`` for dimensionless quantities);
+``range``
+    the closed interval of allowed values (``None`` for an open end);
+``meaning``
+    what the parameter does, in one sentence;
+``source``
+    where its value comes from: a claim id from CLAIMS.md (``C0``, ``W1`` ...), a citation, or
+    ``assumption`` for a modelling choice that calibration (issue 5) is meant to discipline.
+
+The dataclasses are frozen: a run's parameters cannot change after validation. They are built
+from plain mappings (a composed Hydra config) by :func:`params_from_mapping`, which rejects
+unknown keys, wrong types and out-of-range values with an error naming the key, the value and
+what is allowed. Validation happens here, at the boundary, never inside the step loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+ISO3_LENGTH = 3
+DRIVER_NAMES = (
+    "china_coercion",
+    "nk_provocation",
+    "russia_war",
+    "us_pressure",
+    "japan_domestic_trend",
+)
+MODES = ("replay", "policy")
+EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling")
+
+
+def p(default: Any, unit: str, lo: float | None, hi: float | None, meaning: str, source: str) -> Any:
+    """Declare a numeric parameter with its metadata (unit, allowed range, meaning, source)."""
+    return field(
+        default=default,
+        metadata={"unit": unit, "range": (lo, hi), "meaning": meaning, "source": source},
+    )
+
+
+def choice(default: str, options: tuple[str, ...], meaning: str) -> Any:
+    """Declare a string parameter restricted to ``options``."""
+    return field(default=default, metadata={"choices": options, "meaning": meaning, "unit": "-"})
+
+
+def listing(default: list[Any], meaning: str) -> Any:
+    """Declare a list-valued parameter (its items are checked by the owning class)."""
+    return field(default_factory=lambda: list(default), metadata={"meaning": meaning, "unit": "-"})
+
+
+class Checked:
+    """Mixin: on construction, check every field against its declared range or choices."""
+
+    config_key: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        check_fields(self, self.config_key)
+
+
+# --------------------------------------------------------------------------------------------
+# Run, actors, drivers, events
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """The simulated period and the mode that drives the exogenous series."""
+
+    start_year: int = p(2010, "year", 1990, 2100, "First simulated year (turn 0 is its Q1).", "DESIGN.md")
+    end_year: int = p(2030, "year", 1990, 2100, "Last simulated year (the run ends with its Q4).", "DESIGN.md")
+    mode: str = choice(
+        "replay",
+        MODES,
+        "replay: drivers follow the shipped data series to their last year, then the policy; "
+        "policy: drivers follow endogenous policies from the start.",
+    )
+    spinup_quarters: int = p(
+        200, "quarters", 0, 2000,
+        "Noise-free quarters used to bring perceptions and stances to their start-year equilibrium.",
+        "assumption (ODD section 5)",
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "run")
+        if self.end_year < self.start_year:
+            raise ValueError(
+                f"run.end_year={self.end_year} is before run.start_year={self.start_year}; "
+                "allowed: end_year >= start_year"
+            )
+
+    @property
+    def n_turns(self) -> int:
+        """Number of quarterly turns in the run."""
+        return 4 * (self.end_year - self.start_year + 1)
+
+
+@dataclass(frozen=True)
+class ActorParams:
+    """Which states are simulated, their roles, and the file their attributes come from."""
+
+    name: str = field(default="east_asia", metadata={"meaning": "Name of the actor set.", "unit": "-"})
+    codes: list[str] = listing(
+        ["CHN", "JPN", "USA", "RUS", "PRK", "BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP",
+         "THA", "VNM"],
+        "ISO-3 codes of the simulated states; each must have a row in the attribute file.",
+    )
+    attributes_file: str = field(
+        default="actors.csv",
+        metadata={"meaning": "Attribute table (in sim/data/ unless an absolute path).", "unit": "-"},
+    )
+    china_pole: str = field(default="CHN", metadata={"meaning": "The pole at alignment -1.", "unit": "-"})
+    us_pole: str = field(default="USA", metadata={"meaning": "The pole at alignment +1.", "unit": "-"})
+    focal: str = field(default="JPN", metadata={"meaning": "The state whose W1..W5 are reported.", "unit": "-"})
+    provocateur: str = field(default="PRK", metadata={"meaning": "The state that tests missiles.", "unit": "-"})
+    belligerent: str = field(default="RUS", metadata={"meaning": "The state that wages the war.", "unit": "-"})
+    region: list[str] = listing(
+        ["BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"],
+        "Southeast Asian states whose means are reported and whose trust defines W2.",
+    )
+    engagers: list[str] = listing(
+        ["CHN", "USA", "JPN"],
+        "States that engage others (trade, aid, reassurance) in proportion to trade ties.",
+    )
+
+    def __post_init__(self) -> None:
+        for code in self.codes:
+            if not (isinstance(code, str) and len(code) == ISO3_LENGTH and code.isupper()):
+                raise ValueError(f"actors.codes contains {code!r}; allowed: upper-case ISO-3 codes")
+        if len(set(self.codes)) != len(self.codes):
+            raise ValueError(f"actors.codes={self.codes} has duplicates; each code may appear once")
+        for role in ("china_pole", "us_pole", "focal", "provocateur", "belligerent"):
+            code = getattr(self, role)
+            if code not in self.codes:
+                raise ValueError(
+                    f"actors.{role}={code!r} is not among actors.codes; allowed: {self.codes}"
+                )
+        for key in ("region", "engagers"):
+            for code in getattr(self, key):
+                if code not in self.codes:
+                    raise ValueError(
+                        f"actors.{key} contains {code!r}, not among actors.codes; allowed: {self.codes}"
+                    )
+        if self.china_pole == self.us_pole:
+            raise ValueError("actors.china_pole and actors.us_pole must differ")
+
+
+@dataclass(frozen=True)
+class DriverKnob:
+    """Scale of one driver from a given year on (1 = as history or policy gives, 0 = absent)."""
+
+    scale: float = p(1.0, "1", 0.0, 10.0, "Multiplier on the driver from from_year on.", "C0")
+    from_year: int = p(
+        0, "year", 0, 2100,
+        "First year the scale applies; 0 means the run's start year. Before it the driver is at scale 1.",
+        "C0",
+    )
+
+
+@dataclass(frozen=True)
+class DriverParams:
+    """The five drivers of Japan's shift (CLAIMS.md C0) and their counterfactual knobs."""
+
+    china_coercion: DriverKnob = field(default_factory=DriverKnob)
+    nk_provocation: DriverKnob = field(default_factory=DriverKnob)
+    russia_war: DriverKnob = field(default_factory=DriverKnob)
+    us_pressure: DriverKnob = field(default_factory=DriverKnob)
+    japan_domestic_trend: DriverKnob = field(default_factory=DriverKnob)
+
+    def __post_init__(self) -> None:
+        for name in DRIVER_NAMES:
+            check_fields(getattr(self, name), f"drivers.{name}")
+
+    def knob(self, name: str) -> DriverKnob:
+        """The knob of driver ``name``; KeyError naming the allowed drivers otherwise."""
+        if name not in DRIVER_NAMES:
+            raise KeyError(f"unknown driver {name!r}; allowed: {list(DRIVER_NAMES)}")
+        knob: DriverKnob = getattr(self, name)
+        return knob
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated event of the scenario timeline.
+
+    ``kind`` is one of ``intent_shock`` (a one-quarter burst of hostile evidence from ``actor``
+    against ``target``), ``coercion_campaign`` (extra coercion by ``actor`` against ``targets``
+    from ``year`` to ``until_year``) and ``claims_ruling`` (a ruling against ``target``'s claims
+    that raises every observer's claims resistance toward it from then on). ``driver`` names the
+    knob that scales the event (empty for events no knob controls).
+    """
+
+    kind: str = "intent_shock"
+    year: int = 2010
+    quarter: int = 1
+    until_year: int = 0
+    actor: str = ""
+    target: str = ""
+    targets: list[str] = field(default_factory=list)
+    size: float = 0.0
+    driver: str = ""
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"scenario event {self.label or self.kind!r}"
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"{where}: kind={self.kind!r}; allowed: {list(EVENT_KINDS)}")
+        if not 1 <= self.quarter <= 4:
+            raise ValueError(f"{where}: quarter={self.quarter}; allowed: 1..4")
+        if self.size < 0:
+            raise ValueError(f"{where}: size={self.size}; allowed: >= 0")
+        if self.driver and self.driver not in DRIVER_NAMES:
+            raise ValueError(f"{where}: driver={self.driver!r}; allowed: {list(DRIVER_NAMES)} or ''")
+        if self.until_year and self.until_year < self.year:
+            raise ValueError(f"{where}: until_year={self.until_year} is before year={self.year}")
+
+
+@dataclass(frozen=True)
+class ScenarioParams:
+    """A named scenario: its description and its timeline of dated events."""
+
+    name: str = field(default="baseline", metadata={"meaning": "Scenario name.", "unit": "-"})
+    description: str = field(default="", metadata={"meaning": "What the scenario is for.", "unit": "-"})
+    events: list[Event] = field(default_factory=list, metadata={"meaning": "Dated events.", "unit": "-"})
+
+
+# --------------------------------------------------------------------------------------------
+# Model parameters (the symbols of docs/ODD.md)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PerceptionParams(Checked):
+    """Intent learning and threat assessment (balance of threat, Walt 1987)."""
+
+    config_key: ClassVar[str] = "params.perception"
+
+    intent_decay_per_quarter: float = p(
+        0.08, "1/quarter", 0.0, 1.0,
+        "delta_I: share of perceived hostile intent forgotten per quarter without new evidence.",
+        "assumption; half-life ~2 years (Jervis 1976 on the persistence of images)",
+    )
+    intent_gain: float = p(
+        0.5, "1/evidence", 0.0, 100.0,
+        "eta: how fast hostile evidence raises perceived intent, a = 1 - exp(-eta E).",
+        "assumption (calibrated in issue 5)",
+    )
+    reassurance_gain: float = p(
+        0.6, "1/evidence", 0.0, 100.0,
+        "eta_r: how fast engagement lowers perceived intent, b = 1 - exp(-eta_r G).",
+        "assumption",
+    )
+    neighbour_spillover: float = p(
+        0.35, "1", 0.0, 1.0,
+        "sigma_n: weight of an action against a neighbour (at zero distance) as evidence to the observer.",
+        "Walt 1987 (proximity); assumption for the value",
+    )
+    partner_spillover: float = p(
+        0.4, "1", 0.0, 1.0,
+        "sigma_p: weight of an action against an aligned partner as evidence to the observer.",
+        "assumption (reputation spill-over; Crescenzi 2007)",
+    )
+    bloc_spillover: float = p(
+        0.2, "1", 0.0, 1.0,
+        "sigma_b: share of the evidence about j's close partners that is attributed to j.",
+        "C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
+    )
+    affinity_power: float = p(
+        8.0, "1", 1.0, 20.0,
+        "k_a: sharpness of alignment affinity (1 - |x_i - x_j| / 2) ** k_a.",
+        "assumption",
+    )
+    spillover_distance_km: float = p(
+        2500.0, "km", 100.0, 20000.0,
+        "d_s: distance over which the neighbour spill-over halves ~ln2 d_s.",
+        "assumption (Boulding 1962 loss-of-strength gradient)",
+    )
+    threat_distance_km: float = p(
+        2000.0, "km", 100.0, 20000.0,
+        "d_0: e-folding distance of threat beyond an actor's power-projection reach.",
+        "Boulding 1962; Walt 1987",
+    )
+    nuclear_offence_factor: float = p(
+        2.0, "1", 0.0, 10.0,
+        "omega: extra offensive weight of a nuclear-armed actor's capability, o_j = 1 + omega * nuclear_j.",
+        "Walt 1987 (offensive power)",
+    )
+    threat_scale: float = p(
+        3.0, "1", 0.0, 100.0,
+        "theta: threat saturation, T = 1 - exp(-theta I P prox).",
+        "assumption",
+    )
+    perception_noise_sd: float = p(
+        0.10, "1 (log scale)", 0.0, 2.0,
+        "sigma_p: log-normal noise on the evidence an observer receives each quarter.",
+        "assumption",
+    )
+
+
+@dataclass(frozen=True)
+class HostilityParams(Checked):
+    """How much each kind of action counts as evidence of hostile intent (per unit intensity)."""
+
+    config_key: ClassVar[str] = "params.hostility"
+
+    coercion: float = p(1.0, "evidence/intensity", 0.0, 10.0, "h_co: coercion against the observer.", "C0; Walt 1987")
+    basing: float = p(
+        0.5, "evidence/intensity", 0.0, 10.0,
+        "h_ba: a US base accepted by a host, as seen by the China pole.", "DESIGN.md (basing)",
+    )
+    buildup: float = p(
+        2.0, "evidence/(1/year)", 0.0, 50.0,
+        "h_bu: real military spending growth above normal, seen by actors in range.",
+        "CLAIMS.md (China's build-up); Walt 1987",
+    )
+    criticism: float = p(
+        0.3, "evidence/intensity", 0.0, 10.0, "h_cr: public criticism of the observer.", "assumption",
+    )
+    provocation: float = p(
+        0.6, "evidence/intensity", 0.0, 10.0,
+        "h_pr: missile tests (per 20 missiles a year), seen by actors in range.", "C0 (North Korea)",
+    )
+    war: float = p(
+        0.8, "evidence/intensity", 0.0, 10.0,
+        "h_wa: a war of conquest against a third party, seen by actors in range.", "C0 (Russia's war)",
+    )
+    derisking: float = p(
+        0.3, "evidence/intensity", 0.0, 10.0, "h_de: export controls against the observer.", "W5",
+    )
+
+
+@dataclass(frozen=True)
+class AlignmentParams(Checked):
+    """Alignment response: balancing, bandwagoning, economic hedging, lock-in (hysteresis)."""
+
+    config_key: ClassVar[str] = "params.alignment"
+
+    adjustment_per_quarter: float = p(
+        0.06, "1/quarter", 0.0, 1.0, "rho_x: share of the gap to the target alignment closed per quarter.", "assumption",
+    )
+    balancing_gain: float = p(
+        1.5, "1/threat", 0.0, 20.0,
+        "beta_b: pull of the bloc-threat balance on the target alignment (Walt 1987 balancing).",
+        "Walt 1987",
+    )
+    economic_gain: float = p(
+        1.0, "1", 0.0, 20.0,
+        "beta_e: pull of the trade balance (US minus China share) on the target alignment (hedging).",
+        "Kuik 2008 (hedging); assumption for the value",
+    )
+    lockin_gain: float = p(
+        1.0, "1", 0.0, 20.0, "beta_L: pull of alliance lock-in toward the US pole.", "assumption",
+    )
+    lockin_stickiness: float = p(
+        0.7, "1", 0.0, 1.0,
+        "phi_L: how much lock-in slows alignment change, rate * (1 - phi_L L).",
+        "Pierson 2004 (increasing returns); DESIGN.md",
+    )
+    bandwagon_threshold: float = p(
+        0.55, "1", 0.0, 1.0,
+        "theta_bw: vulnerability above which a weak, exposed state bandwagons instead of balancing.",
+        "Walt 1987 (bandwagoning by weak states); assumption for the value",
+    )
+    bandwagon_width: float = p(
+        0.05, "1", 0.001, 1.0, "w_bw: width of the logistic switch between balancing and bandwagoning.", "assumption",
+    )
+    derisking_trade_discount: float = p(
+        0.5, "1", 0.0, 1.0,
+        "phi_d: share of China's trade pull removed by full de-risking.",
+        "CLAIMS.md (economics and politics no longer kept apart)",
+    )
+    domestic_trend_gain: float = p(
+        1.0, "1/trend", 0.0, 20.0, "beta_n: pull of Japan's domestic normalisation index on its target alignment.",
+        "assumption",
+    )
+
+
+@dataclass(frozen=True)
+class SpendingParams(Checked):
+    """Richardson-type defence spending with eroding political ceilings."""
+
+    config_key: ClassVar[str] = "params.spending"
+
+    adjustment_per_quarter: float = p(
+        0.05, "1/quarter", 0.0, 1.0, "rho_s: share of the gap to the desired spending closed per quarter.",
+        "Richardson 1960 (fatigue term); assumption for the value",
+    )
+    threat_response: float = p(
+        0.5, "1/threat", 0.0, 20.0, "k_s: relative rise of desired spending per unit of total threat, s_bar exp(k_s Theta).", "Richardson 1960",
+    )
+    ceiling_erosion_per_quarter: float = p(
+        0.01, "1/quarter", 0.0, 1.0,
+        "epsilon_C: share of the excess of desired spending over a political ceiling by which the ceiling gives way.",
+        "assumption (Japan's 1% norm, 1976; CLAIMS.md)",
+    )
+    us_target_share_gdp: float = p(
+        2.0, "% GDP", 0.0, 10.0, "s_ref: the spending level the US presses its allies toward.",
+        "NATO 2% guideline; CLAIMS.md (Japan toward 2%)",
+    )
+    us_pressure_response: float = p(
+        0.3, "1", 0.0, 5.0, "k_pi: share of an ally's shortfall to s_ref added to its desired spending per unit of pressure.",
+        "assumption",
+    )
+    domestic_trend_response: float = p(
+        0.3, "% GDP/trend", 0.0, 10.0, "k_n: desired extra spending per unit of Japan's normalisation index.",
+        "assumption",
+    )
+    normal_growth_per_year: float = p(
+        0.03, "1/year", -0.5, 0.5, "g_0: real spending growth not read as a build-up.", "assumption (world real GDP growth)",
+    )
+    capability_depreciation_per_year: float = p(
+        0.10, "1/year", 0.001, 1.0, "delta_K: depreciation of the military capital stock.", "assumption (10-year service life)",
+    )
+
+
+@dataclass(frozen=True)
+class LockinParams(Checked):
+    """Alliance lock-in with the US: bases and joint commands, slow to build and slow to decay."""
+
+    config_key: ClassVar[str] = "params.lockin"
+
+    build_per_quarter: float = p(
+        0.05, "1/quarter", 0.0, 1.0, "rho_L: lock-in built per unit of accepted basing per quarter.", "assumption",
+    )
+    decay_per_quarter: float = p(
+        0.005, "1/quarter", 0.0, 1.0, "delta_L: relaxation of lock-in toward its floor (half-life ~35 years).",
+        "Pierson 2004; assumption",
+    )
+    basing_offer: float = p(
+        0.5, "intensity", 0.0, 5.0, "b_0: the US basing offer to each state without pressure.", "assumption",
+    )
+    acceptance_threshold: float = p(
+        0.3, "threat", 0.0, 5.0, "theta_L: China-bloc threat at which a host accepts half of the offer.", "assumption",
+    )
+    acceptance_width: float = p(
+        0.1, "threat", 0.001, 5.0, "w_L: width of the host's logistic acceptance.", "assumption",
+    )
+
+
+@dataclass(frozen=True)
+class StanceParams(Checked):
+    """Stances of i toward j on W1 (criticism), W3 (claims resistance), W5 (tech denial), and trust (W2)."""
+
+    config_key: ClassVar[str] = "params.stance"
+
+    adjustment_per_quarter: float = p(
+        0.10, "1/quarter", 0.0, 1.0, "rho_w: share of the gap to a stance's target closed per quarter.", "assumption",
+    )
+    action_threshold: float = p(
+        0.5, "1", 0.0, 0.99, "theta_a: stance level beyond which criticism and export controls become public acts.",
+        "assumption",
+    )
+    criticism_intercept: float = p(-3.0, "logit", -20.0, 20.0, "a_c: criticism logit at zero threat.", "assumption")
+    criticism_threat: float = p(4.0, "logit/threat", 0.0, 50.0, "b_c: criticism per unit threat.", "W1")
+    criticism_distance: float = p(0.5, "logit", 0.0, 50.0, "c_c: criticism per unit alignment distance.", "W1")
+    resistance_intercept: float = p(-1.5, "logit", -20.0, 20.0, "a_r: claims resistance logit at zero threat.", "assumption")
+    resistance_threat: float = p(3.0, "logit/threat", 0.0, 50.0, "b_r: claims resistance per unit threat.", "W3")
+    resistance_dispute: float = p(1.0, "logit", 0.0, 50.0, "c_r: claims resistance of a party to a dispute.", "W3")
+    resistance_ruling: float = p(
+        1.0, "logit/size", 0.0, 50.0, "k_r: claims resistance per unit size of a legal ruling.", "W3 (PCA 2016)",
+    )
+    denial_intercept: float = p(-3.0, "logit", -20.0, 20.0, "a_d: tech denial logit at zero threat.", "assumption")
+    denial_threat: float = p(3.0, "logit/threat", 0.0, 50.0, "b_d: tech denial per unit threat.", "W5")
+    denial_pressure: float = p(2.0, "logit/pressure", 0.0, 50.0, "c_d: tech denial per unit of US export-control pressure.", "W5")
+    trust_intercept: float = p(-1.0, "logit", -20.0, 20.0, "a_t: trust logit at zero threat and full alignment distance.", "assumption")
+    trust_threat: float = p(4.0, "logit/threat", 0.0, 50.0, "b_t: trust lost per unit threat.", "W2")
+    trust_closeness: float = p(2.0, "logit", 0.0, 50.0, "c_t: trust per unit alignment closeness.", "W2")
+    trust_engagement: float = p(1.0, "logit/intensity", 0.0, 50.0, "e_t: trust per unit engagement received.", "W2")
+    domestic_trend_gain: float = p(
+        0.5, "logit/trend", 0.0, 20.0, "k_nw: shift of Japan's stance logits per unit of its normalisation index.", "assumption",
+    )
+
+
+@dataclass(frozen=True)
+class PolicyParams(Checked):
+    """Endogenous driver policies (policy mode, and replay mode after the data end)."""
+
+    config_key: ClassVar[str] = "params.policy"
+
+    china_coercion_level: float = p(
+        0.6, "index", 0.0, 5.0, "c_pol: China's coercion index under its policy at zero drift (2013-2024 data mean ~0.6).",
+        "senkaku_china_gov_vessels.csv, jasdf_scrambles.csv",
+    )
+    china_spiral_gain: float = p(
+        1.5, "1/alignment", 0.0, 20.0,
+        "gamma: extra coercion per unit of a target's alignment drift toward the US since the start.",
+        "CLAIMS.md (the spiral); assumption for the value",
+    )
+    nk_provocation_level: float = p(
+        1.3, "missiles/20 per year", 0.0, 20.0, "North Korea's launches under its policy (2014-2024 mean ~26/year).",
+        "nk_missile_launches.csv",
+    )
+    russia_war_level: float = p(
+        1.0, "index", 0.0, 5.0, "Russia's war intensity under its policy once the war has started.", "assumption",
+    )
+    us_pressure_level: float = p(
+        1.0, "index", 0.0, 5.0, "US burden-sharing and export-control pressure under its policy.", "assumption",
+    )
+    us_techcontrol_baseline: float = p(
+        0.2, "index", 0.0, 5.0, "US export-control pressure before the 2022 controls (index).", "assumption",
+    )
+    japan_trend_per_year: float = p(
+        0.05, "trend/year", 0.0, 1.0, "Growth of Japan's domestic normalisation index per year.",
+        "Samuels 2007; Hughes 2015 (a rival explanation)",
+    )
+    china_milex_growth_per_year: float = p(
+        0.06, "1/year", -0.5, 0.5, "Real growth of China's military spending after its data end.",
+        "sipri_milex.csv (2015-2024 mean ~6%)",
+    )
+    engagement_level: float = p(
+        0.5, "intensity", 0.0, 5.0, "Engagement by an engager toward a state with all its trade.", "assumption",
+    )
+
+
+@dataclass(frozen=True)
+class NoiseParams(Checked):
+    """Stochastic variation of action intensities."""
+
+    config_key: ClassVar[str] = "params.noise"
+
+    action_noise_sd: float = p(
+        0.15, "1 (log scale)", 0.0, 2.0, "sigma_a: log-normal noise on an actor's action intensities per quarter.",
+        "assumption",
+    )
+
+
+@dataclass(frozen=True)
+class OutcomeParams:
+    """How the five dimensions combine into the China-wants gap."""
+
+    gap_weights: list[float] = listing([0.2, 0.2, 0.2, 0.2, 0.2], "Weights of W1..W5 in the gap; they sum to 1.")
+    action_log_threshold: float = p(
+        0.05, "intensity", 0.0, 10.0, "Actions below this intensity are not written to the action log.", "assumption",
+    )
+
+    def __post_init__(self) -> None:
+        check_fields(self, "params.outcome")
+        weights = self.gap_weights
+        if len(weights) != 5 or any(w < 0 for w in weights) or abs(sum(weights) - 1.0) > 1e-9:
+            raise ValueError(
+                f"params.outcome.gap_weights={weights}; allowed: five non-negative weights summing to 1"
+            )
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """All behavioural parameters, grouped by submodel (the symbols of docs/ODD.md)."""
+
+    perception: PerceptionParams = field(default_factory=PerceptionParams)
+    hostility: HostilityParams = field(default_factory=HostilityParams)
+    alignment: AlignmentParams = field(default_factory=AlignmentParams)
+    spending: SpendingParams = field(default_factory=SpendingParams)
+    lockin: LockinParams = field(default_factory=LockinParams)
+    stance: StanceParams = field(default_factory=StanceParams)
+    policy: PolicyParams = field(default_factory=PolicyParams)
+    noise: NoiseParams = field(default_factory=NoiseParams)
+    outcome: OutcomeParams = field(default_factory=OutcomeParams)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything one run needs besides its seed."""
+
+    run: RunParams = field(default_factory=RunParams)
+    actors: ActorParams = field(default_factory=ActorParams)
+    drivers: DriverParams = field(default_factory=DriverParams)
+    scenario: ScenarioParams = field(default_factory=ScenarioParams)
+    params: ModelParams = field(default_factory=ModelParams)
+
+    def __post_init__(self) -> None:
+        run = self.run
+        for name in DRIVER_NAMES:
+            year = self.drivers.knob(name).from_year
+            if year != 0 and not run.start_year <= year <= run.end_year:
+                raise ValueError(
+                    f"drivers.{name}.from_year={year} is outside the run; allowed: 0 (start) or "
+                    f"{run.start_year}..{run.end_year}"
+                )
+        for event in self.scenario.events:
+            for code in [event.actor, event.target, *event.targets]:
+                if code and code not in self.actors.codes:
+                    raise ValueError(
+                        f"scenario event {event.label or event.kind!r} names actor {code!r}, not among "
+                        f"actors.codes; allowed: {self.actors.codes}"
+                    )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def check_fields(obj: Any, prefix: str) -> None:
+    """Check every numeric field of ``obj`` against its declared range and every choice field.
+
+    Raises
+    ------
+    ValueError
+        Naming the dotted key, the bad value and the allowed range or options.
+    """
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}.{f.name}"
+        if "range" in f.metadata:
+            lo, hi = f.metadata["range"]
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise ValueError(f"{key}={value!r} is out of range; allowed: [{lo}, {hi}] ({f.metadata['unit']})")
+        if "choices" in f.metadata and value not in f.metadata["choices"]:
+            raise ValueError(f"{key}={value!r}; allowed: {list(f.metadata['choices'])}")
+
+
+def _convert(value: Any, annotation: Any, key: str) -> Any:
+    """Convert a plain value to ``annotation`` (a dataclass, list, int, float, str or bool)."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{key}={value!r}; allowed: a mapping with keys {field_names(annotation)}")
+        return _build(annotation, value, key)
+    if origin is list:
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ValueError(f"{key}={value!r}; allowed: a list")
+        (item_type,) = typing.get_args(annotation)
+        return [_convert(v, item_type, f"{key}[{i}]") for i, v in enumerate(value)]
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{key}={value!r}; allowed: true or false")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{key}={value!r}; allowed: an integer")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key}={value!r}; allowed: a number")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{key}={value!r}; allowed: a string")
+        return value
+    if isinstance(annotation, types.UnionType):  # pragma: no cover - no unions among the fields today
+        raise TypeError(f"{key}: union types are not supported in parameters")
+    raise TypeError(f"{key}: unsupported parameter type {annotation!r}")
+
+
+def field_names(cls: Any) -> list[str]:
+    """Names of the fields of a parameter dataclass."""
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _build(cls: Any, mapping: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    allowed = field_names(cls)
+    unknown = sorted(set(mapping) - set(allowed))
+    if unknown:
+        where = prefix or "the top level"
+        raise KeyError(f"unknown key(s) {unknown} in {where}; allowed: {allowed}")
+    kwargs = {
+        name: _convert(value, hints[name], f"{prefix}.{name}" if prefix else name)
+        for name, value in mapping.items()
+    }
+    return cls(**kwargs)
+
+
+def params_from_mapping(mapping: Mapping[str, Any]) -> Params:
+    """Build validated :class:`Params` from a plain mapping (a resolved Hydra config section).
+
+    Keys missing from ``mapping`` take their defaults. Keys beyond the :class:`Params` fields
+    are rejected.
+
+    Raises
+    ------
+    KeyError
+        An unknown key, named with the allowed keys.
+    ValueError
+        A wrong type or an out-of-range value, named with what is allowed.
+    """
+    return _build(Params, mapping, "")  # type: ignore[no-any-return]
+
+
+def params_to_mapping(params: Params) -> dict[str, Any]:
+    """The plain-dict form of ``params`` (inverse of :func:`params_from_mapping`)."""
+    return dataclasses.asdict(params)
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """One row per numeric model parameter: key, default, unit, range, meaning, source.
+
+    Used to generate the parameter table of docs/ODD.md, so the document and the code agree.
+    """
+    rows: list[dict[str, Any]] = []
+
+    def walk(cls: Any, prefix: str) -> None:
+        for f in dataclasses.fields(cls):
+            key = f"{prefix}.{f.name}"
+            hint = typing.get_type_hints(cls)[f.name]
+            if dataclasses.is_dataclass(hint):
+                walk(hint, key)
+            elif "range" in f.metadata:
+                default = f.default if f.default is not dataclasses.MISSING else None
+                rows.append(
+                    {
+                        "key": key,
+                        "default": default,
+                        "unit": f.metadata["unit"],
+                        "range": f.metadata["range"],
+                        "meaning": f.metadata["meaning"],
+                        "source": f.metadata["source"],
+                    }
+                )
+
+    walk(ModelParams, "params")
+    walk(DriverKnob, "drivers.<name>")
+    return rows
+
+
+def params_digest(params: Params) -> str:
+    """SHA-256 of the canonical JSON form of ``params`` (identifies a parameter set)."""
+    text = json.dumps(params_to_mapping(params), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

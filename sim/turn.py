@@ -1,0 +1,309 @@
+"""One turn of the model, phase by phase, for any block of actors in any number of runs.
+
+Every phase takes the full snapshot of last turn (all actors, shape ``(R, N, ...)``) and a
+block of ``rows`` (the actors whose decisions, perceptions or responses are computed) and
+returns the new values for those rows only. The Mesa agents of ``sim/agents.py`` call each
+phase for their own row (``rows = slice(i, i + 1)``, one run); the many-run engine calls it
+for all rows of R runs at once (``rows = slice(None)``). One piece of code therefore serves
+both engines, and the equations it calls live in ``sim/dynamics.py``.
+
+The phases follow ODD section 3: drivers (``sim/drivers.py``), :func:`decide`,
+:func:`perceive`, :func:`respond`. Shapes: actor arrays ``(R, n)``, dyad arrays
+``(R, n, N)`` for a block of ``n`` rows; the observer (or actor) comes first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from sim import dynamics
+from sim.drivers import TurnDrivers, driver_levels
+from sim.inputs import RunInputs
+from sim.params import ModelParams
+
+# Columns of the per-turn noise array (R, N, N_NOISE): one standard normal per actor and use.
+NOISE_COERCION, NOISE_CRITICISM, NOISE_ENGAGEMENT, NOISE_DERISKING, NOISE_PROVOCATION, NOISE_PERCEPTION = range(6)
+N_NOISE = 6
+
+Rows = slice | np.ndarray
+ALL: slice = slice(None)
+
+
+@dataclass(frozen=True)
+class State:
+    """The state variables of R runs for a block of actors (ODD section 2)."""
+
+    alignment: np.ndarray  # (R, n) in [-1, 1]
+    spending: np.ndarray  # (R, n) % GDP
+    expenditure: np.ndarray  # (R, n) USD bn, constant 2023
+    capability: np.ndarray  # (R, n) USD bn, constant 2023
+    lockin: np.ndarray  # (R, n) in [0, 1]
+    ceiling: np.ndarray  # (R, n) % GDP (inf: none)
+    growth: np.ndarray  # (R, n) smoothed real growth of expenditure, 1/year
+    trend: np.ndarray  # (R, n) domestic normalisation index
+    intent: np.ndarray  # (R, n, N)
+    threat: np.ndarray  # (R, n, N)
+    criticism: np.ndarray  # (R, n, N)
+    resistance: np.ndarray  # (R, n, N)
+    denial: np.ndarray  # (R, n, N)
+    trust: np.ndarray  # (R, n, N)
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Per-run constants fixed at initialisation so that the start state is an equilibrium."""
+
+    baseline_logit: np.ndarray  # (R, n) mu_i of eq. 13
+    spending_baseline: np.ndarray  # (R, n) s_bar_i of eq. 16
+    basing_start: np.ndarray  # (R, n) b_0 of eq. 21
+    lockin_start: np.ndarray  # (R, n) L_0 of eq. 21
+
+
+@dataclass(frozen=True)
+class Actions:
+    """Every action of one turn by a block of actors (ODD section 3)."""
+
+    coercion: np.ndarray  # (R, n, N) intensity by actor and target
+    criticism: np.ndarray  # (R, n, N)
+    engagement: np.ndarray  # (R, n, N)
+    derisking: np.ndarray  # (R, n, N)
+    basing: np.ndarray  # (R, n): US basing accepted by each host
+    buildup: np.ndarray  # (R, n)
+    provocation: np.ndarray  # (R, n)
+    war: np.ndarray  # (R, n)
+
+
+def take(block: State | Anchors | Actions, rows: Rows) -> State | Anchors | Actions:
+    """The sub-block of ``rows`` (actor axis 1) of any per-actor container."""
+    return type(block)(**{f.name: getattr(block, f.name)[:, rows] for f in fields(block)})
+
+
+def stack(blocks: list[State] | list[Actions]) -> State | Actions:
+    """Join per-actor blocks along the actor axis (the inverse of :func:`take`)."""
+    first = blocks[0]
+    return type(first)(**{f.name: np.concatenate([getattr(b, f.name) for b in blocks], axis=1) for f in fields(first)})
+
+
+def _indices(rows: Rows, n: int) -> np.ndarray:
+    return np.arange(n)[rows]
+
+
+def _noise(noise: np.ndarray | None, rows: Rows, col: int, shape: tuple[int, int], sd: float) -> np.ndarray:
+    if noise is None:
+        return np.ones(shape)
+    return dynamics.lognormal_factor(noise[:, rows, col], sd)
+
+
+def decide(
+    snapshot: State, rows: Rows, inputs: RunInputs, params: ModelParams, turn: int, drivers: TurnDrivers,
+    noise: np.ndarray | None,
+) -> Actions:
+    """The actions of the actors in ``rows`` from last turn's snapshot (ODD section 3, step 2)."""
+    own = take(snapshot, rows)
+    assert isinstance(own, State)
+    r, n = own.alignment.shape
+    ids = _indices(rows, inputs.n_actors)
+    sd = params.noise.action_noise_sd
+    offdiag = ~inputs.is_self[rows]
+
+    is_coercer = (ids == inputs.china)[None, :, None]
+    coercion = np.where(
+        is_coercer,
+        drivers.china_coercion[:, None, :] * inputs.dispute[rows] * _noise(noise, rows, NOISE_COERCION, (r, n), sd)[:, :, None],
+        0.0,
+    )
+    if turn in inputs.extra_coercion:
+        coercion = coercion + inputs.extra_coercion[turn][rows]
+    threshold = params.stance.action_threshold
+    criticism = dynamics.stance_action(own.criticism, threshold) * offdiag * _noise(noise, rows, NOISE_CRITICISM, (r, n), sd)[:, :, None]
+    derisking = dynamics.stance_action(own.denial, threshold) * offdiag * _noise(noise, rows, NOISE_DERISKING, (r, n), sd)[:, :, None]
+    engagement = dynamics.engagement_intensity(
+        params.policy.engagement_level * inputs.is_engager[rows, None], inputs.trade_with_engager[rows], own.threat
+    ) * _noise(noise, rows, NOISE_ENGAGEMENT, (r, n), sd)[:, :, None]
+
+    china_bloc, _ = dynamics.bloc_threats(own.threat, snapshot.alignment[:, None, :])
+    offer = params.lockin.basing_offer * (1.0 + drivers.us_pressure)
+    basing = offer * dynamics.basing_acceptance(
+        china_bloc, own.alignment, params.lockin.acceptance_threshold, params.lockin.acceptance_width
+    ) * ~inputs.is_pole[rows]
+    buildup = dynamics.buildup_intensity(own.growth, params.spending.normal_growth_per_year)
+    provocation = np.where(
+        ids == inputs.provocateur, drivers.nk_provocation * _noise(noise, rows, NOISE_PROVOCATION, (r, n), sd), 0.0
+    )
+    war = np.where(ids == inputs.belligerent, drivers.russia_war, 0.0) * np.ones((r, n))
+    return Actions(coercion, criticism, engagement, derisking, basing, buildup, provocation, war)
+
+
+def perceive(
+    snapshot: State, actions: Actions, rows: Rows, inputs: RunInputs, params: ModelParams, noise: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """New intent and threat rows of the observers in ``rows`` (ODD section 3, step 4).
+
+    ``actions`` are everyone's actions this turn (all N actors).
+    """
+    own = take(snapshot, rows)
+    assert isinstance(own, State)
+    r, n = own.alignment.shape
+    ids = _indices(rows, inputs.n_actors)
+    perc, host = params.perception, params.hostility
+    offdiag = ~inputs.is_self[rows]
+    x = snapshot.alignment
+    own_affinity = dynamics.affinity(own.alignment[:, :, None], x[:, None, :], perc.affinity_power)
+    exposure = dynamics.exposure(
+        inputs.neighbourhood[rows], own_affinity, own.threat, inputs.is_self[rows],
+        perc.neighbour_spillover, perc.partner_spillover,
+    )
+    hostile = host.coercion * actions.coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
+    evidence = dynamics.targeted_evidence(exposure, hostile)
+    untargeted = host.buildup * actions.buildup + host.provocation * actions.provocation + host.war * actions.war
+    evidence = evidence + inputs.threat_proximity[rows] * untargeted[:, None, :]
+    # The China pole reads US basing as hostile, by the US and by each host (eq. 5).
+    basing_seen = host.basing * actions.basing
+    is_china = (ids == inputs.china)[None, :, None]
+    basing_row = basing_seen.copy()
+    basing_row[:, inputs.us] += basing_seen.sum(axis=-1)
+    evidence = evidence + np.where(is_china, basing_row[:, None, :], 0.0)
+    partners = dynamics.affinity(x[:, :, None], x[:, None, :], perc.affinity_power) * ~inputs.is_self
+    evidence = dynamics.bloc_attribution(evidence * offdiag, partners, perc.bloc_spillover)
+    evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
+    reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
+    intent = dynamics.update_intent(
+        own.intent, evidence, reassurance, perc.intent_decay_per_quarter, perc.intent_gain, perc.reassurance_gain
+    )
+    power = dynamics.relative_power(own.capability[:, :, None], snapshot.capability[:, None, :], inputs.offence)
+    threat = dynamics.threat(intent, power, inputs.threat_proximity[rows], perc.threat_scale) * offdiag
+    return intent, threat
+
+
+def export_control_pressure(own: State, snapshot: State, drivers: TurnDrivers) -> np.ndarray:
+    """US export-control pressure on i's tech denial toward j (eq. 25): ``D_tech L_i (1 - x_j) / 2``.
+
+    Pressure grows with i's lock-in with the US and aims at China-aligned targets only.
+    """
+    return np.asarray(drivers.tech_controls * own.lockin[:, :, None] * (1.0 - snapshot.alignment[:, None, :]) / 2.0)
+
+
+def stance_update(
+    own: State, snapshot: State, threat: np.ndarray, reassurance: np.ndarray, rows: Rows, inputs: RunInputs,
+    params: ModelParams, turn: int, drivers: TurnDrivers, trend: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """New criticism, resistance, denial and trust rows (eqs. 23-26)."""
+    st = params.stance
+    distance = dynamics.alignment_distance(own.alignment[:, :, None], snapshot.alignment[:, None, :])
+    targets = dynamics.stance_targets(
+        threat, distance, inputs.dispute[rows], inputs.ruling[turn][None, None, :],
+        export_control_pressure(own, snapshot, drivers), trend[:, :, None], reassurance,
+        crit=(st.criticism_intercept, st.criticism_threat, st.criticism_distance),
+        resist=(st.resistance_intercept, st.resistance_threat, st.resistance_dispute, st.resistance_ruling),
+        deny=(st.denial_intercept, st.denial_threat, st.denial_pressure),
+        trust=(st.trust_intercept, st.trust_threat, st.trust_closeness, st.trust_engagement),
+        trend_gain=st.domestic_trend_gain,
+    )
+    current = (own.criticism, own.resistance, own.denial, own.trust)
+    c, r_, d, t = (dynamics.partial_adjustment(v, g, st.adjustment_per_quarter) for v, g in zip(current, targets, strict=True))
+    return c, r_, d, t
+
+
+def alignment_pull(
+    own: State, snapshot: State, threat: np.ndarray, rows: Rows, inputs: RunInputs, params: ModelParams,
+    trend: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The variable part of the alignment logit (eq. 13) and the two bloc threats (eq. 11)."""
+    al = params.alignment
+    china_bloc, us_bloc = dynamics.bloc_threats(threat, snapshot.alignment[:, None, :])
+    vuln = dynamics.vulnerability(
+        inputs.threat_proximity[rows, inputs.china], own.capability, snapshot.capability[:, inputs.china, None],
+        own.lockin, snapshot.capability[:, inputs.us, None],
+    )
+    bandwagon = dynamics.bandwagon_weight(vuln, al.bandwagon_threshold, al.bandwagon_width)
+    economic = dynamics.trade_balance(
+        inputs.trade_us[rows], inputs.trade_china[rows], own.denial[:, :, inputs.china], al.derisking_trade_discount
+    )
+    drive = dynamics.alignment_drive(
+        china_bloc, us_bloc, bandwagon, economic, own.lockin, trend,
+        al.balancing_gain, al.economic_gain, al.lockin_gain, al.domestic_trend_gain,
+    )
+    return drive, china_bloc, us_bloc
+
+
+def us_pressure(own: State, params: ModelParams, drivers: TurnDrivers) -> np.ndarray:
+    """US burden-sharing pressure on each state's desired spending (eq. 17)."""
+    sp = params.spending
+    return dynamics.us_pressure_term(drivers.us_pressure, sp.us_pressure_response, own.lockin, own.spending, sp.us_target_share_gdp)
+
+
+def respond(
+    snapshot: State, anchors: Anchors, actions: Actions, intent: np.ndarray, threat: np.ndarray, rows: Rows,
+    inputs: RunInputs, params: ModelParams, turn: int, drivers: TurnDrivers,
+) -> State:
+    """New state rows of the actors in ``rows`` (ODD section 3, step 5).
+
+    ``anchors`` are those of ``rows``; ``intent`` and ``threat`` their new perceptions;
+    ``actions`` everyone's actions this turn.
+    """
+    own = take(snapshot, rows)
+    assert isinstance(own, State)
+    ids = _indices(rows, inputs.n_actors)
+    al, sp, lk = params.alignment, params.spending, params.lockin
+    is_pole = inputs.is_pole[rows]
+    trend = own.trend + np.where(ids == inputs.focal, drivers.trend_increment, 0.0)
+    drive, china_bloc, us_bloc = alignment_pull(own, snapshot, threat, rows, inputs, params, trend)
+    alignment = dynamics.update_alignment(
+        own.alignment, anchors.baseline_logit, drive, own.lockin, al.adjustment_per_quarter, al.lockin_stickiness
+    )
+    alignment = np.where(is_pole, own.alignment, alignment)
+
+    desired = dynamics.desired_spending(
+        anchors.spending_baseline, china_bloc + us_bloc, us_pressure(own, params, drivers), trend,
+        sp.threat_response, sp.domestic_trend_response,
+    )
+    spending = dynamics.update_spending(own.spending, desired, own.ceiling, sp.adjustment_per_quarter)
+    if not np.isnan(drivers.china_spending):
+        spending = np.where(ids == inputs.china, drivers.china_spending, spending)
+    ceiling = dynamics.update_ceiling(own.ceiling, desired, sp.ceiling_erosion_per_quarter)
+    expenditure = spending / 100.0 * inputs.gdp[turn, rows]
+    growth = dynamics.smoothed_growth(own.growth, expenditure, own.expenditure)
+    capability = dynamics.update_capability(own.capability, expenditure, sp.capability_depreciation_per_year)
+    lockin = dynamics.update_lockin(
+        own.lockin, actions.basing[:, rows], anchors.basing_start, anchors.lockin_start, lk.build_per_quarter,
+        lk.decay_per_quarter,
+    )
+    lockin = np.where(is_pole, own.lockin, lockin)
+
+    reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
+    criticism, resistance, denial, trust = stance_update(
+        own, snapshot, threat, reassurance, rows, inputs, params, turn, drivers, trend
+    )
+    return State(alignment, spending, expenditure, capability, lockin, ceiling, growth, trend,
+                 intent, threat, criticism, resistance, denial, trust)
+
+
+def advance(
+    state: State, anchors: Anchors, inputs: RunInputs, params: ModelParams, turn: int, noise: np.ndarray | None
+) -> tuple[State, Actions, TurnDrivers]:
+    """One full turn for all actors of R runs at once: drivers, decisions, perception, responses.
+
+    Parameters
+    ----------
+    noise : array (R, N, N_NOISE) or None
+        This turn's standard normal draws; None for the noise-free spin-up.
+    """
+    drivers = driver_levels(inputs, params.policy, turn, state.alignment)
+    actions = decide(state, ALL, inputs, params, turn, drivers, noise)
+    intent, threat = perceive(state, actions, ALL, inputs, params, noise)
+    return respond(state, anchors, actions, intent, threat, ALL, inputs, params, turn, drivers), actions, drivers
+
+
+def perception_only(state: State, inputs: RunInputs, params: ModelParams, turn: int) -> State:
+    """A noise-free turn that updates perceptions and stances only (the spin-up, ODD section 5)."""
+    drivers = driver_levels(inputs, params.policy, turn, state.alignment)
+    actions = decide(state, ALL, inputs, params, turn, drivers, None)
+    intent, threat = perceive(state, actions, ALL, inputs, params, None)
+    reassurance = np.swapaxes(actions.engagement, -1, -2)
+    criticism, resistance, denial, trust = stance_update(
+        state, state, threat, reassurance, ALL, inputs, params, turn, drivers, state.trend
+    )
+    return State(state.alignment, state.spending, state.expenditure, state.capability, state.lockin, state.ceiling,
+                 state.growth, state.trend, intent, threat, criticism, resistance, denial, trust)
