@@ -333,7 +333,8 @@ def build_inputs(params: Params) -> RunInputs:
         "us_pressure": DriverSeries(np.zeros(len(year)), no_data, factors["us_pressure"]),
         "japan_domestic_trend": DriverSeries(np.zeros(len(year)), no_data, factors["japan_domestic_trend"]),
     }
-    extra, ruling = _event_arrays(params, index, year, quarter, factors)
+    extra, ruling = _event_arrays(params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year,
+                                  quarter, factors)
     region = np.array([index[c] for c in params.actors.region], dtype=int)
     is_pole = np.zeros(n, dtype=bool)
     is_pole[[china, us]] = True
@@ -374,14 +375,26 @@ def build_inputs(params: Params) -> RunInputs:
 
 
 def _event_arrays(
-    params: Params, index: dict[str, int], year: np.ndarray, quarter: np.ndarray,
+    params: Params, index: dict[str, int], known: set[str], year: np.ndarray, quarter: np.ndarray,
     factors: dict[str, np.ndarray],
 ) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """Turn the scenario's events into per-turn extra coercion and cumulative rulings."""
+    """Turn the scenario's events into per-turn extra coercion and cumulative rulings.
+
+    Events name actors by code: a code without attributes is an error; a known actor that is
+    not simulated in this actor set drops out of the event (the ECS zone event names Taiwan,
+    which only the extended set has).
+    """
     n = len(index)
     extra: dict[int, np.ndarray] = {}
     ruling = np.zeros((len(year), n))
     for event in params.scenario.events:
+        for code in [event.actor, event.target, *event.targets]:
+            if code and code not in known:
+                raise KeyError(
+                    f"scenario event {event.label or event.kind!r} names unknown actor {code!r}; allowed: {sorted(known)}"
+                )
+        if (event.actor and event.actor not in index) or (event.kind == "claims_ruling" and event.target not in index):
+            continue
         start = np.flatnonzero((year == event.year) & (quarter == event.quarter))
         if start.size == 0:
             continue  # the event lies outside the simulated period
@@ -392,7 +405,7 @@ def _event_arrays(
         last = first
         if event.kind == "coercion_campaign":
             last = int(np.flatnonzero(year <= (event.until_year or event.year))[-1])
-        targets = [event.target] if event.target else list(event.targets)
+        targets = [c for c in ([event.target] if event.target else event.targets) if c in index]
         for turn in range(first, last + 1):
             factor = factors[event.driver][turn] if event.driver else 1.0
             matrix = extra.setdefault(turn, np.zeros((n, n)))

@@ -223,6 +223,13 @@ class Event:
             raise ValueError(f"{where}: driver={self.driver!r}; allowed: {list(DRIVER_NAMES)} or ''")
         if self.until_year and self.until_year < self.year:
             raise ValueError(f"{where}: until_year={self.until_year} is before year={self.year}")
+        for code in [self.actor, self.target, *self.targets]:
+            if code and not (len(code) == ISO3_LENGTH and code.isupper()):
+                raise ValueError(f"{where}: actor code {code!r}; allowed: upper-case ISO-3 codes")
+        if self.kind != "claims_ruling" and not self.actor:
+            raise ValueError(f"{where}: kind {self.kind!r} needs an actor")
+        if not (self.target or self.targets):
+            raise ValueError(f"{where}: needs a target or targets")
 
 
 @dataclass(frozen=True)
@@ -586,13 +593,6 @@ class Params:
                     f"drivers.{name}.from_year={year} is outside the run; allowed: 0 (start) or "
                     f"{run.start_year}..{run.end_year}"
                 )
-        for event in self.scenario.events:
-            for code in [event.actor, event.target, *event.targets]:
-                if code and code not in self.actors.codes:
-                    raise ValueError(
-                        f"scenario event {event.label or event.kind!r} names actor {code!r}, not among "
-                        f"actors.codes; allowed: {self.actors.codes}"
-                    )
 
 
 # --------------------------------------------------------------------------------------------

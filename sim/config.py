@@ -1,0 +1,108 @@
+"""The Hydra boundary: the config schema, and composed configs turned into validated parameters.
+
+The schema registered here (``schema`` in ``configs/config.yaml``'s defaults) is generated from
+the dataclasses of ``sim/params.py``, so every default lives in one place. Hydra's struct mode
+rejects an override of a key the schema lacks; :func:`params_from_config` rejects wrong types
+and out-of-range values with the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from sim.params import DRIVER_NAMES, Params, params_from_mapping, params_to_mapping
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+PARAM_SECTIONS = ("run", "actors", "drivers", "scenario", "params")
+ENGINES = ("mesa",)
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """What a job runs besides the model parameters: seed, engine, figures."""
+
+    seed: int = 2024
+    engine: str = "mesa"
+    figure_formats: list[str] = field(default_factory=lambda: ["png"])
+    event_marks: list[dict[str, str]] = field(default_factory=list)
+
+
+def schema() -> dict[str, Any]:
+    """The defaults of every key, as a plain dict (the ``schema`` config node)."""
+    return {
+        **params_to_mapping(Params()),
+        "seed": JobOptions.seed,
+        "engine": JobOptions.engine,
+        "figures": {"formats": ["png"], "event_marks": []},
+    }
+
+
+def register_schema() -> None:
+    """Register :func:`schema` with Hydra's ConfigStore under the name ``schema``."""
+    ConfigStore.instance().store(name="schema", node=schema())
+
+
+def params_from_config(cfg: DictConfig | dict[str, Any]) -> Params:
+    """Validated :class:`Params` from a composed config (its parameter sections)."""
+    container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    assert isinstance(container, dict)
+    return params_from_mapping({k: container[k] for k in PARAM_SECTIONS if k in container})
+
+
+def job_options(cfg: DictConfig) -> JobOptions:
+    """Validated :class:`JobOptions` from a composed config."""
+    seed = cfg.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r}; allowed: an integer >= 0")
+    engine = cfg.get("engine")
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}; allowed: {list(ENGINES)}")
+    figures = cfg.get("figures") or {}
+    formats = list(figures.get("formats", ["png"]))
+    bad = [f for f in formats if f not in FIGURE_FORMATS]
+    if bad:
+        raise ValueError(f"figures.formats contains {bad}; allowed: {list(FIGURE_FORMATS)}")
+    marks = [dict(m) for m in figures.get("event_marks", [])]
+    for mark in marks:
+        if set(mark) != {"date", "label"}:
+            raise ValueError(f"figures.event_marks entry {mark}; allowed keys: date (YYYY-MM), label")
+    return JobOptions(seed=seed, engine=engine, figure_formats=formats, event_marks=marks)
+
+
+def scenario_driver_settings(name: str) -> dict[str, dict[str, Any]]:
+    """The driver knobs a scenario file sets itself (empty for a scenario without a file here)."""
+    path = CONFIG_DIR / "scenario" / f"{name}.yaml"
+    if not path.is_file():
+        return {}
+    loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    assert isinstance(loaded, dict)
+    drivers = loaded.get("drivers") or {}
+    return {k: dict(v) for k, v in drivers.items() if k in DRIVER_NAMES}
+
+
+def check_scenario_not_overridden(params: Params) -> None:
+    """Refuse a config in which an override undoes the scenario's own counterfactual.
+
+    A command-line override beats a group choice, so ``scenario=no_china_coercion
+    drivers.china_coercion.scale=0.5`` would silently run something else than its name says.
+
+    Raises
+    ------
+    ValueError
+        Naming the driver key, the scenario's value and the overriding value.
+    """
+    for driver, settings in scenario_driver_settings(params.scenario.name).items():
+        knob = params.drivers.knob(driver)
+        for key, value in settings.items():
+            actual = getattr(knob, key)
+            if actual != value:
+                raise ValueError(
+                    f"drivers.{driver}.{key}={actual!r} overrides scenario {params.scenario.name!r}, which sets it to "
+                    f"{value!r}; allowed: leave drivers.{driver}.{key} to the scenario, or vary it from scenario=baseline"
+                )

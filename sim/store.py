@@ -1,0 +1,127 @@
+"""Writing and reading results: parquet tables, the resolved config, provenance. Atomic.
+
+A run folder holds ``config.yaml``, ``states.parquet``, ``dyads.parquet``, ``actions.parquet``,
+``outcomes.parquet``, figures, and ``meta.json`` last: a folder whose ``meta.json`` exists is
+complete. Every file is written to a temporary name in the same folder and renamed into place,
+so an interrupted run never leaves a half-written table under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim import __version__
+
+TABLE_NAMES = ("states", "dyads", "actions", "outcomes")
+META_FILE = "meta.json"
+RESULT_SCHEMA_VERSION = 1
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK  # what open() would give; mkstemp's own 0600 is for secrets
+
+
+class ResultsError(ValueError):
+    """A results folder that cannot be read as this version's results."""
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The temporary file is removed if ``write`` fails, so ``path`` is either absent, its
+    previous content, or complete.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    """Write ``frame`` as parquet to ``path`` atomically (no index)."""
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def git_revision() -> str:
+    """The git revision of the source tree, with ``+dirty`` if it has uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+def provenance() -> dict[str, Any]:
+    """Version information for ``meta.json``."""
+    return {
+        "package_version": __version__,
+        "result_schema_version": RESULT_SCHEMA_VERSION,
+        "git_revision": git_revision(),
+        "python": platform.python_version(),
+    }
+
+
+def write_run_tables(folder: Path, tables: Mapping[str, pd.DataFrame], config_yaml: str) -> None:
+    """Write a run's resolved config and its tables into ``folder`` (atomically, each)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "config.yaml", config_yaml)
+    for name, frame in tables.items():
+        write_table(folder / f"{name}.parquet", frame)
+
+
+def write_meta(folder: Path, meta: Mapping[str, Any]) -> None:
+    """Write ``meta.json`` (provenance plus ``meta``): the last file of a complete run folder."""
+    write_text(folder / META_FILE, json.dumps({**provenance(), **meta}, indent=2, sort_keys=True, default=str))
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """The ``meta.json`` of a complete run folder.
+
+    Raises
+    ------
+    ResultsError
+        If the folder is not a complete run, or was written by another result schema version.
+    """
+    path = Path(folder) / META_FILE
+    if not path.is_file():
+        raise ResultsError(f"{folder} is not a complete run folder (no {META_FILE})")
+    try:
+        meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ResultsError(f"{path} is not valid JSON: {err}") from err
+    version = meta.get("result_schema_version")
+    if version != RESULT_SCHEMA_VERSION:
+        raise ResultsError(
+            f"{folder} holds results of schema version {version!r}; this version reads {RESULT_SCHEMA_VERSION}. "
+            "Re-run it with this version."
+        )
+    return meta
+
+
+def read_run(folder: Path) -> dict[str, pd.DataFrame]:
+    """The tables of a complete run folder, by name."""
+    read_meta(folder)
+    return {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in TABLE_NAMES}
