@@ -43,17 +43,26 @@ def validate(cfg: DictConfig) -> tuple[Params, JobOptions]:
 def write_figures(result: RunResult, params: Params, options: JobOptions, folder: Path) -> list[Path]:
     """The run's figures: every actor's alignment, and Japan's W1..W5 with the gap."""
     names = dict(zip(params.actors.codes, build_inputs(params).names, strict=True))
-    marks = plots.event_marks(pd.DataFrame(options.event_marks, columns=["date", "label"]),
-                              params.run.start_year, params.run.end_year)
+    marks = plots.event_marks(
+        pd.DataFrame(options.event_marks, columns=["date", "label"]), params.run.start_year, params.run.end_year
+    )
     scenario = params.scenario.name
     written = plots.save_figure(
-        plots.plot_alignment(result.states, names, title=f"Alignment of every actor ({scenario})",
-                             poles=(params.actors.china_pole, params.actors.us_pole)),
-        folder / "alignment", options.figure_formats,
+        plots.plot_alignment(
+            result.states,
+            names,
+            title=f"Alignment of every actor ({scenario})",
+            poles=(params.actors.china_pole, params.actors.us_pole),
+        ),
+        folder / "alignment",
+        options.figure_formats,
     )
     written += plots.save_figure(
-        plots.plot_japan_dimensions(result.outcomes, marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"),
-        folder / "japan_dimensions", options.figure_formats,
+        plots.plot_japan_dimensions(
+            result.outcomes, marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"
+        ),
+        folder / "japan_dimensions",
+        options.figure_formats,
     )
     return written
 
@@ -89,8 +98,15 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
     }
     store.write_meta(folder, meta)
     gap = result.outcomes.set_index("year").groupby(level=0)["china_wants_gap"].mean()
-    log.info("run %s: Japan's China-wants gap %.3f (%d) -> %.3f (%d); folder %s", run_id, gap.iloc[0], gap.index[0],
-             gap.iloc[-1], gap.index[-1], folder)
+    log.info(
+        "run %s: Japan's China-wants gap %.3f (%d) -> %.3f (%d); folder %s",
+        run_id,
+        gap.iloc[0],
+        gap.index[0],
+        gap.iloc[-1],
+        gap.index[-1],
+        folder,
+    )
     return folder
 
 

@@ -69,12 +69,14 @@ class StateAgent(mesa.Agent):
     def perceive(self) -> None:
         """Update perceived intent and threat from everyone's actions this turn."""
         m = self.model
+        assert m.actions is not None, "the model gathers actions before agents perceive"
         self._perception = turn.perceive(m.snapshot, m.actions, self.rows, m.inputs, m.params.params, m.turn_noise)
 
     def respond(self) -> None:
         """Update alignment, spending, capability, lock-in and stances."""
         m = self.model
         assert self._perception is not None, "perceive() must run before respond()"
+        assert m.actions is not None
         intent, threat = self._perception
         self.state = turn.respond(
             m.snapshot, self.anchors, m.actions, intent, threat, self.rows, m.inputs, m.params.params, m.turn, m.drivers

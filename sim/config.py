@@ -104,5 +104,6 @@ def check_scenario_not_overridden(params: Params) -> None:
             if actual != value:
                 raise ValueError(
                     f"drivers.{driver}.{key}={actual!r} overrides scenario {params.scenario.name!r}, which sets it to "
-                    f"{value!r}; allowed: leave drivers.{driver}.{key} to the scenario, or vary it from scenario=baseline"
+                    f"{value!r}; allowed: leave drivers.{driver}.{key} to the scenario, or vary it from "
+                    "scenario=baseline"
                 )

@@ -47,7 +47,7 @@ class TurnDrivers:
 
 
 def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment: np.ndarray) -> TurnDrivers:
-    """Levels of every driver at ``turn`` given last turn's ``alignment`` (eq. 14 and section 7)."""
+    """Levels of every driver at ``turn`` given last turn's ``alignment`` (eq. 11 and section 7)."""
     series = inputs.drivers
     china = series["china_coercion"]
     if china.has_data[turn]:
@@ -66,5 +66,7 @@ def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment:
         us_pressure=float(policy.us_pressure_level * series["us_pressure"].knob[turn]),
         tech_controls=float((tech.level[turn] if tech.has_data[turn] else policy.us_pressure_level) * tech.knob[turn]),
         trend_increment=float(policy.japan_trend_per_year / 4.0 * series["japan_domestic_trend"].knob[turn]),
-        china_spending=float(inputs.china_spending.level[turn]) if inputs.china_spending.has_data[turn] else float("nan"),
+        china_spending=float(inputs.china_spending.level[turn])
+        if inputs.china_spending.has_data[turn]
+        else float("nan"),
     )

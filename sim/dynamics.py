@@ -69,7 +69,7 @@ def great_circle_km(lat: Array, lon: Array) -> Array:
 
 
 def threat_proximity(distance_km: Array, reach_km: Array, scale_km: float) -> Array:
-    """Proximity weight of j's power at i (eq. 8): ``exp(-max(0, d_ij - reach_j) / d_0)``.
+    """Proximity weight of j's power at i (eq. 1): ``exp(-max(0, d_ij - reach_j) / d_0)``.
 
     Power projected within an actor's reach arrives undiminished; beyond it it decays with the
     loss-of-strength gradient (Boulding 1962). ``reach_km`` broadcasts over the target axis.
@@ -97,8 +97,12 @@ def affinity(x_observer: ArrayLike, x_target: ArrayLike, power: float) -> Array:
 
 
 def exposure(
-    neighbourhood: Array, partner_affinity: Array, threat_from_target: Array, is_self: Array,
-    sigma_n: float, sigma_p: float,
+    neighbourhood: Array,
+    partner_affinity: Array,
+    threat_from_target: Array,
+    is_self: Array,
+    sigma_n: float,
+    sigma_p: float,
 ) -> Array:
     """How much an action against m counts as an action against observer i (eq. 3).
 
@@ -126,7 +130,7 @@ def lognormal_factor(noise: ArrayLike, sd: float) -> Array:
 
 
 def coercion_policy_multiplier(x_target: ArrayLike, x_target_start: ArrayLike, gain: float) -> Array:
-    """China's policy response to a target's drift toward the US (eq. 14): ``1 + gamma max(0, x_j - x_j0)``.
+    """China's policy response to a target's drift toward the US (eq. 11): ``1 + gamma max(0, x_j - x_j0)``.
 
     The spiral of CLAIMS.md: the more a target has moved toward the US since the start, the
     harder it is pressed.
@@ -135,7 +139,7 @@ def coercion_policy_multiplier(x_target: ArrayLike, x_target_start: ArrayLike, g
 
 
 def stance_action(stance: ArrayLike, threshold: float) -> Array:
-    """Public acts (criticism, export controls) that a stance produces (eq. 15b).
+    """Public acts (criticism, export controls) that a stance produces (eq. 12).
 
     ``max(0, stance - theta_a) / (1 - theta_a)``: a state acts on a stance only beyond the
     quiet level ``theta_a``; below it the stance stays private.
@@ -144,7 +148,7 @@ def stance_action(stance: ArrayLike, threshold: float) -> Array:
 
 
 def engagement_intensity(level: ArrayLike, trade_share: Array, threat_to_engager: Array) -> Array:
-    """Engagement of i toward j (eq. 15): ``g * w_ij * (1 - T_ij)``.
+    """Engagement of i toward j (eq. 13): ``g * w_ij * (1 - T_ij)``.
 
     Engagers trade, aid and reassure in proportion to j's trade with them, less so toward those
     they feel threatened by.
@@ -153,12 +157,12 @@ def engagement_intensity(level: ArrayLike, trade_share: Array, threat_to_engager
 
 
 def basing_acceptance(china_bloc_threat: ArrayLike, alignment: ArrayLike, threshold: float, width: float) -> Array:
-    """Share of a US basing offer a host accepts (eq. 22): ``logistic((Theta^C - theta_L) / w_L) * max(0, x)``."""
+    """Share of a US basing offer a host accepts (eq. 14): ``logistic((Theta^C - theta_L) / w_L) * max(0, x)``."""
     return logistic((np.asarray(china_bloc_threat) - threshold) / width) * np.maximum(0.0, alignment)
 
 
 def smoothed_growth(growth: ArrayLike, expenditure: ArrayLike, expenditure_prev: ArrayLike) -> Array:
-    """Exponentially smoothed annual growth of expenditure (eq. 19), a one-year time constant.
+    """Exponentially smoothed annual growth of expenditure (eq. 15), a one-year time constant.
 
     ``g' = g + (4 ln(M_t / M_{t-1}) - g) / 4``.
     """
@@ -167,7 +171,7 @@ def smoothed_growth(growth: ArrayLike, expenditure: ArrayLike, expenditure_prev:
 
 
 def buildup_intensity(growth: ArrayLike, normal_growth: float) -> Array:
-    """Arms build-up (eq. 20): real spending growth above the normal rate, ``max(0, g - g_0)`` per year."""
+    """Arms build-up (eq. 16): real spending growth above the normal rate, ``max(0, g - g_0)`` per year."""
     return np.maximum(0.0, np.subtract(growth, normal_growth))
 
 
@@ -209,7 +213,7 @@ def update_intent(
 
 
 def relative_power(capability_observer: ArrayLike, capability_target: ArrayLike, offence: ArrayLike) -> Array:
-    """Offence-weighted power of j relative to i (eq. 9): ``P_ij = o_j K_j / (K_i + o_j K_j)``.
+    """Offence-weighted power of j relative to i (eq. 8): ``P_ij = o_j K_j / (K_i + o_j K_j)``.
 
     ``o_j = 1 + omega nuclear_j``: nuclear arms multiply what a capability stock can threaten
     (Walt's offensive power), which is what makes a poor nuclear state a threat.
@@ -219,7 +223,7 @@ def relative_power(capability_observer: ArrayLike, capability_target: ArrayLike,
 
 
 def threat(intent: Array, power: Array, proximity: Array, scale: float) -> Array:
-    """Threat of j to i (eq. 10): ``T_ij = 1 - exp(-theta I_ij P_ij prox_ij)``.
+    """Threat of j to i (eq. 9): ``T_ij = 1 - exp(-theta I_ij P_ij prox_ij)``.
 
     Walt's (1987) sources of threat combined multiplicatively: an actor without hostile intent,
     without power, or out of reach is no threat.
@@ -228,7 +232,7 @@ def threat(intent: Array, power: Array, proximity: Array, scale: float) -> Array
 
 
 def bloc_threats(threat_matrix: Array, alignment: Array) -> tuple[Array, Array]:
-    """Threat from the China side and from the US side (eq. 11).
+    """Threat from the China side and from the US side (eq. 10).
 
     ``Theta^C_i = sum_j T_ij (1 - x_j) / 2`` and ``Theta^U_i = sum_j T_ij (1 + x_j) / 2``;
     ``alignment`` broadcasts over the target axis (the diagonal of T is zero).
@@ -249,26 +253,32 @@ def logistic(z: ArrayLike) -> Array:
 
 
 def vulnerability(
-    proximity_to_china: ArrayLike, capability: ArrayLike, capability_china: ArrayLike,
-    lockin: ArrayLike, capability_us: ArrayLike,
+    proximity_to_china: ArrayLike,
+    capability: ArrayLike,
+    capability_china: ArrayLike,
+    lockin: ArrayLike,
+    capability_us: ArrayLike,
 ) -> Array:
-    """Exposure of a state to the China pole (eq. 12): ``prox_iC K_C / (K_C + K_i + L_i K_U)``.
+    """Exposure of a state to the China pole (eq. 17): ``prox_iC K_C / (K_C + K_i + L_i K_U)``.
 
     Near, weak states without US protection are vulnerable.
     """
     return np.asarray(
-        proximity_to_china * capability_china
+        proximity_to_china
+        * capability_china
         / (np.add(capability_china, capability) + np.multiply(lockin, capability_us))
     )
 
 
 def bandwagon_weight(vulnerability_index: ArrayLike, threshold: float, width: float) -> Array:
-    """Weight of bandwagoning against balancing (eq. 12): ``logistic((v - theta_bw) / w_bw)``."""
+    """Weight of bandwagoning against balancing (eq. 17): ``logistic((v - theta_bw) / w_bw)``."""
     return logistic((np.asarray(vulnerability_index) - threshold) / width)
 
 
-def trade_balance(trade_us: ArrayLike, trade_china: ArrayLike, denial_toward_china: ArrayLike, discount: float) -> Array:
-    """Economic pull toward the US minus that toward China (eq. 13).
+def trade_balance(
+    trade_us: ArrayLike, trade_china: ArrayLike, denial_toward_china: ArrayLike, discount: float
+) -> Array:
+    """Economic pull toward the US minus that toward China (eq. 18).
 
     ``e_i = w_iU - w_iC (1 - phi_d d_iC)``: de-risking weakens China's economic pull.
     """
@@ -276,10 +286,18 @@ def trade_balance(trade_us: ArrayLike, trade_china: ArrayLike, denial_toward_chi
 
 
 def alignment_drive(
-    china_side: ArrayLike, us_side: ArrayLike, bandwagon: ArrayLike, economic: ArrayLike, lockin: ArrayLike,
-    trend: ArrayLike, balancing_gain: float, economic_gain: float, lockin_gain: float, trend_gain: float,
+    china_side: ArrayLike,
+    us_side: ArrayLike,
+    bandwagon: ArrayLike,
+    economic: ArrayLike,
+    lockin: ArrayLike,
+    trend: ArrayLike,
+    balancing_gain: float,
+    economic_gain: float,
+    lockin_gain: float,
+    trend_gain: float,
 ) -> Array:
-    """The non-constant part of the target-alignment logit (eq. 13).
+    """The non-constant part of the target-alignment logit (eq. 19).
 
     ``beta_b ((1 - 2 bw_i) Theta^C_i - Theta^U_i) + beta_e e_i + beta_L L_i + beta_n n_i``:
     a state balances against the more threatening side; a state vulnerable to China
@@ -294,10 +312,14 @@ def alignment_drive(
 
 
 def update_alignment(
-    alignment: ArrayLike, baseline_logit: ArrayLike, drive: ArrayLike, lockin: ArrayLike,
-    rate: float, stickiness: float,
+    alignment: ArrayLike,
+    baseline_logit: ArrayLike,
+    drive: ArrayLike,
+    lockin: ArrayLike,
+    rate: float,
+    stickiness: float,
 ) -> Array:
-    """Partial adjustment toward the target alignment ``x* = tanh(mu_i + drive)`` (eq. 13).
+    """Partial adjustment toward the target alignment ``x* = tanh(mu_i + drive)`` (eq. 19).
 
     ``x' = x + rho_x (1 - phi_L L)(x* - x)``: lock-in slows every move (hysteresis).
     """
@@ -305,58 +327,72 @@ def update_alignment(
     return np.asarray(alignment + rate * (1.0 - stickiness * np.asarray(lockin)) * (target - alignment))
 
 
-def us_pressure_term(pressure: ArrayLike, response: float, lockin: ArrayLike, spending: ArrayLike, target: float) -> Array:
-    """US burden-sharing pressure on desired spending (eq. 17): ``D_us k_pi L_i max(0, s_ref - s_i)``."""
+def us_pressure_term(
+    pressure: ArrayLike, response: float, lockin: ArrayLike, spending: ArrayLike, target: float
+) -> Array:
+    """US burden-sharing pressure on desired spending (eq. 21): ``D_us k_pi L_i max(0, s_ref - s_i)``."""
     return np.asarray(pressure * response * np.asarray(lockin) * np.maximum(0.0, target - np.asarray(spending)))
 
 
 def desired_spending(
-    baseline: ArrayLike, total_threat: ArrayLike, pressure: ArrayLike, trend: ArrayLike,
-    threat_response: float, trend_response: float,
+    baseline: ArrayLike,
+    total_threat: ArrayLike,
+    pressure: ArrayLike,
+    trend: ArrayLike,
+    threat_response: float,
+    trend_response: float,
 ) -> Array:
-    """Richardson-type desired spending (eq. 16): ``s* = s_bar exp(k_s Theta_i) + pi_i + k_n n_i``.
+    """Richardson-type desired spending (eq. 20): ``s* = s_bar exp(k_s Theta_i) + pi_i + k_n n_i``.
 
     Threat scales spending proportionally (a state at 0.2% of GDP does not add what one at 2%
     adds), so desired spending stays positive.
     """
     return np.asarray(
         np.asarray(baseline) * np.exp(threat_response * np.asarray(total_threat))
-        + pressure + trend_response * np.asarray(trend)
+        + pressure
+        + trend_response * np.asarray(trend)
     )
 
 
 def spending_baseline(
-    spending: ArrayLike, total_threat: ArrayLike, pressure: ArrayLike, trend: ArrayLike,
-    threat_response: float, trend_response: float, floor_share: float,
+    spending: ArrayLike,
+    total_threat: ArrayLike,
+    pressure: ArrayLike,
+    trend: ArrayLike,
+    threat_response: float,
+    trend_response: float,
+    floor_share: float,
 ) -> Array:
-    """The baseline ``s_bar`` that makes ``spending`` the desired level (inverse of eq. 16).
+    """The baseline ``s_bar`` that makes ``spending`` the desired level (inverse of eq. 20).
 
     ``s_bar = max(f s, s - pi - k_n n) exp(-k_s Theta)``; the floor ``f s`` keeps it positive
     where pressure alone would explain the start level.
     """
-    rest = np.maximum(floor_share * np.asarray(spending), np.asarray(spending) - pressure - trend_response * np.asarray(trend))
+    rest = np.maximum(
+        floor_share * np.asarray(spending), np.asarray(spending) - pressure - trend_response * np.asarray(trend)
+    )
     return np.asarray(rest * np.exp(-threat_response * np.asarray(total_threat)))
 
 
 def update_spending(spending: ArrayLike, desired: ArrayLike, ceiling: ArrayLike, rate: float) -> Array:
-    """Spending after one quarter (eq. 16): ``s' = s + rho_s (min(s*, C) - s)``."""
+    """Spending after one quarter (eq. 20): ``s' = s + rho_s (min(s*, C) - s)``."""
     return np.asarray(spending + rate * (np.minimum(desired, ceiling) - np.asarray(spending)))
 
 
 def update_ceiling(ceiling: ArrayLike, desired: ArrayLike, erosion: float) -> Array:
-    """A political spending ceiling gives way under sustained demand (eq. 18): ``C' = C + eps max(0, s* - C)``."""
+    """A political spending ceiling gives way under sustained demand (eq. 22): ``C' = C + eps max(0, s* - C)``."""
     return np.asarray(ceiling + erosion * np.maximum(0.0, np.subtract(desired, ceiling)))
 
 
 def update_capability(capability: ArrayLike, expenditure: ArrayLike, depreciation_per_year: float) -> Array:
-    """Perpetual-inventory capability stock (eq. 19): ``K' = K (1 - delta_K)^(1/4) + M / 4``."""
+    """Perpetual-inventory capability stock (eq. 23): ``K' = K (1 - delta_K)^(1/4) + M / 4``."""
     return np.asarray(np.asarray(capability) * (1.0 - depreciation_per_year) ** 0.25 + np.asarray(expenditure) / 4.0)
 
 
 def update_lockin(
     lockin: ArrayLike, basing: ArrayLike, basing_start: ArrayLike, lockin_start: ArrayLike, build: float, decay: float
 ) -> Array:
-    """Alliance lock-in after one quarter (eq. 21).
+    """Alliance lock-in after one quarter (eq. 24).
 
     ``L' = L + rho_L max(0, b - b_0)(1 - L) - delta_L (L - L_0)``: basing accepted beyond its
     start level builds lock-in quickly; without it lock-in relaxes slowly toward its start level
@@ -368,12 +404,21 @@ def update_lockin(
 
 
 def stance_targets(
-    threat_matrix: Array, distance: Array, dispute: Array, ruling: ArrayLike, pressure: ArrayLike,
-    trend: ArrayLike, engagement_received: Array,
-    *, crit: tuple[float, float, float], resist: tuple[float, float, float, float],
-    deny: tuple[float, float, float], trust: tuple[float, float, float, float], trend_gain: float,
+    threat_matrix: Array,
+    distance: Array,
+    dispute: Array,
+    ruling: ArrayLike,
+    pressure: ArrayLike,
+    trend: ArrayLike,
+    engagement_received: Array,
+    *,
+    crit: tuple[float, float, float],
+    resist: tuple[float, float, float, float],
+    deny: tuple[float, float, float],
+    trust: tuple[float, float, float, float],
+    trend_gain: float,
 ) -> tuple[Array, Array, Array, Array]:
-    """Targets of the four stances of i toward j (eqs. 23-26).
+    """Targets of the four stances of i toward j (eqs. 25-28).
 
     Criticism  ``c* = logistic(a_c + b_c T + c_c D + k_nw n)``;
     resistance ``r* = logistic(a_r + b_r T + c_r disp + k_r ruling + k_nw n)``;

@@ -15,10 +15,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from sim import dynamics
 from sim.drivers import driver_levels
 from sim.inputs import DataFileError, RunInputs, build_inputs
 from sim.params import DriverParams, Params
-from sim import dynamics
 from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, us_pressure
 
 BASELINE_FLOOR_SHARE = 0.1  # s_bar >= 10% of start spending: US pressure never explains all of it
@@ -47,7 +47,12 @@ def start_state(inputs: RunInputs, params: Params) -> State:
         ceiling=inputs.ceiling_start[None, :].copy(),
         growth=np.asarray(growth, dtype=float).reshape(1, n),
         trend=np.zeros((1, n)),
-        intent=zeros, threat=zeros, criticism=zeros, resistance=zeros, denial=zeros, trust=zeros,
+        intent=zeros,
+        threat=zeros,
+        criticism=zeros,
+        resistance=zeros,
+        denial=zeros,
+        trust=zeros,
     )
 
 
@@ -75,8 +80,13 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
     x0 = np.clip(state.alignment, -ALIGNMENT_LIMIT, ALIGNMENT_LIMIT)
     baseline_logit = np.where(inputs.is_pole, 0.0, np.arctanh(x0) - drive)
     spending_baseline = dynamics.spending_baseline(
-        state.spending, china_bloc + us_bloc, us_pressure(state, model, drivers), state.trend,
-        model.spending.threat_response, model.spending.domestic_trend_response, BASELINE_FLOOR_SHARE,
+        state.spending,
+        china_bloc + us_bloc,
+        us_pressure(state, model, drivers),
+        state.trend,
+        model.spending.threat_response,
+        model.spending.domestic_trend_response,
+        BASELINE_FLOOR_SHARE,
     )
     actions = decide(state, ALL, inputs, model, 0, drivers, None)
     anchors = Anchors(
@@ -90,10 +100,10 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
 
 def repeat_runs(state: State, anchors: Anchors, runs: int) -> tuple[State, Anchors]:
     """The same initial conditions for ``runs`` runs (the leading axis repeated)."""
+
     def rep(a: np.ndarray) -> np.ndarray:
         return np.repeat(a, runs, axis=0)
 
     fields_state = {k: rep(v) for k, v in vars(state).items()}
     fields_anchor = {k: rep(v) for k, v in vars(anchors).items()}
     return State(**fields_state), Anchors(**fields_anchor)
-

@@ -22,10 +22,21 @@ from sim.params import DRIVER_NAMES, Params
 DATA_DIR = Path(__file__).parent / "data"
 
 ACTOR_COLUMNS = {
-    "code": str, "name": str, "ref_lat": float, "ref_lon": float, "reach_km": float, "nuclear": float,
-    "gdp_2010_usd_bn": float, "gdp_growth_per_year": float, "milex_share_gdp_2010": float,
-    "spending_ceiling_share_gdp": float, "alignment_2010": float, "lockin_2010": float,
-    "dispute_with_china": float, "trade_share_china": float, "trade_share_us": float,
+    "code": str,
+    "name": str,
+    "ref_lat": float,
+    "ref_lon": float,
+    "reach_km": float,
+    "nuclear": float,
+    "gdp_2010_usd_bn": float,
+    "gdp_growth_per_year": float,
+    "milex_share_gdp_2010": float,
+    "spending_ceiling_share_gdp": float,
+    "alignment_2010": float,
+    "lockin_2010": float,
+    "dispute_with_china": float,
+    "trade_share_china": float,
+    "trade_share_us": float,
     "trade_share_japan": float,
 }
 SERIES_COLUMNS = ("country", "metric", "value")
@@ -113,16 +124,20 @@ def load_actor_table(params: Params) -> pd.DataFrame:
 
 def _check_actor_ranges(table: pd.DataFrame, path: Path) -> None:
     ranges = {
-        "alignment_2010": (-1.0, 1.0), "lockin_2010": (0.0, 1.0), "dispute_with_china": (0.0, 1.0),
-        "trade_share_china": (0.0, 1.0), "trade_share_us": (0.0, 1.0), "trade_share_japan": (0.0, 1.0),
-        "nuclear": (0.0, 1.0), "ref_lat": (-90.0, 90.0), "ref_lon": (-180.0, 180.0),
+        "alignment_2010": (-1.0, 1.0),
+        "lockin_2010": (0.0, 1.0),
+        "dispute_with_china": (0.0, 1.0),
+        "trade_share_china": (0.0, 1.0),
+        "trade_share_us": (0.0, 1.0),
+        "trade_share_japan": (0.0, 1.0),
+        "nuclear": (0.0, 1.0),
+        "ref_lat": (-90.0, 90.0),
+        "ref_lon": (-180.0, 180.0),
     }
     for column, (lo, hi) in ranges.items():
         bad = (table[column] < lo) | (table[column] > hi)
         if bad.any():
-            raise DataFileError(
-                f"data file {path}: {column} out of [{lo}, {hi}] for {table.index[bad].tolist()}"
-            )
+            raise DataFileError(f"data file {path}: {column} out of [{lo}, {hi}] for {table.index[bad].tolist()}")
     for column in ("gdp_2010_usd_bn", "milex_share_gdp_2010"):
         bad = table[column] <= 0
         if bad.any():
@@ -162,7 +177,9 @@ def china_coercion_index() -> dict[int, dict[int, float]]:
             fiscal_year = year if quarter >= 2 else year - 1
             if year not in days or fiscal_year not in scrambles:
                 raise DataFileError(f"China coercion index: no data for {year}Q{quarter}")
-            index[year][quarter] = 0.5 * days[year] / DAYS_PER_YEAR + 0.5 * scrambles[fiscal_year] / SCRAMBLES_VS_CHINA_PEAK
+            index[year][quarter] = (
+                0.5 * days[year] / DAYS_PER_YEAR + 0.5 * scrambles[fiscal_year] / SCRAMBLES_VS_CHINA_PEAK
+            )
     return index
 
 
@@ -249,8 +266,9 @@ def _series_on_turns(
     return level, has
 
 
-def _step_series(year: np.ndarray, quarter: np.ndarray, start: tuple[int, int], last_year: int,
-                 before: float, after: float) -> tuple[np.ndarray, np.ndarray]:
+def _step_series(
+    year: np.ndarray, quarter: np.ndarray, start: tuple[int, int], last_year: int, before: float, after: float
+) -> tuple[np.ndarray, np.ndarray]:
     at_or_after = (year > start[0]) | ((year == start[0]) & (quarter >= start[1]))
     level = np.where(at_or_after, after, before)
     return level, year <= last_year
@@ -286,7 +304,11 @@ def build_inputs(params: Params) -> RunInputs:
     dispute[china, china] = 0.0
 
     trade_with_engager = np.zeros((n, n))
-    trade_columns = {params.actors.china_pole: "trade_share_china", params.actors.us_pole: "trade_share_us", "JPN": "trade_share_japan"}
+    trade_columns = {
+        params.actors.china_pole: "trade_share_china",
+        params.actors.us_pole: "trade_share_us",
+        "JPN": "trade_share_japan",
+    }
     for code in params.actors.engagers:
         if code not in trade_columns:
             raise ValueError(
@@ -308,7 +330,9 @@ def build_inputs(params: Params) -> RunInputs:
     china_level, china_has = _series_on_turns(year, quarter, china_coercion_index(), CHINA_DATA_LAST_YEAR)
     nk = annual_series("nk_missile_launches.csv", "North Korea", "missiles_launched_cns")
     nk_level, nk_has = _series_on_turns(
-        year, quarter, {y: dict.fromkeys((1, 2, 3, 4), v / NK_MISSILES_REFERENCE) for y, v in nk.items()},
+        year,
+        quarter,
+        {y: dict.fromkeys((1, 2, 3, 4), v / NK_MISSILES_REFERENCE) for y, v in nk.items()},
         NK_DATA_LAST_YEAR,
     )
     war_level, war_has = _step_series(year, quarter, RUSSIA_WAR_START, WAR_DATA_LAST_YEAR, 0.0, 1.0)
@@ -333,8 +357,9 @@ def build_inputs(params: Params) -> RunInputs:
         "us_pressure": DriverSeries(np.zeros(len(year)), no_data, factors["us_pressure"]),
         "japan_domestic_trend": DriverSeries(np.zeros(len(year)), no_data, factors["japan_domestic_trend"]),
     }
-    extra, ruling = _event_arrays(params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year,
-                                  quarter, factors)
+    extra, ruling = _event_arrays(
+        params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year, quarter, factors
+    )
     region = np.array([index[c] for c in params.actors.region], dtype=int)
     is_pole = np.zeros(n, dtype=bool)
     is_pole[[china, us]] = True
@@ -375,7 +400,11 @@ def build_inputs(params: Params) -> RunInputs:
 
 
 def _event_arrays(
-    params: Params, index: dict[str, int], known: set[str], year: np.ndarray, quarter: np.ndarray,
+    params: Params,
+    index: dict[str, int],
+    known: set[str],
+    year: np.ndarray,
+    quarter: np.ndarray,
     factors: dict[str, np.ndarray],
 ) -> tuple[dict[int, np.ndarray], np.ndarray]:
     """Turn the scenario's events into per-turn extra coercion and cumulative rulings.
@@ -391,7 +420,8 @@ def _event_arrays(
         for code in [event.actor, event.target, *event.targets]:
             if code and code not in known:
                 raise KeyError(
-                    f"scenario event {event.label or event.kind!r} names unknown actor {code!r}; allowed: {sorted(known)}"
+                    f"scenario event {event.label or event.kind!r} names unknown actor {code!r}; "
+                    f"allowed: {sorted(known)}"
                 )
         if (event.actor and event.actor not in index) or (event.kind == "claims_ruling" and event.target not in index):
             continue

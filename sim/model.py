@@ -86,7 +86,9 @@ class AlignmentModel(mesa.Model):
             self.running = False
             return
         self.turn += 1
-        self.snapshot = stack([agent.state for agent in self.actors])
+        snapshot = stack([agent.state for agent in self.actors])
+        assert isinstance(snapshot, State)
+        self.snapshot = snapshot
         self.drivers = driver_levels(self.inputs, self.params.params.policy, self.turn, self.snapshot.alignment)
         self.turn_noise = self.noise[self.turn][None]
         self.agents.do("decide")
@@ -111,8 +113,14 @@ class AlignmentModel(mesa.Model):
             acts = [row.actions for row in rows]
             actions.append(None if acts[0] is None else stack(acts))  # type: ignore[arg-type]
         return Trajectory.from_steps(
-            states, actions, run_ids=(run_id,), seeds=(self.seed,), codes=self.inputs.codes,
-            us_pole=self.params.actors.us_pole, year=self.inputs.year, quarter=self.inputs.quarter,
+            states,
+            actions,
+            run_ids=(run_id,),
+            seeds=(self.seed,),
+            codes=self.inputs.codes,
+            us_pole=self.params.actors.us_pole,
+            year=self.inputs.year,
+            quarter=self.inputs.quarter,
         )
 
 

@@ -31,7 +31,9 @@ KEYS = ["run_id", "seed", "t", "year", "quarter"]
 W_COLUMNS = ["w1_criticism", "w2_standing", "w3_claims_resistance", "w4_military_alignment", "w5_tech_denial"]
 
 
-def military_alignment(spending_share_gdp: np.ndarray, lockin: np.ndarray, alignment: np.ndarray, reference_share: float) -> np.ndarray:
+def military_alignment(
+    spending_share_gdp: np.ndarray, lockin: np.ndarray, alignment: np.ndarray, reference_share: float
+) -> np.ndarray:
     """W4: ``(min(s / s_ref, 1) + L + (x + 1) / 2) / 3`` in [0, 1]."""
     spending_part = np.minimum(np.asarray(spending_share_gdp) / reference_share, 1.0)
     return np.asarray((spending_part + np.asarray(lockin) + (np.asarray(alignment) + 1.0) / 2.0) / 3.0)
@@ -57,7 +59,9 @@ def outcomes_table(states: pd.DataFrame, dyads: pd.DataFrame, params: Params) ->
     out["w2_standing"] = _mean_toward(dyads, region, focal, "trust")
     out["w3_claims_resistance"] = _pair(dyads, focal, china, "claims_resistance")
     out["w4_military_alignment"] = military_alignment(
-        own["spending_share_gdp"].to_numpy(), own["lockin"].to_numpy(), own["alignment"].to_numpy(),
+        own["spending_share_gdp"].to_numpy(),
+        own["lockin"].to_numpy(),
+        own["alignment"].to_numpy(),
         params.params.spending.us_target_share_gdp,
     )
     out["w5_tech_denial"] = _pair(dyads, focal, china, "tech_denial")

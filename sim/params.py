@@ -41,12 +41,9 @@ MODES = ("replay", "policy")
 EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling")
 
 
-def p(default: Any, unit: str, lo: float | None, hi: float | None, meaning: str, source: str) -> Any:
-    """Declare a numeric parameter with its metadata (unit, allowed range, meaning, source)."""
-    return field(
-        default=default,
-        metadata={"unit": unit, "range": (lo, hi), "meaning": meaning, "source": source},
-    )
+def p(default: Any, *, unit: str, bounds: tuple[float | None, float | None], meaning: str, source: str) -> Any:
+    """Declare a numeric parameter with its metadata (unit, allowed closed range, meaning, source)."""
+    return field(default=default, metadata={"unit": unit, "range": bounds, "meaning": meaning, "source": source})
 
 
 def choice(default: str, options: tuple[str, ...], meaning: str) -> Any:
@@ -77,8 +74,16 @@ class Checked:
 class RunParams:
     """The simulated period and the mode that drives the exogenous series."""
 
-    start_year: int = p(2010, "year", 1990, 2100, "First simulated year (turn 0 is its Q1).", "DESIGN.md")
-    end_year: int = p(2030, "year", 1990, 2100, "Last simulated year (the run ends with its Q4).", "DESIGN.md")
+    start_year: int = p(
+        2010, unit="year", bounds=(1990, 2100), meaning="First simulated year (turn 0 is its Q1).", source="DESIGN.md"
+    )
+    end_year: int = p(
+        2030,
+        unit="year",
+        bounds=(1990, 2100),
+        meaning="Last simulated year (the run ends with its Q4).",
+        source="DESIGN.md",
+    )
     mode: str = choice(
         "replay",
         MODES,
@@ -86,9 +91,11 @@ class RunParams:
         "policy: drivers follow endogenous policies from the start.",
     )
     spinup_quarters: int = p(
-        200, "quarters", 0, 2000,
-        "Noise-free quarters used to bring perceptions and stances to their start-year equilibrium.",
-        "assumption (ODD section 5)",
+        200,
+        unit="quarters",
+        bounds=(0, 2000),
+        meaning="Noise-free quarters used to bring perceptions and stances to their start-year equilibrium.",
+        source="assumption (ODD section 5)",
     )
 
     def __post_init__(self) -> None:
@@ -111,8 +118,7 @@ class ActorParams:
 
     name: str = field(default="east_asia", metadata={"meaning": "Name of the actor set.", "unit": "-"})
     codes: list[str] = listing(
-        ["CHN", "JPN", "USA", "RUS", "PRK", "BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP",
-         "THA", "VNM"],
+        ["CHN", "JPN", "USA", "RUS", "PRK", "BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"],
         "ISO-3 codes of the simulated states; each must have a row in the attribute file.",
     )
     attributes_file: str = field(
@@ -142,15 +148,11 @@ class ActorParams:
         for role in ("china_pole", "us_pole", "focal", "provocateur", "belligerent"):
             code = getattr(self, role)
             if code not in self.codes:
-                raise ValueError(
-                    f"actors.{role}={code!r} is not among actors.codes; allowed: {self.codes}"
-                )
+                raise ValueError(f"actors.{role}={code!r} is not among actors.codes; allowed: {self.codes}")
         for key in ("region", "engagers"):
             for code in getattr(self, key):
                 if code not in self.codes:
-                    raise ValueError(
-                        f"actors.{key} contains {code!r}, not among actors.codes; allowed: {self.codes}"
-                    )
+                    raise ValueError(f"actors.{key} contains {code!r}, not among actors.codes; allowed: {self.codes}")
         if self.china_pole == self.us_pole:
             raise ValueError("actors.china_pole and actors.us_pole must differ")
 
@@ -159,11 +161,15 @@ class ActorParams:
 class DriverKnob:
     """Scale of one driver from a given year on (1 = as history or policy gives, 0 = absent)."""
 
-    scale: float = p(1.0, "1", 0.0, 10.0, "Multiplier on the driver from from_year on.", "C0")
+    scale: float = p(
+        1.0, unit="1", bounds=(0.0, 10.0), meaning="Multiplier on the driver from from_year on.", source="C0"
+    )
     from_year: int = p(
-        0, "year", 0, 2100,
-        "First year the scale applies; 0 means the run's start year. Before it the driver is at scale 1.",
-        "C0",
+        0,
+        unit="year",
+        bounds=(0, 2100),
+        meaning="First year the scale applies; 0 means the run's start year. Before it the driver is at scale 1.",
+        source="C0",
     )
 
 
@@ -253,64 +259,88 @@ class PerceptionParams(Checked):
     config_key: ClassVar[str] = "params.perception"
 
     intent_decay_per_quarter: float = p(
-        0.08, "1/quarter", 0.0, 1.0,
-        "delta_I: share of perceived hostile intent forgotten per quarter without new evidence.",
-        "assumption; half-life ~2 years (Jervis 1976 on the persistence of images)",
+        0.08,
+        unit="1/quarter",
+        bounds=(0.0, 1.0),
+        meaning="delta_I: share of perceived hostile intent forgotten per quarter without new evidence.",
+        source="assumption; half-life ~2 years (Jervis 1976 on the persistence of images)",
     )
     intent_gain: float = p(
-        0.5, "1/evidence", 0.0, 100.0,
-        "eta: how fast hostile evidence raises perceived intent, a = 1 - exp(-eta E).",
-        "assumption (calibrated in issue 5)",
+        0.5,
+        unit="1/evidence",
+        bounds=(0.0, 100.0),
+        meaning="eta: how fast hostile evidence raises perceived intent, a = 1 - exp(-eta E).",
+        source="assumption (calibrated in issue 5)",
     )
     reassurance_gain: float = p(
-        0.6, "1/evidence", 0.0, 100.0,
-        "eta_r: how fast engagement lowers perceived intent, b = 1 - exp(-eta_r G).",
-        "assumption",
+        0.6,
+        unit="1/evidence",
+        bounds=(0.0, 100.0),
+        meaning="eta_r: how fast engagement lowers perceived intent, b = 1 - exp(-eta_r G).",
+        source="assumption",
     )
     neighbour_spillover: float = p(
-        0.35, "1", 0.0, 1.0,
-        "sigma_n: weight of an action against a neighbour (at zero distance) as evidence to the observer.",
-        "Walt 1987 (proximity); assumption for the value",
+        0.35,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="sigma_n: weight of an action against a neighbour (at zero distance) as evidence to the observer.",
+        source="Walt 1987 (proximity); assumption for the value",
     )
     partner_spillover: float = p(
-        0.4, "1", 0.0, 1.0,
-        "sigma_p: weight of an action against an aligned partner as evidence to the observer.",
-        "assumption (reputation spill-over; Crescenzi 2007)",
+        0.4,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="sigma_p: weight of an action against an aligned partner as evidence to the observer.",
+        source="assumption (reputation spill-over; Crescenzi 2007)",
     )
     bloc_spillover: float = p(
-        0.2, "1", 0.0, 1.0,
-        "sigma_b: share of the evidence about j's close partners that is attributed to j.",
-        "C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
+        0.2,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="sigma_b: share of the evidence about j's close partners that is attributed to j.",
+        source="C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
     )
     affinity_power: float = p(
-        8.0, "1", 1.0, 20.0,
-        "k_a: sharpness of alignment affinity (1 - |x_i - x_j| / 2) ** k_a.",
-        "assumption",
+        8.0,
+        unit="1",
+        bounds=(1.0, 20.0),
+        meaning="k_a: sharpness of alignment affinity (1 - |x_i - x_j| / 2) ** k_a.",
+        source="assumption",
     )
     spillover_distance_km: float = p(
-        2500.0, "km", 100.0, 20000.0,
-        "d_s: distance over which the neighbour spill-over halves ~ln2 d_s.",
-        "assumption (Boulding 1962 loss-of-strength gradient)",
+        2500.0,
+        unit="km",
+        bounds=(100.0, 20000.0),
+        meaning="d_s: distance over which the neighbour spill-over halves ~ln2 d_s.",
+        source="assumption (Boulding 1962 loss-of-strength gradient)",
     )
     threat_distance_km: float = p(
-        2000.0, "km", 100.0, 20000.0,
-        "d_0: e-folding distance of threat beyond an actor's power-projection reach.",
-        "Boulding 1962; Walt 1987",
+        2000.0,
+        unit="km",
+        bounds=(100.0, 20000.0),
+        meaning="d_0: e-folding distance of threat beyond an actor's power-projection reach.",
+        source="Boulding 1962; Walt 1987",
     )
     nuclear_offence_factor: float = p(
-        2.0, "1", 0.0, 10.0,
-        "omega: extra offensive weight of a nuclear-armed actor's capability, o_j = 1 + omega * nuclear_j.",
-        "Walt 1987 (offensive power)",
+        2.0,
+        unit="1",
+        bounds=(0.0, 10.0),
+        meaning="omega: extra offensive weight of a nuclear-armed actor's capability, o_j = 1 + omega * nuclear_j.",
+        source="Walt 1987 (offensive power)",
     )
     threat_scale: float = p(
-        3.0, "1", 0.0, 100.0,
-        "theta: threat saturation, T = 1 - exp(-theta I P prox).",
-        "assumption",
+        3.0,
+        unit="1",
+        bounds=(0.0, 100.0),
+        meaning="theta: threat saturation, T = 1 - exp(-theta I P prox).",
+        source="assumption",
     )
     perception_noise_sd: float = p(
-        0.10, "1 (log scale)", 0.0, 2.0,
-        "sigma_p: log-normal noise on the evidence an observer receives each quarter.",
-        "assumption",
+        0.10,
+        unit="1 (log scale)",
+        bounds=(0.0, 2.0),
+        meaning="sigma_p: log-normal noise on the evidence an observer receives each quarter.",
+        source="assumption",
     )
 
 
@@ -320,29 +350,54 @@ class HostilityParams(Checked):
 
     config_key: ClassVar[str] = "params.hostility"
 
-    coercion: float = p(1.0, "evidence/intensity", 0.0, 10.0, "h_co: coercion against the observer.", "C0; Walt 1987")
+    coercion: float = p(
+        1.0,
+        unit="evidence/intensity",
+        bounds=(0.0, 10.0),
+        meaning="h_co: coercion against the observer.",
+        source="C0; Walt 1987",
+    )
     basing: float = p(
-        0.5, "evidence/intensity", 0.0, 10.0,
-        "h_ba: a US base accepted by a host, as seen by the China pole.", "DESIGN.md (basing)",
+        0.5,
+        unit="evidence/intensity",
+        bounds=(0.0, 10.0),
+        meaning="h_ba: a US base accepted by a host, as seen by the China pole.",
+        source="DESIGN.md (basing)",
     )
     buildup: float = p(
-        2.0, "evidence/(1/year)", 0.0, 50.0,
-        "h_bu: real military spending growth above normal, seen by actors in range.",
-        "CLAIMS.md (China's build-up); Walt 1987",
+        2.0,
+        unit="evidence/(1/year)",
+        bounds=(0.0, 50.0),
+        meaning="h_bu: real military spending growth above normal, seen by actors in range.",
+        source="CLAIMS.md (China's build-up); Walt 1987",
     )
     criticism: float = p(
-        0.3, "evidence/intensity", 0.0, 10.0, "h_cr: public criticism of the observer.", "assumption",
+        0.3,
+        unit="evidence/intensity",
+        bounds=(0.0, 10.0),
+        meaning="h_cr: public criticism of the observer.",
+        source="assumption",
     )
     provocation: float = p(
-        0.6, "evidence/intensity", 0.0, 10.0,
-        "h_pr: missile tests (per 20 missiles a year), seen by actors in range.", "C0 (North Korea)",
+        0.6,
+        unit="evidence/intensity",
+        bounds=(0.0, 10.0),
+        meaning="h_pr: missile tests (per 20 missiles a year), seen by actors in range.",
+        source="C0 (North Korea)",
     )
     war: float = p(
-        0.8, "evidence/intensity", 0.0, 10.0,
-        "h_wa: a war of conquest against a third party, seen by actors in range.", "C0 (Russia's war)",
+        0.8,
+        unit="evidence/intensity",
+        bounds=(0.0, 10.0),
+        meaning="h_wa: a war of conquest against a third party, seen by actors in range.",
+        source="C0 (Russia's war)",
     )
     derisking: float = p(
-        0.3, "evidence/intensity", 0.0, 10.0, "h_de: export controls against the observer.", "W5",
+        0.3,
+        unit="evidence/intensity",
+        bounds=(0.0, 10.0),
+        meaning="h_de: export controls against the observer.",
+        source="W5",
     )
 
 
@@ -353,42 +408,67 @@ class AlignmentParams(Checked):
     config_key: ClassVar[str] = "params.alignment"
 
     adjustment_per_quarter: float = p(
-        0.06, "1/quarter", 0.0, 1.0, "rho_x: share of the gap to the target alignment closed per quarter.", "assumption",
+        0.06,
+        unit="1/quarter",
+        bounds=(0.0, 1.0),
+        meaning="rho_x: share of the gap to the target alignment closed per quarter.",
+        source="assumption",
     )
     balancing_gain: float = p(
-        1.5, "1/threat", 0.0, 20.0,
-        "beta_b: pull of the bloc-threat balance on the target alignment (Walt 1987 balancing).",
-        "Walt 1987",
+        1.5,
+        unit="1/threat",
+        bounds=(0.0, 20.0),
+        meaning="beta_b: pull of the bloc-threat balance on the target alignment (Walt 1987 balancing).",
+        source="Walt 1987",
     )
     economic_gain: float = p(
-        1.0, "1", 0.0, 20.0,
-        "beta_e: pull of the trade balance (US minus China share) on the target alignment (hedging).",
-        "Kuik 2008 (hedging); assumption for the value",
+        1.0,
+        unit="1",
+        bounds=(0.0, 20.0),
+        meaning="beta_e: pull of the trade balance (US minus China share) on the target alignment (hedging).",
+        source="Kuik 2008 (hedging); assumption for the value",
     )
     lockin_gain: float = p(
-        1.0, "1", 0.0, 20.0, "beta_L: pull of alliance lock-in toward the US pole.", "assumption",
+        1.0,
+        unit="1",
+        bounds=(0.0, 20.0),
+        meaning="beta_L: pull of alliance lock-in toward the US pole.",
+        source="assumption",
     )
     lockin_stickiness: float = p(
-        0.7, "1", 0.0, 1.0,
-        "phi_L: how much lock-in slows alignment change, rate * (1 - phi_L L).",
-        "Pierson 2004 (increasing returns); DESIGN.md",
+        0.7,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="phi_L: how much lock-in slows alignment change, rate * (1 - phi_L L).",
+        source="Pierson 2004 (increasing returns); DESIGN.md",
     )
     bandwagon_threshold: float = p(
-        0.55, "1", 0.0, 1.0,
-        "theta_bw: vulnerability above which a weak, exposed state bandwagons instead of balancing.",
-        "Walt 1987 (bandwagoning by weak states); assumption for the value",
+        0.55,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="theta_bw: vulnerability above which a weak, exposed state bandwagons instead of balancing.",
+        source="Walt 1987 (bandwagoning by weak states); assumption for the value",
     )
     bandwagon_width: float = p(
-        0.05, "1", 0.001, 1.0, "w_bw: width of the logistic switch between balancing and bandwagoning.", "assumption",
+        0.05,
+        unit="1",
+        bounds=(0.001, 1.0),
+        meaning="w_bw: width of the logistic switch between balancing and bandwagoning.",
+        source="assumption",
     )
     derisking_trade_discount: float = p(
-        0.5, "1", 0.0, 1.0,
-        "phi_d: share of China's trade pull removed by full de-risking.",
-        "CLAIMS.md (economics and politics no longer kept apart)",
+        0.5,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="phi_d: share of China's trade pull removed by full de-risking.",
+        source="CLAIMS.md (economics and politics no longer kept apart)",
     )
     domestic_trend_gain: float = p(
-        1.0, "1/trend", 0.0, 20.0, "beta_n: pull of Japan's domestic normalisation index on its target alignment.",
-        "assumption",
+        1.0,
+        unit="1/trend",
+        bounds=(0.0, 20.0),
+        meaning="beta_n: pull of Japan's domestic normalisation index on its target alignment.",
+        source="assumption",
     )
 
 
@@ -399,34 +479,60 @@ class SpendingParams(Checked):
     config_key: ClassVar[str] = "params.spending"
 
     adjustment_per_quarter: float = p(
-        0.05, "1/quarter", 0.0, 1.0, "rho_s: share of the gap to the desired spending closed per quarter.",
-        "Richardson 1960 (fatigue term); assumption for the value",
+        0.05,
+        unit="1/quarter",
+        bounds=(0.0, 1.0),
+        meaning="rho_s: share of the gap to the desired spending closed per quarter.",
+        source="Richardson 1960 (fatigue term); assumption for the value",
     )
     threat_response: float = p(
-        0.5, "1/threat", 0.0, 20.0, "k_s: relative rise of desired spending per unit of total threat, s_bar exp(k_s Theta).", "Richardson 1960",
+        0.5,
+        unit="1/threat",
+        bounds=(0.0, 20.0),
+        meaning="k_s: relative rise of desired spending per unit of total threat, s_bar exp(k_s Theta).",
+        source="Richardson 1960",
     )
     ceiling_erosion_per_quarter: float = p(
-        0.01, "1/quarter", 0.0, 1.0,
-        "epsilon_C: share of the excess of desired spending over a political ceiling by which the ceiling gives way.",
-        "assumption (Japan's 1% norm, 1976; CLAIMS.md)",
+        0.01,
+        unit="1/quarter",
+        bounds=(0.0, 1.0),
+        meaning="epsilon_C: share of the excess of desired spending over a ceiling by which the ceiling gives way.",
+        source="assumption (Japan's 1% norm, 1976; CLAIMS.md)",
     )
     us_target_share_gdp: float = p(
-        2.0, "% GDP", 0.0, 10.0, "s_ref: the spending level the US presses its allies toward.",
-        "NATO 2% guideline; CLAIMS.md (Japan toward 2%)",
+        2.0,
+        unit="% GDP",
+        bounds=(0.0, 10.0),
+        meaning="s_ref: the spending level the US presses its allies toward.",
+        source="NATO 2% guideline; CLAIMS.md (Japan toward 2%)",
     )
     us_pressure_response: float = p(
-        0.3, "1", 0.0, 5.0, "k_pi: share of an ally's shortfall to s_ref added to its desired spending per unit of pressure.",
-        "assumption",
+        0.3,
+        unit="1",
+        bounds=(0.0, 5.0),
+        meaning="k_pi: share of an ally's shortfall to s_ref added to its desired spending per unit of pressure.",
+        source="assumption",
     )
     domestic_trend_response: float = p(
-        0.3, "% GDP/trend", 0.0, 10.0, "k_n: desired extra spending per unit of Japan's normalisation index.",
-        "assumption",
+        0.3,
+        unit="% GDP/trend",
+        bounds=(0.0, 10.0),
+        meaning="k_n: desired extra spending per unit of Japan's normalisation index.",
+        source="assumption",
     )
     normal_growth_per_year: float = p(
-        0.03, "1/year", -0.5, 0.5, "g_0: real spending growth not read as a build-up.", "assumption (world real GDP growth)",
+        0.03,
+        unit="1/year",
+        bounds=(-0.5, 0.5),
+        meaning="g_0: real spending growth not read as a build-up.",
+        source="assumption (world real GDP growth)",
     )
     capability_depreciation_per_year: float = p(
-        0.10, "1/year", 0.001, 1.0, "delta_K: depreciation of the military capital stock.", "assumption (10-year service life)",
+        0.10,
+        unit="1/year",
+        bounds=(0.001, 1.0),
+        meaning="delta_K: depreciation of the military capital stock.",
+        source="assumption (10-year service life)",
     )
 
 
@@ -437,20 +543,39 @@ class LockinParams(Checked):
     config_key: ClassVar[str] = "params.lockin"
 
     build_per_quarter: float = p(
-        0.05, "1/quarter", 0.0, 1.0, "rho_L: lock-in built per unit of accepted basing per quarter.", "assumption",
+        0.05,
+        unit="1/quarter",
+        bounds=(0.0, 1.0),
+        meaning="rho_L: lock-in built per unit of accepted basing per quarter.",
+        source="assumption",
     )
     decay_per_quarter: float = p(
-        0.005, "1/quarter", 0.0, 1.0, "delta_L: relaxation of lock-in toward its floor (half-life ~35 years).",
-        "Pierson 2004; assumption",
+        0.005,
+        unit="1/quarter",
+        bounds=(0.0, 1.0),
+        meaning="delta_L: relaxation of lock-in toward its floor (half-life ~35 years).",
+        source="Pierson 2004; assumption",
     )
     basing_offer: float = p(
-        0.5, "intensity", 0.0, 5.0, "b_0: the US basing offer to each state without pressure.", "assumption",
+        0.5,
+        unit="intensity",
+        bounds=(0.0, 5.0),
+        meaning="b_0: the US basing offer to each state without pressure.",
+        source="assumption",
     )
     acceptance_threshold: float = p(
-        0.3, "threat", 0.0, 5.0, "theta_L: China-bloc threat at which a host accepts half of the offer.", "assumption",
+        0.3,
+        unit="threat",
+        bounds=(0.0, 5.0),
+        meaning="theta_L: China-bloc threat at which a host accepts half of the offer.",
+        source="assumption",
     )
     acceptance_width: float = p(
-        0.1, "threat", 0.001, 5.0, "w_L: width of the host's logistic acceptance.", "assumption",
+        0.1,
+        unit="threat",
+        bounds=(0.001, 5.0),
+        meaning="w_L: width of the host's logistic acceptance.",
+        source="assumption",
     )
 
 
@@ -461,30 +586,83 @@ class StanceParams(Checked):
     config_key: ClassVar[str] = "params.stance"
 
     adjustment_per_quarter: float = p(
-        0.10, "1/quarter", 0.0, 1.0, "rho_w: share of the gap to a stance's target closed per quarter.", "assumption",
+        0.10,
+        unit="1/quarter",
+        bounds=(0.0, 1.0),
+        meaning="rho_w: share of the gap to a stance's target closed per quarter.",
+        source="assumption",
     )
     action_threshold: float = p(
-        0.5, "1", 0.0, 0.99, "theta_a: stance level beyond which criticism and export controls become public acts.",
-        "assumption",
+        0.5,
+        unit="1",
+        bounds=(0.0, 0.99),
+        meaning="theta_a: stance level beyond which criticism and export controls become public acts.",
+        source="assumption",
     )
-    criticism_intercept: float = p(-3.0, "logit", -20.0, 20.0, "a_c: criticism logit at zero threat.", "assumption")
-    criticism_threat: float = p(4.0, "logit/threat", 0.0, 50.0, "b_c: criticism per unit threat.", "W1")
-    criticism_distance: float = p(0.5, "logit", 0.0, 50.0, "c_c: criticism per unit alignment distance.", "W1")
-    resistance_intercept: float = p(-1.5, "logit", -20.0, 20.0, "a_r: claims resistance logit at zero threat.", "assumption")
-    resistance_threat: float = p(3.0, "logit/threat", 0.0, 50.0, "b_r: claims resistance per unit threat.", "W3")
-    resistance_dispute: float = p(1.0, "logit", 0.0, 50.0, "c_r: claims resistance of a party to a dispute.", "W3")
+    criticism_intercept: float = p(
+        -3.0, unit="logit", bounds=(-20.0, 20.0), meaning="a_c: criticism logit at zero threat.", source="assumption"
+    )
+    criticism_threat: float = p(
+        4.0, unit="logit/threat", bounds=(0.0, 50.0), meaning="b_c: criticism per unit threat.", source="W1"
+    )
+    criticism_distance: float = p(
+        0.5, unit="logit", bounds=(0.0, 50.0), meaning="c_c: criticism per unit alignment distance.", source="W1"
+    )
+    resistance_intercept: float = p(
+        -1.5,
+        unit="logit",
+        bounds=(-20.0, 20.0),
+        meaning="a_r: claims resistance logit at zero threat.",
+        source="assumption",
+    )
+    resistance_threat: float = p(
+        3.0, unit="logit/threat", bounds=(0.0, 50.0), meaning="b_r: claims resistance per unit threat.", source="W3"
+    )
+    resistance_dispute: float = p(
+        1.0, unit="logit", bounds=(0.0, 50.0), meaning="c_r: claims resistance of a party to a dispute.", source="W3"
+    )
     resistance_ruling: float = p(
-        1.0, "logit/size", 0.0, 50.0, "k_r: claims resistance per unit size of a legal ruling.", "W3 (PCA 2016)",
+        1.0,
+        unit="logit/size",
+        bounds=(0.0, 50.0),
+        meaning="k_r: claims resistance per unit size of a legal ruling.",
+        source="W3 (PCA 2016)",
     )
-    denial_intercept: float = p(-3.0, "logit", -20.0, 20.0, "a_d: tech denial logit at zero threat.", "assumption")
-    denial_threat: float = p(3.0, "logit/threat", 0.0, 50.0, "b_d: tech denial per unit threat.", "W5")
-    denial_pressure: float = p(2.0, "logit/pressure", 0.0, 50.0, "c_d: tech denial per unit of US export-control pressure.", "W5")
-    trust_intercept: float = p(-1.0, "logit", -20.0, 20.0, "a_t: trust logit at zero threat and full alignment distance.", "assumption")
-    trust_threat: float = p(4.0, "logit/threat", 0.0, 50.0, "b_t: trust lost per unit threat.", "W2")
-    trust_closeness: float = p(2.0, "logit", 0.0, 50.0, "c_t: trust per unit alignment closeness.", "W2")
-    trust_engagement: float = p(1.0, "logit/intensity", 0.0, 50.0, "e_t: trust per unit engagement received.", "W2")
+    denial_intercept: float = p(
+        -3.0, unit="logit", bounds=(-20.0, 20.0), meaning="a_d: tech denial logit at zero threat.", source="assumption"
+    )
+    denial_threat: float = p(
+        3.0, unit="logit/threat", bounds=(0.0, 50.0), meaning="b_d: tech denial per unit threat.", source="W5"
+    )
+    denial_pressure: float = p(
+        2.0,
+        unit="logit/pressure",
+        bounds=(0.0, 50.0),
+        meaning="c_d: tech denial per unit of US export-control pressure.",
+        source="W5",
+    )
+    trust_intercept: float = p(
+        -1.0,
+        unit="logit",
+        bounds=(-20.0, 20.0),
+        meaning="a_t: trust logit at zero threat and full alignment distance.",
+        source="assumption",
+    )
+    trust_threat: float = p(
+        4.0, unit="logit/threat", bounds=(0.0, 50.0), meaning="b_t: trust lost per unit threat.", source="W2"
+    )
+    trust_closeness: float = p(
+        2.0, unit="logit", bounds=(0.0, 50.0), meaning="c_t: trust per unit alignment closeness.", source="W2"
+    )
+    trust_engagement: float = p(
+        1.0, unit="logit/intensity", bounds=(0.0, 50.0), meaning="e_t: trust per unit engagement received.", source="W2"
+    )
     domestic_trend_gain: float = p(
-        0.5, "logit/trend", 0.0, 20.0, "k_nw: shift of Japan's stance logits per unit of its normalisation index.", "assumption",
+        0.5,
+        unit="logit/trend",
+        bounds=(0.0, 20.0),
+        meaning="k_nw: shift of Japan's stance logits per unit of its normalisation index.",
+        source="assumption",
     )
 
 
@@ -495,37 +673,67 @@ class PolicyParams(Checked):
     config_key: ClassVar[str] = "params.policy"
 
     china_coercion_level: float = p(
-        0.6, "index", 0.0, 5.0, "c_pol: China's coercion index under its policy at zero drift (2013-2024 data mean ~0.6).",
-        "senkaku_china_gov_vessels.csv, jasdf_scrambles.csv",
+        0.6,
+        unit="index",
+        bounds=(0.0, 5.0),
+        meaning="c_pol: China's coercion index under its policy at zero drift (2013-2024 data mean ~0.6).",
+        source="senkaku_china_gov_vessels.csv, jasdf_scrambles.csv",
     )
     china_spiral_gain: float = p(
-        1.5, "1/alignment", 0.0, 20.0,
-        "gamma: extra coercion per unit of a target's alignment drift toward the US since the start.",
-        "CLAIMS.md (the spiral); assumption for the value",
+        1.5,
+        unit="1/alignment",
+        bounds=(0.0, 20.0),
+        meaning="gamma: extra coercion per unit of a target's alignment drift toward the US since the start.",
+        source="CLAIMS.md (the spiral); assumption for the value",
     )
     nk_provocation_level: float = p(
-        1.3, "missiles/20 per year", 0.0, 20.0, "North Korea's launches under its policy (2014-2024 mean ~26/year).",
-        "nk_missile_launches.csv",
+        1.3,
+        unit="missiles/20 per year",
+        bounds=(0.0, 20.0),
+        meaning="North Korea's launches under its policy (2014-2024 mean ~26/year).",
+        source="nk_missile_launches.csv",
     )
     russia_war_level: float = p(
-        1.0, "index", 0.0, 5.0, "Russia's war intensity under its policy once the war has started.", "assumption",
+        1.0,
+        unit="index",
+        bounds=(0.0, 5.0),
+        meaning="Russia's war intensity under its policy once the war has started.",
+        source="assumption",
     )
     us_pressure_level: float = p(
-        1.0, "index", 0.0, 5.0, "US burden-sharing and export-control pressure under its policy.", "assumption",
+        1.0,
+        unit="index",
+        bounds=(0.0, 5.0),
+        meaning="US burden-sharing and export-control pressure under its policy.",
+        source="assumption",
     )
     us_techcontrol_baseline: float = p(
-        0.2, "index", 0.0, 5.0, "US export-control pressure before the 2022 controls (index).", "assumption",
+        0.2,
+        unit="index",
+        bounds=(0.0, 5.0),
+        meaning="US export-control pressure before the 2022 controls (index).",
+        source="assumption",
     )
     japan_trend_per_year: float = p(
-        0.05, "trend/year", 0.0, 1.0, "Growth of Japan's domestic normalisation index per year.",
-        "Samuels 2007; Hughes 2015 (a rival explanation)",
+        0.05,
+        unit="trend/year",
+        bounds=(0.0, 1.0),
+        meaning="Growth of Japan's domestic normalisation index per year.",
+        source="Samuels 2007; Hughes 2015 (a rival explanation)",
     )
     china_milex_growth_per_year: float = p(
-        0.06, "1/year", -0.5, 0.5, "Real growth of China's military spending after its data end.",
-        "sipri_milex.csv (2015-2024 mean ~6%)",
+        0.06,
+        unit="1/year",
+        bounds=(-0.5, 0.5),
+        meaning="Real growth of China's military spending after its data end.",
+        source="sipri_milex.csv (2015-2024 mean ~6%)",
     )
     engagement_level: float = p(
-        0.5, "intensity", 0.0, 5.0, "Engagement by an engager toward a state with all its trade.", "assumption",
+        0.5,
+        unit="intensity",
+        bounds=(0.0, 5.0),
+        meaning="Engagement by an engager toward a state with all its trade.",
+        source="assumption",
     )
 
 
@@ -536,8 +744,11 @@ class NoiseParams(Checked):
     config_key: ClassVar[str] = "params.noise"
 
     action_noise_sd: float = p(
-        0.15, "1 (log scale)", 0.0, 2.0, "sigma_a: log-normal noise on an actor's action intensities per quarter.",
-        "assumption",
+        0.15,
+        unit="1 (log scale)",
+        bounds=(0.0, 2.0),
+        meaning="sigma_a: log-normal noise on an actor's action intensities per quarter.",
+        source="assumption",
     )
 
 
@@ -547,16 +758,18 @@ class OutcomeParams:
 
     gap_weights: list[float] = listing([0.2, 0.2, 0.2, 0.2, 0.2], "Weights of W1..W5 in the gap; they sum to 1.")
     action_log_threshold: float = p(
-        0.05, "intensity", 0.0, 10.0, "Actions below this intensity are not written to the action log.", "assumption",
+        0.05,
+        unit="intensity",
+        bounds=(0.0, 10.0),
+        meaning="Actions below this intensity are not written to the action log.",
+        source="assumption",
     )
 
     def __post_init__(self) -> None:
         check_fields(self, "params.outcome")
         weights = self.gap_weights
         if len(weights) != 5 or any(w < 0 for w in weights) or abs(sum(weights) - 1.0) > 1e-9:
-            raise ValueError(
-                f"params.outcome.gap_weights={weights}; allowed: five non-negative weights summing to 1"
-            )
+            raise ValueError(f"params.outcome.gap_weights={weights}; allowed: five non-negative weights summing to 1")
 
 
 @dataclass(frozen=True)
@@ -665,8 +878,7 @@ def _build(cls: Any, mapping: Mapping[str, Any], prefix: str) -> Any:
         where = prefix or "the top level"
         raise KeyError(f"unknown key(s) {unknown} in {where}; allowed: {allowed}")
     kwargs = {
-        name: _convert(value, hints[name], f"{prefix}.{name}" if prefix else name)
-        for name, value in mapping.items()
+        name: _convert(value, hints[name], f"{prefix}.{name}" if prefix else name) for name, value in mapping.items()
     }
     return cls(**kwargs)
 
@@ -684,7 +896,8 @@ def params_from_mapping(mapping: Mapping[str, Any]) -> Params:
     ValueError
         A wrong type or an out-of-range value, named with what is allowed.
     """
-    return _build(Params, mapping, "")  # type: ignore[no-any-return]
+    params: Params = _build(Params, mapping, "")
+    return params
 
 
 def params_to_mapping(params: Params) -> dict[str, Any]:

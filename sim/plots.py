@@ -8,19 +8,20 @@ several runs (replicates) it draws the median and a 90% band. :func:`save_figure
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from sim.outcomes import W_COLUMNS  # noqa: E402
-from sim.store import atomic_write  # noqa: E402
+from sim.outcomes import W_COLUMNS
+from sim.store import atomic_write
 
 W_LABELS = {
     "w1_criticism": "W1 criticism of China",
@@ -48,7 +49,9 @@ def band(frame: pd.DataFrame, column: str, by: Sequence[str] = ("t",)) -> pd.Dat
 
 
 def plot_alignment(
-    states: pd.DataFrame, names: Mapping[str, str] | None = None, title: str = "Alignment of every actor",
+    states: pd.DataFrame,
+    names: Mapping[str, str] | None = None,
+    title: str = "Alignment of every actor",
     poles: tuple[str, str] = ("CHN", "USA"),
 ) -> Figure:
     """Every actor's alignment over time (median and 90% band across runs), the poles marked."""
@@ -65,11 +68,21 @@ def plot_alignment(
             ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.15, lw=0)
         ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color))
     for y, (value, x, label, color) in zip(spread_labels([e[0] for e in ends], 0.05), ends, strict=True):
-        ax.annotate(label, (x, value), xytext=(x + 0.4, y), textcoords="data", va="center", fontsize=8.5, color=color,
-                    arrowprops={"arrowstyle": "-", "color": color, "lw": 0.5})
+        ax.annotate(
+            label,
+            (x, value),
+            xytext=(x + 0.4, y),
+            textcoords="data",
+            va="center",
+            fontsize=8.5,
+            color=color,
+            arrowprops={"arrowstyle": "-", "color": color, "lw": 0.5},
+        )
     for value, code in ((-1.0, poles[0]), (1.0, poles[1])):
         ax.axhline(value, color="0.3", lw=1.2, ls="--")
-        ax.text(ax.get_xlim()[0], value, f" {names.get(code, code)} pole", va="bottom" if value < 0 else "top", fontsize=9)
+        ax.text(
+            ax.get_xlim()[0], value, f" {names.get(code, code)} pole", va="bottom" if value < 0 else "top", fontsize=9
+        )
     ax.axhline(0.0, color="0.7", lw=0.8)
     ax.set_ylim(-1.08, 1.08)
     ax.set_xlabel("year")
@@ -94,7 +107,9 @@ def spread_labels(values: Sequence[float], gap: float) -> list[float]:
 
 
 def plot_japan_dimensions(
-    outcomes: pd.DataFrame, events: Sequence[tuple[float, str]] = (), title: str = "What Beijing wants from Japan, and what it gets"
+    outcomes: pd.DataFrame,
+    events: Sequence[tuple[float, str]] = (),
+    title: str = "What Beijing wants from Japan, and what it gets",
 ) -> Figure:
     """Japan's W1..W5 and the China-wants gap over time, dated events marked."""
     fig, ax = plt.subplots(figsize=(11, 6.5), constrained_layout=True)
@@ -130,12 +145,16 @@ def event_marks(milestones: pd.DataFrame, start_year: int, end_year: int) -> lis
     return marks
 
 
+def _savefig(fig: Figure, fmt: str, path: Path) -> None:
+    fig.savefig(path, format=fmt, dpi=130)
+
+
 def save_figure(fig: Figure, path: Path, formats: Sequence[str] = ("png",)) -> list[Path]:
     """Save ``fig`` as ``path`` with each suffix in ``formats`` (atomically); close it."""
     written = []
     for fmt in formats:
         target = Path(path).with_suffix(f".{fmt}")
-        atomic_write(target, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=130))
+        atomic_write(target, partial(_savefig, fig, fmt))
         written.append(target)
     plt.close(fig)
     return written

@@ -55,14 +55,27 @@ class Trajectory:
 
     @classmethod
     def from_steps(
-        cls, states: list[State], actions: list[Actions | None], *, run_ids: tuple[str, ...],
-        seeds: tuple[int, ...], codes: tuple[str, ...], us_pole: str, year: np.ndarray, quarter: np.ndarray,
+        cls,
+        states: list[State],
+        actions: list[Actions | None],
+        *,
+        run_ids: tuple[str, ...],
+        seeds: tuple[int, ...],
+        codes: tuple[str, ...],
+        us_pole: str,
+        year: np.ndarray,
+        quarter: np.ndarray,
     ) -> Trajectory:
         """Stack per-turn :class:`State` and :class:`Actions` (None at turn 0) into arrays."""
         template = next(a for a in actions if a is not None)
         filled = [a if a is not None else _zero_actions(template) for a in actions]
         return cls(
-            run_ids=run_ids, seeds=seeds, codes=codes, us_pole=us_pole, year=year, quarter=quarter,
+            run_ids=run_ids,
+            seeds=seeds,
+            codes=codes,
+            us_pole=us_pole,
+            year=year,
+            quarter=quarter,
             states={f: np.stack([getattr(s, f) for s in states]) for f in STATE_COLUMNS},
             dyads={f: np.stack([getattr(s, f) for s in states]) for f in DYAD_COLUMNS},
             actions={f: np.stack([getattr(a, f) for a in filled]) for f in vars(template)},
@@ -96,7 +109,7 @@ def _keys(traj: Trajectory, extra_axes: int) -> dict[str, np.ndarray]:
 
 def states_table(traj: Trajectory) -> pd.DataFrame:
     """One row per run, turn and actor (states.parquet)."""
-    t_n, r_n, n_n = traj.shape
+    t_n, r_n, _n_n = traj.shape
     columns = _keys(traj, 1)
     columns["actor"] = np.tile(np.asarray(traj.codes, dtype=object), t_n * r_n)
     for field, name in STATE_COLUMNS.items():
@@ -125,15 +138,22 @@ def actions_table(traj: Trajectory, threshold: float) -> pd.DataFrame:
     parts = []
     for kind in TARGETED_KINDS:
         keys = _keys(traj, 2)
-        frame = pd.DataFrame({
-            **keys,
-            "actor": np.tile(np.repeat(codes, n_n), t_n * r_n),
-            "kind": kind,
-            "target": np.tile(codes, t_n * r_n * n_n),
-            "intensity": traj.actions[kind].ravel(),
-        })
+        frame = pd.DataFrame(
+            {
+                **keys,
+                "actor": np.tile(np.repeat(codes, n_n), t_n * r_n),
+                "kind": kind,
+                "target": np.tile(codes, t_n * r_n * n_n),
+                "intensity": traj.actions[kind].ravel(),
+            }
+        )
         parts.append(frame)
-    for field, kind in (("basing", "basing"), ("buildup", "arms_buildup"), ("provocation", "provocation"), ("war", "war")):
+    for field, kind in (
+        ("basing", "basing"),
+        ("buildup", "arms_buildup"),
+        ("provocation", "provocation"),
+        ("war", "war"),
+    ):
         keys = _keys(traj, 1)
         actor_codes = np.tile(codes, t_n * r_n)
         if kind == "basing":  # the US offers, each host accepts: logged as US -> host
@@ -141,8 +161,11 @@ def actions_table(traj: Trajectory, threshold: float) -> pd.DataFrame:
         else:
             actor = actor_codes
             target = np.full(actor_codes.shape, WAR_TARGET if kind == "war" else UNTARGETED_TARGET, dtype=object)
-        parts.append(pd.DataFrame({**keys, "actor": actor, "kind": kind, "target": target,
-                                   "intensity": traj.actions[field].ravel()}))
+        parts.append(
+            pd.DataFrame(
+                {**keys, "actor": actor, "kind": kind, "target": target, "intensity": traj.actions[field].ravel()}
+            )
+        )
     frame = pd.concat(parts, ignore_index=True)
     frame = frame[frame["intensity"] >= max(threshold, np.finfo(float).tiny)]
     return frame.sort_values(["run_id", "t", "kind", "actor", "target"], kind="stable").reset_index(drop=True)

@@ -55,10 +55,10 @@ class State:
 class Anchors:
     """Per-run constants fixed at initialisation so that the start state is an equilibrium."""
 
-    baseline_logit: np.ndarray  # (R, n) mu_i of eq. 13
-    spending_baseline: np.ndarray  # (R, n) s_bar_i of eq. 16
-    basing_start: np.ndarray  # (R, n) b_0 of eq. 21
-    lockin_start: np.ndarray  # (R, n) L_0 of eq. 21
+    baseline_logit: np.ndarray  # (R, n) mu_i of eq. 19
+    spending_baseline: np.ndarray  # (R, n) s_bar_i of eq. 20
+    basing_start: np.ndarray  # (R, n) b_0 of eq. 24
+    lockin_start: np.ndarray  # (R, n) L_0 of eq. 24
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,12 @@ def _noise(noise: np.ndarray | None, rows: Rows, col: int, shape: tuple[int, int
 
 
 def decide(
-    snapshot: State, rows: Rows, inputs: RunInputs, params: ModelParams, turn: int, drivers: TurnDrivers,
+    snapshot: State,
+    rows: Rows,
+    inputs: RunInputs,
+    params: ModelParams,
+    turn: int,
+    drivers: TurnDrivers,
     noise: np.ndarray | None,
 ) -> Actions:
     """The actions of the actors in ``rows`` from last turn's snapshot (ODD section 3, step 2)."""
@@ -111,23 +116,40 @@ def decide(
     is_coercer = (ids == inputs.china)[None, :, None]
     coercion = np.where(
         is_coercer,
-        drivers.china_coercion[:, None, :] * inputs.dispute[rows] * _noise(noise, rows, NOISE_COERCION, (r, n), sd)[:, :, None],
+        drivers.china_coercion[:, None, :]
+        * inputs.dispute[rows]
+        * _noise(noise, rows, NOISE_COERCION, (r, n), sd)[:, :, None],
         0.0,
     )
     if turn in inputs.extra_coercion:
         coercion = coercion + inputs.extra_coercion[turn][rows]
     threshold = params.stance.action_threshold
-    criticism = dynamics.stance_action(own.criticism, threshold) * offdiag * _noise(noise, rows, NOISE_CRITICISM, (r, n), sd)[:, :, None]
-    derisking = dynamics.stance_action(own.denial, threshold) * offdiag * _noise(noise, rows, NOISE_DERISKING, (r, n), sd)[:, :, None]
-    engagement = dynamics.engagement_intensity(
-        params.policy.engagement_level * inputs.is_engager[rows, None], inputs.trade_with_engager[rows], own.threat
-    ) * _noise(noise, rows, NOISE_ENGAGEMENT, (r, n), sd)[:, :, None]
+    criticism = (
+        dynamics.stance_action(own.criticism, threshold)
+        * offdiag
+        * _noise(noise, rows, NOISE_CRITICISM, (r, n), sd)[:, :, None]
+    )
+    derisking = (
+        dynamics.stance_action(own.denial, threshold)
+        * offdiag
+        * _noise(noise, rows, NOISE_DERISKING, (r, n), sd)[:, :, None]
+    )
+    engagement = (
+        dynamics.engagement_intensity(
+            params.policy.engagement_level * inputs.is_engager[rows, None], inputs.trade_with_engager[rows], own.threat
+        )
+        * _noise(noise, rows, NOISE_ENGAGEMENT, (r, n), sd)[:, :, None]
+    )
 
     china_bloc, _ = dynamics.bloc_threats(own.threat, snapshot.alignment[:, None, :])
     offer = params.lockin.basing_offer * (1.0 + drivers.us_pressure)
-    basing = offer * dynamics.basing_acceptance(
-        china_bloc, own.alignment, params.lockin.acceptance_threshold, params.lockin.acceptance_width
-    ) * ~inputs.is_pole[rows]
+    basing = (
+        offer
+        * dynamics.basing_acceptance(
+            china_bloc, own.alignment, params.lockin.acceptance_threshold, params.lockin.acceptance_width
+        )
+        * ~inputs.is_pole[rows]
+    )
     buildup = dynamics.buildup_intensity(own.growth, params.spending.normal_growth_per_year)
     provocation = np.where(
         ids == inputs.provocateur, drivers.nk_provocation * _noise(noise, rows, NOISE_PROVOCATION, (r, n), sd), 0.0
@@ -152,8 +174,12 @@ def perceive(
     x = snapshot.alignment
     own_affinity = dynamics.affinity(own.alignment[:, :, None], x[:, None, :], perc.affinity_power)
     exposure = dynamics.exposure(
-        inputs.neighbourhood[rows], own_affinity, own.threat, inputs.is_self[rows],
-        perc.neighbour_spillover, perc.partner_spillover,
+        inputs.neighbourhood[rows],
+        own_affinity,
+        own.threat,
+        inputs.is_self[rows],
+        perc.neighbour_spillover,
+        perc.partner_spillover,
     )
     hostile = host.coercion * actions.coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
     evidence = dynamics.targeted_evidence(exposure, hostile)
@@ -178,7 +204,7 @@ def perceive(
 
 
 def export_control_pressure(own: State, snapshot: State, drivers: TurnDrivers) -> np.ndarray:
-    """US export-control pressure on i's tech denial toward j (eq. 25): ``D_tech L_i (1 - x_j) / 2``.
+    """US export-control pressure on i's tech denial toward j (eq. 27): ``D_tech L_i (1 - x_j) / 2``.
 
     Pressure grows with i's lock-in with the US and aims at China-aligned targets only.
     """
@@ -186,15 +212,28 @@ def export_control_pressure(own: State, snapshot: State, drivers: TurnDrivers) -
 
 
 def stance_update(
-    own: State, snapshot: State, threat: np.ndarray, reassurance: np.ndarray, rows: Rows, inputs: RunInputs,
-    params: ModelParams, turn: int, drivers: TurnDrivers, trend: np.ndarray,
+    own: State,
+    snapshot: State,
+    threat: np.ndarray,
+    reassurance: np.ndarray,
+    rows: Rows,
+    inputs: RunInputs,
+    params: ModelParams,
+    turn: int,
+    drivers: TurnDrivers,
+    trend: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """New criticism, resistance, denial and trust rows (eqs. 23-26)."""
+    """New criticism, resistance, denial and trust rows (eqs. 25-28)."""
     st = params.stance
     distance = dynamics.alignment_distance(own.alignment[:, :, None], snapshot.alignment[:, None, :])
     targets = dynamics.stance_targets(
-        threat, distance, inputs.dispute[rows], inputs.ruling[turn][None, None, :],
-        export_control_pressure(own, snapshot, drivers), trend[:, :, None], reassurance,
+        threat,
+        distance,
+        inputs.dispute[rows],
+        inputs.ruling[turn][None, None, :],
+        export_control_pressure(own, snapshot, drivers),
+        trend[:, :, None],
+        reassurance,
         crit=(st.criticism_intercept, st.criticism_threat, st.criticism_distance),
         resist=(st.resistance_intercept, st.resistance_threat, st.resistance_dispute, st.resistance_ruling),
         deny=(st.denial_intercept, st.denial_threat, st.denial_pressure),
@@ -202,41 +241,69 @@ def stance_update(
         trend_gain=st.domestic_trend_gain,
     )
     current = (own.criticism, own.resistance, own.denial, own.trust)
-    c, r_, d, t = (dynamics.partial_adjustment(v, g, st.adjustment_per_quarter) for v, g in zip(current, targets, strict=True))
+    c, r_, d, t = (
+        dynamics.partial_adjustment(v, g, st.adjustment_per_quarter) for v, g in zip(current, targets, strict=True)
+    )
     return c, r_, d, t
 
 
 def alignment_pull(
-    own: State, snapshot: State, threat: np.ndarray, rows: Rows, inputs: RunInputs, params: ModelParams,
+    own: State,
+    snapshot: State,
+    threat: np.ndarray,
+    rows: Rows,
+    inputs: RunInputs,
+    params: ModelParams,
     trend: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The variable part of the alignment logit (eq. 13) and the two bloc threats (eq. 11)."""
+    """The variable part of the alignment logit (eq. 19) and the two bloc threats (eq. 10)."""
     al = params.alignment
     china_bloc, us_bloc = dynamics.bloc_threats(threat, snapshot.alignment[:, None, :])
     vuln = dynamics.vulnerability(
-        inputs.threat_proximity[rows, inputs.china], own.capability, snapshot.capability[:, inputs.china, None],
-        own.lockin, snapshot.capability[:, inputs.us, None],
+        inputs.threat_proximity[rows, inputs.china],
+        own.capability,
+        snapshot.capability[:, inputs.china, None],
+        own.lockin,
+        snapshot.capability[:, inputs.us, None],
     )
     bandwagon = dynamics.bandwagon_weight(vuln, al.bandwagon_threshold, al.bandwagon_width)
     economic = dynamics.trade_balance(
         inputs.trade_us[rows], inputs.trade_china[rows], own.denial[:, :, inputs.china], al.derisking_trade_discount
     )
     drive = dynamics.alignment_drive(
-        china_bloc, us_bloc, bandwagon, economic, own.lockin, trend,
-        al.balancing_gain, al.economic_gain, al.lockin_gain, al.domestic_trend_gain,
+        china_bloc,
+        us_bloc,
+        bandwagon,
+        economic,
+        own.lockin,
+        trend,
+        al.balancing_gain,
+        al.economic_gain,
+        al.lockin_gain,
+        al.domestic_trend_gain,
     )
     return drive, china_bloc, us_bloc
 
 
 def us_pressure(own: State, params: ModelParams, drivers: TurnDrivers) -> np.ndarray:
-    """US burden-sharing pressure on each state's desired spending (eq. 17)."""
+    """US burden-sharing pressure on each state's desired spending (eq. 21)."""
     sp = params.spending
-    return dynamics.us_pressure_term(drivers.us_pressure, sp.us_pressure_response, own.lockin, own.spending, sp.us_target_share_gdp)
+    return dynamics.us_pressure_term(
+        drivers.us_pressure, sp.us_pressure_response, own.lockin, own.spending, sp.us_target_share_gdp
+    )
 
 
 def respond(
-    snapshot: State, anchors: Anchors, actions: Actions, intent: np.ndarray, threat: np.ndarray, rows: Rows,
-    inputs: RunInputs, params: ModelParams, turn: int, drivers: TurnDrivers,
+    snapshot: State,
+    anchors: Anchors,
+    actions: Actions,
+    intent: np.ndarray,
+    threat: np.ndarray,
+    rows: Rows,
+    inputs: RunInputs,
+    params: ModelParams,
+    turn: int,
+    drivers: TurnDrivers,
 ) -> State:
     """New state rows of the actors in ``rows`` (ODD section 3, step 5).
 
@@ -256,8 +323,12 @@ def respond(
     alignment = np.where(is_pole, own.alignment, alignment)
 
     desired = dynamics.desired_spending(
-        anchors.spending_baseline, china_bloc + us_bloc, us_pressure(own, params, drivers), trend,
-        sp.threat_response, sp.domestic_trend_response,
+        anchors.spending_baseline,
+        china_bloc + us_bloc,
+        us_pressure(own, params, drivers),
+        trend,
+        sp.threat_response,
+        sp.domestic_trend_response,
     )
     spending = dynamics.update_spending(own.spending, desired, own.ceiling, sp.adjustment_per_quarter)
     if not np.isnan(drivers.china_spending):
@@ -267,7 +338,11 @@ def respond(
     growth = dynamics.smoothed_growth(own.growth, expenditure, own.expenditure)
     capability = dynamics.update_capability(own.capability, expenditure, sp.capability_depreciation_per_year)
     lockin = dynamics.update_lockin(
-        own.lockin, actions.basing[:, rows], anchors.basing_start, anchors.lockin_start, lk.build_per_quarter,
+        own.lockin,
+        actions.basing[:, rows],
+        anchors.basing_start,
+        anchors.lockin_start,
+        lk.build_per_quarter,
         lk.decay_per_quarter,
     )
     lockin = np.where(is_pole, own.lockin, lockin)
@@ -276,8 +351,22 @@ def respond(
     criticism, resistance, denial, trust = stance_update(
         own, snapshot, threat, reassurance, rows, inputs, params, turn, drivers, trend
     )
-    return State(alignment, spending, expenditure, capability, lockin, ceiling, growth, trend,
-                 intent, threat, criticism, resistance, denial, trust)
+    return State(
+        alignment,
+        spending,
+        expenditure,
+        capability,
+        lockin,
+        ceiling,
+        growth,
+        trend,
+        intent,
+        threat,
+        criticism,
+        resistance,
+        denial,
+        trust,
+    )
 
 
 def advance(
@@ -305,5 +394,19 @@ def perception_only(state: State, inputs: RunInputs, params: ModelParams, turn: 
     criticism, resistance, denial, trust = stance_update(
         state, state, threat, reassurance, ALL, inputs, params, turn, drivers, state.trend
     )
-    return State(state.alignment, state.spending, state.expenditure, state.capability, state.lockin, state.ceiling,
-                 state.growth, state.trend, intent, threat, criticism, resistance, denial, trust)
+    return State(
+        state.alignment,
+        state.spending,
+        state.expenditure,
+        state.capability,
+        state.lockin,
+        state.ceiling,
+        state.growth,
+        state.trend,
+        intent,
+        threat,
+        criticism,
+        resistance,
+        denial,
+        trust,
+    )
