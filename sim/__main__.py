@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from sim import plots, store
 from sim.config import JobOptions, check_scenario_not_overridden, job_options, params_from_config, register_schema
 from sim.inputs import DataFileError, build_inputs
-from sim.model import RunResult, run_id_for, simulate
+from sim.model import run_id_for, simulate
 from sim.params import Params
 
 log = logging.getLogger("sim")
@@ -40,7 +40,7 @@ def validate(cfg: DictConfig) -> tuple[Params, JobOptions]:
     return params, options
 
 
-def write_figures(result: RunResult, params: Params, options: JobOptions, folder: Path) -> list[Path]:
+def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobOptions, folder: Path) -> list[Path]:
     """The run's figures: every actor's alignment, and Japan's W1..W5 with the gap."""
     names = dict(zip(params.actors.codes, build_inputs(params).names, strict=True))
     marks = plots.event_marks(
@@ -49,7 +49,7 @@ def write_figures(result: RunResult, params: Params, options: JobOptions, folder
     scenario = params.scenario.name
     written = plots.save_figure(
         plots.plot_alignment(
-            result.states,
+            result["states"],
             names,
             title=f"Alignment of every actor ({scenario})",
             poles=(params.actors.china_pole, params.actors.us_pole),
@@ -59,7 +59,7 @@ def write_figures(result: RunResult, params: Params, options: JobOptions, folder
     )
     written += plots.save_figure(
         plots.plot_japan_dimensions(
-            result.outcomes, marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"
+            result["outcomes"], marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"
         ),
         folder / "japan_dimensions",
         options.figure_formats,
@@ -84,7 +84,7 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
     result = simulate(params, options.seed)
     simulated = time.perf_counter() - t0
     run_id = run_id_for(params, options.seed)
-    store.write_run_tables(folder, result.tables(), OmegaConf.to_yaml(cfg, resolve=True))
+    store.write_run_tables(folder, result, OmegaConf.to_yaml(cfg, resolve=True))
     figures = write_figures(result, params, options, folder)
     meta = {
         "run_id": run_id,
@@ -94,10 +94,10 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
         "seconds_simulate": round(simulated, 3),
         "seconds_total": round(time.perf_counter() - started, 3),
         "figures": [p.name for p in figures],
-        "rows": {name: len(frame) for name, frame in result.tables().items()},
+        "rows": {name: len(frame) for name, frame in result.items()},
     }
     store.write_meta(folder, meta)
-    gap = result.outcomes.set_index("year").groupby(level=0)["china_wants_gap"].mean()
+    gap = result["outcomes"].set_index("year").groupby(level=0)["china_wants_gap"].mean()
     log.info(
         "run %s: Japan's China-wants gap %.3f (%d) -> %.3f (%d); folder %s",
         run_id,

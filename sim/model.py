@@ -12,7 +12,6 @@ responds; (6) the DataCollector records.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -22,9 +21,8 @@ from sim.agents import StateAgent
 from sim.drivers import TurnDrivers, driver_levels
 from sim.initial import initial_conditions
 from sim.inputs import build_inputs
-from sim.outcomes import outcomes_table
 from sim.params import Params, params_digest
-from sim.records import Trajectory, actions_table, dyads_table, states_table
+from sim.records import Recorder, Trajectory, tables
 from sim.turn import N_NOISE, Actions, State, stack, take
 
 # Mesa logs a line per step at INFO; a run of 84 quarters does not need them.
@@ -101,41 +99,19 @@ class AlignmentModel(mesa.Model):
         if self.turn >= self.n_turns - 1:
             self.running = False
 
-    def trajectory(self, run_id: str) -> Trajectory:
-        """The recorded run as arrays (from the DataCollector's agent records)."""
+    def trajectory(self, run_id: str, *, keep_dyads: bool = True, keep_actions: bool = True) -> Trajectory:
+        """The recorded run as arrays, from the DataCollector's agent records."""
         records = self.datacollector.get_agent_vars_dataframe()
         order = {agent.unique_id: agent.index for agent in self.actors}
-        states: list[State] = []
-        actions: list[Actions | None] = []
+        recorder = Recorder(self.inputs, self.params.params, keep_dyads=keep_dyads, keep_actions=keep_actions)
         for _, frame in records.groupby(level="Step", sort=True):
             rows = sorted(frame.itertuples(), key=lambda row: order[row.Index[1]])
-            states.append(stack([row.state for row in rows]))  # type: ignore[arg-type]
+            state = stack([row.state for row in rows])
             acts = [row.actions for row in rows]
-            actions.append(None if acts[0] is None else stack(acts))  # type: ignore[arg-type]
-        return Trajectory.from_steps(
-            states,
-            actions,
-            run_ids=(run_id,),
-            seeds=(self.seed,),
-            codes=self.inputs.codes,
-            us_pole=self.params.actors.us_pole,
-            year=self.inputs.year,
-            quarter=self.inputs.quarter,
-        )
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The result tables of one run (or of several runs stacked by ``run_id``)."""
-
-    states: pd.DataFrame
-    dyads: pd.DataFrame
-    actions: pd.DataFrame
-    outcomes: pd.DataFrame
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The tables by name, as written to the run folder."""
-        return {"states": self.states, "dyads": self.dyads, "actions": self.actions, "outcomes": self.outcomes}
+            actions = None if acts[0] is None else stack(acts)
+            assert isinstance(state, State) and (actions is None or isinstance(actions, Actions))
+            recorder.record(state, actions)
+        return recorder.trajectory((run_id,), (self.seed,), self.params.actors.us_pole)
 
 
 def run_id_for(params: Params, seed: int) -> str:
@@ -143,21 +119,12 @@ def run_id_for(params: Params, seed: int) -> str:
     return f"{params.scenario.name}-s{seed}-{params_digest(params)[:10]}"
 
 
-def tables_from_trajectory(traj: Trajectory, params: Params) -> RunResult:
-    """The result tables of a recorded trajectory (shared by both engines)."""
-    states = states_table(traj)
-    dyads = dyads_table(traj)
-    return RunResult(
-        states=states,
-        dyads=dyads,
-        actions=actions_table(traj, params.params.outcome.action_log_threshold),
-        outcomes=outcomes_table(states, dyads, params),
-    )
+def simulate(params: Params, seed: int) -> dict[str, pd.DataFrame]:
+    """Run the Mesa model once with ``params`` and ``seed``; return its result tables by name.
 
-
-def simulate(params: Params, seed: int) -> RunResult:
-    """Run the Mesa model once with ``params`` and ``seed``; return its result tables."""
+    The tables are ``states``, ``dyads``, ``actions`` and ``outcomes`` (the result contract).
+    """
     model = AlignmentModel(params, seed)
     while model.running:
         model.step()
-    return tables_from_trajectory(model.trajectory(run_id_for(params, seed)), params)
+    return tables(model.trajectory(run_id_for(params, seed)), params.params.outcome.action_log_threshold)

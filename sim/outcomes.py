@@ -1,4 +1,4 @@
-"""From result tables to the outcomes the claim is about: Japan's W1..W5, the gap, regional means.
+"""From a run's state to the outcomes the claim is about: Japan's W1..W5, the gap, regional means.
 
 Each dimension is in [0, 1] with 0 = as Beijing wants and 1 = its opposite (CLAIMS.md):
 
@@ -17,18 +17,29 @@ column                      definition (observer -> target)
 Regional columns: ``sea_alignment_mean`` (mean alignment of the region), ``sea_trust_china``,
 ``sea_trust_us``, ``sea_trust_japan`` (mean trust of the region in each power), and
 ``alignment_polarisation`` (standard deviation of the alignments of all non-pole actors).
-The codes of the focal state, the poles and the region come from the actor config.
+The focal state, the poles and the region are the roles of the actor config ("JPN" above
+stands for the focal state). Both engines compute outcomes with :func:`outcome_arrays` on
+their state arrays, turn by turn.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from sim.params import Params
+from sim.inputs import RunInputs
+from sim.params import ModelParams
+from sim.turn import State
 
-KEYS = ["run_id", "seed", "t", "year", "quarter"]
-W_COLUMNS = ["w1_criticism", "w2_standing", "w3_claims_resistance", "w4_military_alignment", "w5_tech_denial"]
+W_COLUMNS = ("w1_criticism", "w2_standing", "w3_claims_resistance", "w4_military_alignment", "w5_tech_denial")
+OUTCOME_COLUMNS = (
+    *W_COLUMNS,
+    "china_wants_gap",
+    "sea_alignment_mean",
+    "sea_trust_china",
+    "sea_trust_us",
+    "sea_trust_japan",
+    "alignment_polarisation",
+)
 
 
 def military_alignment(
@@ -39,39 +50,24 @@ def military_alignment(
     return np.asarray((spending_part + np.asarray(lockin) + (np.asarray(alignment) + 1.0) / 2.0) / 3.0)
 
 
-def _pair(dyads: pd.DataFrame, observer: str, target: str, column: str) -> pd.Series:
-    rows = dyads[(dyads["observer"] == observer) & (dyads["target"] == target)]
-    return rows.set_index(KEYS)[column]
-
-
-def _mean_toward(dyads: pd.DataFrame, observers: list[str], target: str, column: str) -> pd.Series:
-    rows = dyads[dyads["observer"].isin(observers) & (dyads["target"] == target)]
-    return rows.groupby(KEYS, sort=True)[column].mean()
-
-
-def outcomes_table(states: pd.DataFrame, dyads: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """One row per run and turn with W1..W5, the gap and the regional means (outcomes.parquet)."""
-    actors = params.actors
-    focal, china, us, region = actors.focal, actors.china_pole, actors.us_pole, list(actors.region)
-    own = states[states["actor"] == focal].set_index(KEYS)
-    out = pd.DataFrame(index=own.index)
-    out["w1_criticism"] = _pair(dyads, focal, china, "criticism")
-    out["w2_standing"] = _mean_toward(dyads, region, focal, "trust")
-    out["w3_claims_resistance"] = _pair(dyads, focal, china, "claims_resistance")
-    out["w4_military_alignment"] = military_alignment(
-        own["spending_share_gdp"].to_numpy(),
-        own["lockin"].to_numpy(),
-        own["alignment"].to_numpy(),
-        params.params.spending.us_target_share_gdp,
-    )
-    out["w5_tech_denial"] = _pair(dyads, focal, china, "tech_denial")
-    weights = np.asarray(params.params.outcome.gap_weights)
-    out["china_wants_gap"] = out[W_COLUMNS].to_numpy() @ weights
-    sea = states[states["actor"].isin(region)]
-    out["sea_alignment_mean"] = sea.groupby(KEYS, sort=True)["alignment"].mean()
-    out["sea_trust_china"] = _mean_toward(dyads, region, china, "trust")
-    out["sea_trust_us"] = _mean_toward(dyads, region, us, "trust")
-    out["sea_trust_japan"] = out["w2_standing"] if focal == "JPN" else _mean_toward(dyads, region, "JPN", "trust")
-    non_poles = states[~states["actor"].isin([china, us])]
-    out["alignment_polarisation"] = non_poles.groupby(KEYS, sort=True)["alignment"].std(ddof=0)
-    return out.reset_index()
+def outcome_arrays(state: State, inputs: RunInputs, params: ModelParams) -> dict[str, np.ndarray]:
+    """Every outcome column for R runs at one turn, each of shape (R,)."""
+    f, c, u, region = inputs.focal, inputs.china, inputs.us, inputs.region
+    out = {
+        "w1_criticism": state.criticism[:, f, c],
+        "w2_standing": state.trust[:, region, f].mean(axis=1),
+        "w3_claims_resistance": state.resistance[:, f, c],
+        "w4_military_alignment": military_alignment(
+            state.spending[:, f], state.lockin[:, f], state.alignment[:, f], params.spending.us_target_share_gdp
+        ),
+        "w5_tech_denial": state.denial[:, f, c],
+    }
+    out["china_wants_gap"] = np.stack([out[w] for w in W_COLUMNS], axis=-1) @ np.asarray(params.outcome.gap_weights)
+    out["sea_alignment_mean"] = state.alignment[:, region].mean(axis=1)
+    out["sea_trust_china"] = state.trust[:, region, c].mean(axis=1)
+    out["sea_trust_us"] = state.trust[:, region, u].mean(axis=1)
+    japan = inputs.codes.index("JPN") if "JPN" in inputs.codes else None
+    r = state.alignment.shape[0]
+    out["sea_trust_japan"] = state.trust[:, region, japan].mean(axis=1) if japan is not None else np.full(r, np.nan)
+    out["alignment_polarisation"] = state.alignment[:, ~inputs.is_pole].std(axis=1)
+    return out

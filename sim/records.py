@@ -1,8 +1,9 @@
-"""Trajectories of R runs as arrays, and their conversion to the result tables.
+"""Recording R runs turn by turn, and turning the record into the result tables.
 
-Both engines record the same arrays (one :class:`Trajectory`) and turn them into tables with the
-same code, so that a table never depends on which engine produced it. The table columns are the
-result contract of DESIGN.md (snake_case, a turn carries ``t``, ``year``, ``quarter``).
+Both engines feed the same :class:`Recorder` and build tables with the same functions, so that
+a table never depends on the engine that produced it. The columns are the result contract of
+DESIGN.md (snake_case; a turn carries ``t``, ``year``, ``quarter``). Dyads and actions are the
+bulk of a record (N^2 per run and turn): a sweep may leave them out and keep states and outcomes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.inputs import RunInputs
+from sim.outcomes import OUTCOME_COLUMNS, outcome_arrays
+from sim.params import ModelParams
 from sim.turn import Actions, State
 
 # State field -> column of states.parquet.
@@ -34,14 +38,20 @@ DYAD_COLUMNS = {
     "trust": "trust",
 }
 TARGETED_KINDS = ("coercion", "criticism", "engagement", "derisking")
+# Untargeted action field -> logged kind.
+UNTARGETED_KINDS = {"basing": "basing", "buildup": "arms_buildup", "provocation": "provocation", "war": "war"}
 UNTARGETED_TARGET = "REGION"  # build-ups and missile tests are seen by everyone in range
 WAR_TARGET = "UKR"  # the third party of Russia's war, outside the model
 ACTION_KINDS = ("coercion", "basing", "arms_buildup", "criticism", "engagement", "provocation", "war", "derisking")
+TABLES = ("states", "dyads", "actions", "outcomes")
 
 
 @dataclass(frozen=True)
 class Trajectory:
-    """Recorded state and actions of R runs over T turns (turn 0 is the initial state)."""
+    """Recorded state, actions and outcomes of R runs over T turns (turn 0 is the initial state).
+
+    ``dyads`` and ``actions`` are empty when the recorder was told not to keep them.
+    """
 
     run_ids: tuple[str, ...]
     seeds: tuple[int, ...]
@@ -52,34 +62,7 @@ class Trajectory:
     states: dict[str, np.ndarray]  # field -> (T, R, N)
     dyads: dict[str, np.ndarray]  # field -> (T, R, N, N)
     actions: dict[str, np.ndarray]  # kind -> (T, R, N, N) or (T, R, N); zero at turn 0
-
-    @classmethod
-    def from_steps(
-        cls,
-        states: list[State],
-        actions: list[Actions | None],
-        *,
-        run_ids: tuple[str, ...],
-        seeds: tuple[int, ...],
-        codes: tuple[str, ...],
-        us_pole: str,
-        year: np.ndarray,
-        quarter: np.ndarray,
-    ) -> Trajectory:
-        """Stack per-turn :class:`State` and :class:`Actions` (None at turn 0) into arrays."""
-        template = next(a for a in actions if a is not None)
-        filled = [a if a is not None else _zero_actions(template) for a in actions]
-        return cls(
-            run_ids=run_ids,
-            seeds=seeds,
-            codes=codes,
-            us_pole=us_pole,
-            year=year,
-            quarter=quarter,
-            states={f: np.stack([getattr(s, f) for s in states]) for f in STATE_COLUMNS},
-            dyads={f: np.stack([getattr(s, f) for s in states]) for f in DYAD_COLUMNS},
-            actions={f: np.stack([getattr(a, f) for a in filled]) for f in vars(template)},
-        )
+    outcomes: dict[str, np.ndarray]  # column -> (T, R)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -88,8 +71,56 @@ class Trajectory:
         return t, r, n
 
 
-def _zero_actions(template: Actions) -> Actions:
-    return Actions(**{k: np.zeros_like(v) for k, v in vars(template).items()})
+class Recorder:
+    """Collects one turn at a time for R runs; :meth:`trajectory` stacks the record.
+
+    Parameters
+    ----------
+    keep_dyads, keep_actions : bool
+        Whether to keep the N x N arrays (needed for ``dyads`` and ``actions`` tables).
+    """
+
+    def __init__(self, inputs: RunInputs, params: ModelParams, *, keep_dyads: bool = True, keep_actions: bool = True):
+        self.inputs = inputs
+        self.params = params
+        self.keep_dyads = keep_dyads
+        self.keep_actions = keep_actions
+        self._states: list[dict[str, np.ndarray]] = []
+        self._dyads: list[dict[str, np.ndarray]] = []
+        self._actions: list[Actions | None] = []
+        self._outcomes: list[dict[str, np.ndarray]] = []
+
+    def record(self, state: State, actions: Actions | None) -> None:
+        """Record the state after a turn and the actions of that turn (None for turn 0)."""
+        self._states.append({f: getattr(state, f) for f in STATE_COLUMNS})
+        if self.keep_dyads:
+            self._dyads.append({f: getattr(state, f) for f in DYAD_COLUMNS})
+        if self.keep_actions:
+            self._actions.append(actions)
+        self._outcomes.append(outcome_arrays(state, self.inputs, self.params))
+
+    def trajectory(self, run_ids: tuple[str, ...], seeds: tuple[int, ...], us_pole: str) -> Trajectory:
+        """The record as arrays with a leading turn axis."""
+        turns = len(self._states)
+        actions: dict[str, np.ndarray] = {}
+        if self.keep_actions and turns:
+            template = next((a for a in self._actions if a is not None), None)
+            if template is not None:
+                zero = Actions(**{k: np.zeros_like(v) for k, v in vars(template).items()})
+                filled = [a if a is not None else zero for a in self._actions]
+                actions = {k: np.stack([getattr(a, k) for a in filled]) for k in vars(template)}
+        return Trajectory(
+            run_ids=run_ids,
+            seeds=seeds,
+            codes=self.inputs.codes,
+            us_pole=us_pole,
+            year=self.inputs.year[:turns],
+            quarter=self.inputs.quarter[:turns],
+            states={f: np.stack([s[f] for s in self._states]) for f in STATE_COLUMNS},
+            dyads={f: np.stack([d[f] for d in self._dyads]) for f in DYAD_COLUMNS} if self._dyads else {},
+            actions=actions,
+            outcomes={c: np.stack([o[c] for o in self._outcomes]) for c in OUTCOME_COLUMNS},
+        )
 
 
 def _keys(traj: Trajectory, extra_axes: int) -> dict[str, np.ndarray]:
@@ -107,19 +138,26 @@ def _keys(traj: Trajectory, extra_axes: int) -> dict[str, np.ndarray]:
     }
 
 
+def _sorted_by_run(frame: pd.DataFrame, *more: str) -> pd.DataFrame:
+    """Rows ordered by run, then turn (then ``more``): the same order from either engine."""
+    return frame.sort_values(["run_id", "t", *more], kind="stable").reset_index(drop=True)
+
+
 def states_table(traj: Trajectory) -> pd.DataFrame:
     """One row per run, turn and actor (states.parquet)."""
-    t_n, r_n, _n_n = traj.shape
+    t_n, r_n, _ = traj.shape
     columns = _keys(traj, 1)
     columns["actor"] = np.tile(np.asarray(traj.codes, dtype=object), t_n * r_n)
     for field, name in STATE_COLUMNS.items():
         values = traj.states[field].ravel()
         columns[name] = np.where(np.isinf(values), np.nan, values)
-    return pd.DataFrame(columns)
+    return _sorted_by_run(pd.DataFrame(columns))
 
 
 def dyads_table(traj: Trajectory) -> pd.DataFrame:
     """One row per run, turn, observer and target, observer != target (dyads.parquet)."""
+    if not traj.dyads:
+        raise ValueError("this trajectory was recorded without dyads (keep_dyads=False)")
     t_n, r_n, n_n = traj.shape
     columns = _keys(traj, 2)
     codes = np.asarray(traj.codes, dtype=object)
@@ -128,44 +166,62 @@ def dyads_table(traj: Trajectory) -> pd.DataFrame:
     for field, name in DYAD_COLUMNS.items():
         columns[name] = traj.dyads[field].ravel()
     frame = pd.DataFrame(columns)
-    return frame[frame["observer"] != frame["target"]].reset_index(drop=True)
+    return _sorted_by_run(frame[frame["observer"] != frame["target"]])
 
 
 def actions_table(traj: Trajectory, threshold: float) -> pd.DataFrame:
-    """One row per action with intensity >= ``threshold`` (actions.parquet), in a fixed order."""
+    """One row per action with intensity >= ``threshold`` (and > 0), actions.parquet."""
+    if not traj.actions:
+        raise ValueError("this trajectory was recorded without actions (keep_actions=False)")
     t_n, r_n, n_n = traj.shape
     codes = np.asarray(traj.codes, dtype=object)
     parts = []
+    pair_keys = _keys(traj, 2)
     for kind in TARGETED_KINDS:
-        keys = _keys(traj, 2)
         frame = pd.DataFrame(
             {
-                **keys,
+                **pair_keys,
                 "actor": np.tile(np.repeat(codes, n_n), t_n * r_n),
                 "kind": kind,
                 "target": np.tile(codes, t_n * r_n * n_n),
                 "intensity": traj.actions[kind].ravel(),
             }
         )
-        parts.append(frame)
-    for field, kind in (
-        ("basing", "basing"),
-        ("buildup", "arms_buildup"),
-        ("provocation", "provocation"),
-        ("war", "war"),
-    ):
-        keys = _keys(traj, 1)
-        actor_codes = np.tile(codes, t_n * r_n)
+        parts.append(frame[frame["intensity"] >= threshold])
+    actor_keys = _keys(traj, 1)
+    actor_codes = np.tile(codes, t_n * r_n)
+    for field, kind in UNTARGETED_KINDS.items():
         if kind == "basing":  # the US offers, each host accepts: logged as US -> host
             actor, target = np.full(actor_codes.shape, traj.us_pole, dtype=object), actor_codes
         else:
             actor = actor_codes
             target = np.full(actor_codes.shape, WAR_TARGET if kind == "war" else UNTARGETED_TARGET, dtype=object)
-        parts.append(
-            pd.DataFrame(
-                {**keys, "actor": actor, "kind": kind, "target": target, "intensity": traj.actions[field].ravel()}
-            )
+        frame = pd.DataFrame(
+            {**actor_keys, "actor": actor, "kind": kind, "target": target, "intensity": traj.actions[field].ravel()}
         )
+        parts.append(frame[frame["intensity"] >= threshold])
     frame = pd.concat(parts, ignore_index=True)
-    frame = frame[frame["intensity"] >= max(threshold, np.finfo(float).tiny)]
-    return frame.sort_values(["run_id", "t", "kind", "actor", "target"], kind="stable").reset_index(drop=True)
+    frame = frame[frame["intensity"] > 0.0]
+    return _sorted_by_run(frame, "kind", "actor", "target")
+
+
+def outcomes_table(traj: Trajectory) -> pd.DataFrame:
+    """One row per run and turn with W1..W5, the gap and the regional means (outcomes.parquet)."""
+    columns = _keys(traj, 0)
+    for name in OUTCOME_COLUMNS:
+        columns[name] = traj.outcomes[name].ravel()
+    return _sorted_by_run(pd.DataFrame(columns))
+
+
+def tables(traj: Trajectory, action_threshold: float, names: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+    """The result tables of a trajectory, by name (``states``, ``dyads``, ``actions``, ``outcomes``)."""
+    builders = {
+        "states": lambda: states_table(traj),
+        "dyads": lambda: dyads_table(traj),
+        "actions": lambda: actions_table(traj, action_threshold),
+        "outcomes": lambda: outcomes_table(traj),
+    }
+    unknown = [n for n in names if n not in builders]
+    if unknown:
+        raise ValueError(f"unknown table name(s) {unknown}; allowed: {list(builders)}")
+    return {name: builders[name]() for name in names}

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sim import __version__
 
@@ -64,6 +66,44 @@ def _write_text_file(path: Path, text: str) -> None:
 def write_table(path: Path, frame: pd.DataFrame) -> None:
     """Write ``frame`` as parquet to ``path`` atomically (no index)."""
     atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+class TableStreamWriter:
+    """Append data frames to one parquet file, chunk by chunk; the file appears when closed.
+
+    Writes go to a temporary file beside ``path``; :meth:`close` renames it into place and
+    :meth:`abort` removes it, so a crash never leaves a partial table under the final name.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(name)
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame`` (same columns and types as the first one)."""
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, table.schema)
+        self._writer.write_table(table.cast(self._writer.schema))
+
+    def close(self) -> Path:
+        """Finish the file and move it to its final name; return that path."""
+        if self._writer is None:
+            raise ValueError(f"nothing was written to {self.path}")
+        self._writer.close()
+        os.chmod(self._tmp, FILE_MODE)
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file."""
+        if self._writer is not None:
+            self._writer.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 def git_revision() -> str:
