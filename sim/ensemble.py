@@ -21,7 +21,7 @@ import pandas as pd
 from sim.initial import initial_conditions, repeat_runs
 from sim.inputs import build_inputs
 from sim.model import run_id_for
-from sim.params import Params
+from sim.params import Params, params_digest
 from sim.records import TABLES, Recorder, Trajectory, tables
 from sim.store import TableStreamWriter
 from sim.turn import N_NOISE, advance
@@ -52,7 +52,8 @@ def simulate_chunk(
     for turn in range(1, inputs.n_turns):
         state, actions, _ = advance(state, anchors, inputs, params.params, turn, noise[turn])
         recorder.record(state, actions)
-    run_ids = tuple(run_id_for(params, seed) for seed in seeds)
+    digest = params_digest(params)
+    run_ids = tuple(run_id_for(params, seed, digest) for seed in seeds)
     return recorder.trajectory(run_ids, tuple(int(s) for s in seeds), params.actors.us_pole)
 
 

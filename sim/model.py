@@ -114,9 +114,12 @@ class AlignmentModel(mesa.Model):
         return recorder.trajectory((run_id,), (self.seed,), self.params.actors.us_pole)
 
 
-def run_id_for(params: Params, seed: int) -> str:
-    """A readable, unique id of a run: scenario, seed and a digest of the parameters."""
-    return f"{params.scenario.name}-s{seed}-{params_digest(params)[:10]}"
+def run_id_for(params: Params, seed: int, digest: str | None = None) -> str:
+    """A readable, unique id of a run: scenario, seed and a digest of the parameters.
+
+    ``digest`` (of ``params``) may be passed when many runs share the parameters.
+    """
+    return f"{params.scenario.name}-s{seed}-{(digest or params_digest(params))[:10]}"
 
 
 def simulate(params: Params, seed: int) -> dict[str, pd.DataFrame]:

@@ -172,7 +172,8 @@ def perceive(
     perc, host = params.perception, params.hostility
     offdiag = ~inputs.is_self[rows]
     x = snapshot.alignment
-    own_affinity = dynamics.affinity(own.alignment[:, :, None], x[:, None, :], perc.affinity_power)
+    affinity = dynamics.affinity(x[:, :, None], x[:, None, :], perc.affinity_power)
+    own_affinity = affinity[:, rows]
     exposure = dynamics.exposure(
         inputs.neighbourhood[rows],
         own_affinity,
@@ -191,8 +192,7 @@ def perceive(
     basing_row = basing_seen.copy()
     basing_row[:, inputs.us] += basing_seen.sum(axis=-1)
     evidence = evidence + np.where(is_china, basing_row[:, None, :], 0.0)
-    partners = dynamics.affinity(x[:, :, None], x[:, None, :], perc.affinity_power) * ~inputs.is_self
-    evidence = dynamics.bloc_attribution(evidence * offdiag, partners, perc.bloc_spillover)
+    evidence = dynamics.bloc_attribution(evidence * offdiag, affinity * ~inputs.is_self, perc.bloc_spillover)
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
     reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
     intent = dynamics.update_intent(
