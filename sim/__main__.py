@@ -8,6 +8,7 @@ is written, with a message naming the key, the value and what is allowed, and ex
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sys
@@ -17,18 +18,29 @@ from pathlib import Path
 import hydra
 import pandas as pd
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim import plots, store
-from sim.config import JobOptions, check_scenario_not_overridden, job_options, params_from_config, register_schema
+from sim.callbacks import FAILED_MARK, register_resolvers
+from sim.config import (
+    JobOptions,
+    check_scenario_not_overridden,
+    config_hash,
+    job_options,
+    params_from_config,
+    register_schema,
+)
 from sim.inputs import DataFileError, build_inputs
-from sim.model import run_id_for, simulate
+from sim.model import run_id_for
 from sim.params import Params
+from sim.runs import replicate_seeds, resolve_engine, run_tables
 
 log = logging.getLogger("sim")
 EXIT_BAD_INPUT = 2
 
 register_schema()
+register_resolvers()
 
 
 def validate(cfg: DictConfig) -> tuple[Params, JobOptions]:
@@ -41,29 +53,25 @@ def validate(cfg: DictConfig) -> tuple[Params, JobOptions]:
 
 
 def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobOptions, folder: Path) -> list[Path]:
-    """The run's figures: every actor's alignment, and Japan's W1..W5 with the gap."""
+    """The run's figures: every actor's alignment (if states are kept), Japan's W1..W5 and the gap."""
     names = dict(zip(params.actors.codes, build_inputs(params).names, strict=True))
     marks = plots.event_marks(
         pd.DataFrame(options.event_marks, columns=["date", "label"]), params.run.start_year, params.run.end_year
     )
     scenario = params.scenario.name
-    written = plots.save_figure(
-        plots.plot_alignment(
+    written = []
+    if "states" in result:
+        figure = plots.plot_alignment(
             result["states"],
             names,
             title=f"Alignment of every actor ({scenario})",
             poles=(params.actors.china_pole, params.actors.us_pole),
-        ),
-        folder / "alignment",
-        options.figure_formats,
+        )
+        written += plots.save_figure(figure, folder / "alignment", options.figure_formats)
+    figure = plots.plot_japan_dimensions(
+        result["outcomes"], marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"
     )
-    written += plots.save_figure(
-        plots.plot_japan_dimensions(
-            result["outcomes"], marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"
-        ),
-        folder / "japan_dimensions",
-        options.figure_formats,
-    )
+    written += plots.save_figure(figure, folder / "japan_dimensions", options.figure_formats)
     return written
 
 
@@ -77,30 +85,46 @@ def remove_job_scaffolding(folder: Path) -> None:
 
 
 def run_job(cfg: DictConfig, folder: Path) -> Path:
-    """Validate ``cfg``, run it, and write the run folder; return the folder."""
+    """Validate ``cfg``, run it, and write the run folder; return the folder.
+
+    A folder that already holds a complete run of the same config (same hash) is left as it is:
+    a re-launched sweep finishes only what is missing.
+    """
     started = time.perf_counter()
     params, options = validate(cfg)
+    digest = config_hash(cfg)
+    if store.is_complete(folder, digest):
+        log.info("complete run of this config in %s: skipped", folder)
+        return folder
+    seeds = replicate_seeds(options.seed, options.replicates)
+    engine = resolve_engine(options.engine, len(seeds))
     t0 = time.perf_counter()
-    result = simulate(params, options.seed)
+    result = run_tables(params, seeds, engine, tuple(options.tables))
     simulated = time.perf_counter() - t0
-    run_id = run_id_for(params, options.seed)
     store.write_run_tables(folder, result, OmegaConf.to_yaml(cfg, resolve=True))
     figures = write_figures(result, params, options, folder)
     meta = {
-        "run_id": run_id,
+        "run_ids": sorted(result["outcomes"]["run_id"].unique()),
+        "run_id": run_id_for(params, options.seed),
         "seed": options.seed,
+        "seeds": seeds,
+        "replicates": options.replicates,
         "scenario": params.scenario.name,
-        "engine": options.engine,
+        "engine": engine,
+        "config_hash": digest,
         "seconds_simulate": round(simulated, 3),
         "seconds_total": round(time.perf_counter() - started, 3),
         "figures": [p.name for p in figures],
         "rows": {name: len(frame) for name, frame in result.items()},
     }
     store.write_meta(folder, meta)
-    gap = result["outcomes"].set_index("year").groupby(level=0)["china_wants_gap"].mean()
+    gap = result["outcomes"].groupby("year")["china_wants_gap"].mean()
     log.info(
-        "run %s: Japan's China-wants gap %.3f (%d) -> %.3f (%d); folder %s",
-        run_id,
+        "%s (%d run(s), %s engine, %.1f s): Japan's China-wants gap %.3f (%d) -> %.3f (%d); folder %s",
+        params.scenario.name,
+        len(seeds),
+        engine,
+        simulated,
         gap.iloc[0],
         gap.index[0],
         gap.iloc[-1],
@@ -110,16 +134,38 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
     return folder
 
 
+def record_failure(folder: Path, err: BaseException) -> None:
+    """Mark a sweep job as failed, with its error, for the sweep summary."""
+    store.write_text(folder / FAILED_MARK, json.dumps({"error": f"{type(err).__name__}: {error_message(err)}"}))
+
+
+def error_message(err: BaseException) -> str:
+    """The message of an error (a KeyError's without its quotes)."""
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Hydra entry point (``python -m sim``)."""
-    folder = Path(HydraConfig.get().runtime.output_dir)
+    """Hydra entry point (``python -m sim``; ``python -m sim -m ...`` for a sweep).
+
+    A single run with bad input exits with code 2 and leaves nothing behind. In a sweep a failing
+    job is marked failed in its folder and the others go on; the summary names it and the sweep
+    exits with code 1.
+    """
+    hydra_cfg = HydraConfig.get()
+    folder = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        try:
+            run_job(cfg, folder)
+        except Exception as err:
+            record_failure(folder, err)
+            log.error("job %s failed: %s", hydra_cfg.job.num, error_message(err))
+        return
     try:
         run_job(cfg, folder)
     except (ValueError, KeyError, DataFileError) as err:
         remove_job_scaffolding(folder)
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {error_message(err)}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
 
 

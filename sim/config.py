@@ -8,6 +8,8 @@ and out-of-range values with the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,19 +18,23 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from sim.params import DRIVER_NAMES, Params, params_from_mapping, params_to_mapping
+from sim.records import TABLES
+from sim.runs import ENGINES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PARAM_SECTIONS = ("run", "actors", "drivers", "scenario", "params")
-ENGINES = ("mesa",)
 FIGURE_FORMATS = ("png", "svg", "pdf")
+NOT_IN_HASH = ("figures",)  # keys that do not change a job's tables
 
 
 @dataclass(frozen=True)
 class JobOptions:
-    """What a job runs besides the model parameters: seed, engine, figures."""
+    """What a job runs besides the model parameters: seed, replicates, engine, tables, figures."""
 
     seed: int = 2024
-    engine: str = "mesa"
+    replicates: int = 1
+    engine: str = "auto"
+    tables: list[str] = field(default_factory=lambda: list(TABLES))
     figure_formats: list[str] = field(default_factory=lambda: ["png"])
     event_marks: list[dict[str, str]] = field(default_factory=list)
 
@@ -38,9 +44,23 @@ def schema() -> dict[str, Any]:
     return {
         **params_to_mapping(Params()),
         "seed": JobOptions.seed,
+        "replicates": JobOptions.replicates,
         "engine": JobOptions.engine,
+        "tables": list(TABLES),
         "figures": {"formats": ["png"], "event_marks": []},
     }
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """SHA-256 of the resolved config minus the keys that do not change the tables.
+
+    Identifies a job's results: a re-launched sweep skips a job whose folder holds a complete
+    run with the same hash.
+    """
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    relevant = {k: v for k, v in container.items() if k not in NOT_IN_HASH and k != "hydra"}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def register_schema() -> None:
@@ -60,9 +80,15 @@ def job_options(cfg: DictConfig) -> JobOptions:
     seed = cfg.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed={seed!r}; allowed: an integer >= 0")
+    replicates = cfg.get("replicates")
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise ValueError(f"replicates={replicates!r}; allowed: an integer >= 1")
     engine = cfg.get("engine")
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r}; allowed: {list(ENGINES)}")
+    names = list(cfg.get("tables"))
+    if not names or any(n not in TABLES for n in names) or "outcomes" not in names:
+        raise ValueError(f"tables={names}; allowed: a subset of {list(TABLES)} that includes outcomes")
     figures = cfg.get("figures") or {}
     formats = list(figures.get("formats", ["png"]))
     bad = [f for f in formats if f not in FIGURE_FORMATS]
@@ -72,7 +98,9 @@ def job_options(cfg: DictConfig) -> JobOptions:
     for mark in marks:
         if set(mark) != {"date", "label"}:
             raise ValueError(f"figures.event_marks entry {mark}; allowed keys: date (YYYY-MM), label")
-    return JobOptions(seed=seed, engine=engine, figure_formats=formats, event_marks=marks)
+    return JobOptions(
+        seed=seed, replicates=replicates, engine=engine, tables=names, figure_formats=formats, event_marks=marks
+    )
 
 
 def scenario_driver_settings(name: str) -> dict[str, dict[str, Any]]:

@@ -172,7 +172,22 @@ def read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
+def is_complete(folder: Path, config_hash: str) -> bool:
+    """True if ``folder`` holds a complete run (``meta.json`` and every table it lists) of ``config_hash``."""
+    path = Path(folder) / META_FILE
+    if not path.is_file():
+        return False
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return False
+    if meta.get("config_hash") != config_hash or meta.get("result_schema_version") != RESULT_SCHEMA_VERSION:
+        return False
+    return all((Path(folder) / f"{name}.parquet").is_file() for name in meta.get("rows", {}))
+
+
 def read_run(folder: Path) -> dict[str, pd.DataFrame]:
     """The tables of a complete run folder, by name."""
-    read_meta(folder)
-    return {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in TABLE_NAMES}
+    meta = read_meta(folder)
+    names = list(meta.get("rows", {})) or list(TABLE_NAMES)
+    return {name: pd.read_parquet(Path(folder) / f"{name}.parquet") for name in names}

@@ -1,0 +1,127 @@
+"""Hydra callbacks of a sweep (``python -m sim -m ...``), and the resolver that names its folder.
+
+A sweep's folder is named after its command-line overrides (``sweep_id``), so re-launching the
+same command finds the jobs it already finished (each job skips itself when its folder holds a
+complete run of the same config; see ``sim/__main__.py``). When the sweep ends,
+:class:`SweepSummary` joins every job's outcomes into one ``summary.parquet`` beside the job
+folders, with the job's overrides as columns; failed jobs are named in ``failures.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from sim import store
+
+log = logging.getLogger("sim")
+SUMMARY_FILE = "summary.parquet"
+FAILURES_FILE = "failures.json"
+FAILED_MARK = "failed.json"
+JOB_KEY_COLUMNS = ("job",)
+
+
+def sweep_id(overrides: Any) -> str:
+    """A folder name for a sweep: its swept keys and a digest of all its overrides.
+
+    ``seed=1,2 drivers.china_coercion.scale=0,1`` -> ``drivers.china_coercion.scale+seed-1a2b3c4d``.
+    """
+    items = sorted(str(o) for o in (overrides or []))
+    swept = sorted({o.split("=", 1)[0].lstrip("+~") for o in items if "," in o or "range(" in o or "choice(" in o})
+    digest = hashlib.sha256("\n".join(items).encode()).hexdigest()[:8]
+    return f"{'+'.join(swept) or 'sweep'}-{digest}"
+
+
+_CURRENT_SWEEP: dict[str, str] = {}
+
+
+def _current_sweep_id() -> str:
+    if "id" not in _CURRENT_SWEEP:
+        raise ValueError("${sweep_id:} is only defined in a sweep (python -m sim -m ...)")
+    return _CURRENT_SWEEP["id"]
+
+
+def register_resolvers() -> None:
+    """Make ``${sweep_id:}`` available to the configs.
+
+    :class:`SweepSummary` sets it from the sweep's own overrides when the multirun starts, in
+    the launching process; the resolver caches it, and Hydra copies that cache into every job's
+    config (as it does for ``${now:...}``), so all jobs of a sweep agree on its folder.
+    """
+    if not OmegaConf.has_resolver("sweep_id"):
+        OmegaConf.register_new_resolver("sweep_id", _current_sweep_id, use_cache=True)
+
+
+def job_overrides(job_dir: Path) -> dict[str, Any]:
+    """The ``key=value`` overrides a job ran with (from Hydra's ``.hydra/overrides.yaml``), parsed."""
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    out = {}
+    for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        key, _, value = str(item).partition("=")
+        out[key.lstrip("+~")] = yaml.safe_load(value) if value else None
+    return out
+
+
+def job_folders(sweep_dir: Path) -> list[Path]:
+    """The job folders of a sweep, in job-number order."""
+    jobs = [p for p in sweep_dir.iterdir() if p.is_dir() and (p / ".hydra").is_dir()]
+    return sorted(jobs, key=lambda p: (int(p.name) if p.name.isdigit() else 10**9, p.name))
+
+
+def summarise_sweep(sweep_dir: Path) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """The combined outcomes of a sweep's complete jobs, and the jobs that are not complete."""
+    frames, failures = [], []
+    for job in job_folders(sweep_dir):
+        try:
+            store.read_meta(job)
+            outcomes = pd.read_parquet(job / "outcomes.parquet")
+        except (store.ResultsError, OSError) as err:
+            mark = job / FAILED_MARK
+            reason = json.loads(mark.read_text())["error"] if mark.is_file() else str(err)
+            failures.append({"job": job.name, "overrides": json.dumps(job_overrides(job)), "error": reason})
+            continue
+        for key, value in job_overrides(job).items():
+            column = f"job_{key}" if key in outcomes.columns else key  # e.g. seed: the runs' own seeds differ
+            outcomes.insert(0, column, [value if not isinstance(value, list) else str(value)] * len(outcomes))
+        outcomes.insert(0, "job", job.name)
+        frames.append(outcomes)
+    summary = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(JOB_KEY_COLUMNS))
+    return summary, failures
+
+
+class SweepSummary(Callback):
+    """Name the sweep folder when a multirun starts; write ``summary.parquet`` when it ends."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Fix ``${sweep_id:}`` from this sweep's command-line overrides."""
+        _CURRENT_SWEEP["id"] = sweep_id(config.hydra.overrides.task)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Join the jobs' outcomes; name the failed jobs; exit non-zero if any failed."""
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not sweep_dir.is_dir():
+            return
+        summary, failures = summarise_sweep(sweep_dir)
+        if len(summary):
+            store.write_table(sweep_dir / SUMMARY_FILE, summary)
+            log.info(
+                "sweep summary: %d rows from %d job(s) -> %s",
+                len(summary),
+                summary["job"].nunique(),
+                sweep_dir / SUMMARY_FILE,
+            )
+        store.write_text(sweep_dir / FAILURES_FILE, json.dumps(failures, indent=2))
+        for failure in failures:
+            log.error("job %s (%s) failed: %s", failure["job"], failure["overrides"], failure["error"])
+        if failures:
+            raise SystemExit(1)

@@ -1,0 +1,54 @@
+"""Running a parameter set for one or many seeds, with either engine.
+
+``replicates`` runs of a job draw their seeds from ``numpy.random.SeedSequence(seed).spawn(n)``
+(one run keeps ``seed`` itself, so ``python -m sim seed=7`` is ``simulate(params, 7)``).
+``engine="auto"`` takes the Mesa model for a single run and the ensemble engine for several;
+both give the same tables for the same seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.ensemble import simulate_ensemble
+from sim.model import simulate
+from sim.params import Params
+from sim.records import TABLES
+
+ENGINES = ("auto", "mesa", "ensemble")
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[int]:
+    """The seeds of ``replicates`` runs: ``seed`` itself for one, else spawned children of it.
+
+    Each child is ``SeedSequence(seed).spawn(replicates)[k].generate_state(1)[0]``, an integer
+    that seeds a run on its own (the ``seed`` column of the tables).
+    """
+    if replicates < 1:
+        raise ValueError(f"replicates={replicates}; allowed: an integer >= 1")
+    if replicates == 1:
+        return [int(seed)]
+    children = np.random.SeedSequence(seed).spawn(replicates)
+    return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
+
+
+def resolve_engine(engine: str, runs: int) -> str:
+    """The engine that ``engine`` means for ``runs`` runs (``auto``: mesa for one, else ensemble)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}; allowed: {list(ENGINES)}")
+    if engine == "auto":
+        return "mesa" if runs == 1 else "ensemble"
+    return engine
+
+
+def run_tables(
+    params: Params, seeds: Sequence[int], engine: str = "auto", names: tuple[str, ...] = TABLES
+) -> dict[str, pd.DataFrame]:
+    """Result tables ``names`` of ``params`` run once per seed, by ``engine``."""
+    if resolve_engine(engine, len(seeds)) == "ensemble":
+        return simulate_ensemble(params, seeds, names=names)
+    runs = [simulate(params, seed) for seed in seeds]
+    return {name: pd.concat([run[name] for run in runs], ignore_index=True) for name in names}
