@@ -133,6 +133,148 @@ def plot_japan_dimensions(
     return fig
 
 
+SCENARIO_LABELS = {
+    "no_china_coercion": "no Chinese coercion",
+    "no_nk_provocation": "no North Korean provocations",
+    "no_russia_war": "no Russian war",
+    "no_us_pressure": "no US pressure",
+    "no_japan_domestic_trend": "no Japanese domestic trend",
+    "baseline": "baseline",
+}
+DRIVER_LABELS = {
+    "china_coercion": "China's coercion",
+    "nk_provocation": "North Korea's provocations",
+    "russia_war": "Russia's war",
+    "us_pressure": "US pressure",
+    "japan_domestic_trend": "Japan's domestic trend",
+}
+CLASS_COLOURS = {"bandwagoning": "#d62728", "hedging": "#bbbbbb", "balancing": "#1f77b4"}
+
+
+def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> Figure:
+    """Counterfactual effects on ``outcome`` (q1): mean and 95% interval per scenario and year."""
+    rows = effects[effects["outcome"] == outcome]
+    scenarios = list(dict.fromkeys(rows["scenario"]))
+    years = sorted(rows["year"].unique())
+    fig, ax = plt.subplots(figsize=(10, 0.9 * len(scenarios) + 2.2), constrained_layout=True)
+    cmap = plt.get_cmap("viridis")
+    offsets = np.linspace(-0.3, 0.3, len(years)) if len(years) > 1 else np.zeros(1)
+    for k, year in enumerate(years):
+        sub = rows[rows["year"] == year].set_index("scenario").loc[scenarios]
+        y = np.arange(len(scenarios)) + offsets[k]
+        ax.errorbar(
+            sub["effect"],
+            y,
+            xerr=[sub["effect"] - sub["ci_low"], sub["ci_high"] - sub["effect"]],
+            fmt="o",
+            color=cmap(k / max(1, len(years) - 1)),
+            capsize=3,
+            label=str(year),
+        )
+    ax.axvline(0.0, color="0.3", lw=1)
+    ax.set_yticks(np.arange(len(scenarios)), [SCENARIO_LABELS.get(s, s) for s in scenarios])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"effect on {W_LABELS.get(outcome, outcome)} (counterfactual - baseline, 0-1 scale)")
+    ax.set_title("What each driver did to Japan: counterfactual effects (mean, 95% interval)")
+    ax.legend(title="year", loc="best", fontsize=9)
+    return fig
+
+
+def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, object]) -> Figure:
+    """Shapley shares of the change in Japan's gap (q2), with 95% intervals and the verdict."""
+    fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
+    labels = [DRIVER_LABELS.get(d, d) for d in shares["driver"]]
+    y = np.arange(len(shares))
+    colours = ["#d62728" if d == "china_coercion" else "#7f7f7f" for d in shares["driver"]]
+    ax.barh(y, shares["share"], color=colours, alpha=0.85)
+    ax.errorbar(
+        shares["share"],
+        y,
+        xerr=[shares["share"] - shares["ci_low"], shares["ci_high"] - shares["share"]],
+        fmt="none",
+        color="black",
+        capsize=4,
+    )
+    ax.axvline(0.5, color="0.3", ls="--", lw=1)
+    ax.text(0.5, len(shares) - 0.45, " one half", fontsize=9, color="0.3")
+    ax.axvline(0.0, color="0.3", lw=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    window = verdict.get("window", ["", ""])
+    ax.set_xlabel(f"share of the change in Japan's China-wants gap {window[0]}-{window[1]} (Shapley; 1 = all of it)")
+    supported = verdict.get("supported")
+    word = {True: "supported", False: "not supported", None: "undecided"}[supported]  # type: ignore[index]
+    ax.set_title(
+        f"Who drove Japan's shift? Claim C0 {word} (largest driver: "
+        f"{DRIVER_LABELS.get(str(verdict.get('largest_driver')), verdict.get('largest_driver'))})"
+    )
+    return fig
+
+
+def hysteresis_figure(curve: pd.DataFrame, summary: Mapping[str, object]) -> Figure:
+    """Japan's gap in the check year against the year Beijing stops coercing (q4)."""
+    fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
+    x = curve["restraint_year"]
+    ax.plot(x, curve["gap_check_median"], "o-", color="#d62728", label="restraint from this year (median)")
+    ax.fill_between(x, curve["gap_check_low"], curve["gap_check_high"], color="#d62728", alpha=0.15, label="90% band")
+    reference = float(summary["gap_reference_median"])  # type: ignore[arg-type]
+    tol = float(summary["tolerance"])  # type: ignore[arg-type]
+    ax.axhline(reference, color="#1f77b4", lw=1.5, label=f"{summary['reference_year']} level (median)")
+    ax.axhspan(reference, reference + tol, color="#1f77b4", alpha=0.12, label=f"counts as back (+{tol})")
+    ax.axhline(
+        float(summary["gap_check_never_coerced_median"]),
+        color="0.4",
+        ls="--",
+        lw=1.2,  # type: ignore[arg-type]
+        label="never coerced (median)",
+    )
+    ax.axhline(
+        float(summary["gap_check_baseline_median"]),
+        color="black",
+        ls=":",
+        lw=1.2,  # type: ignore[arg-type]
+        label="no restraint (median)",
+    )
+    if summary.get("juncture_median") is not None:
+        ax.axvline(
+            float(summary["juncture_median"]),
+            color="0.2",
+            lw=1,
+            ls="-.",  # type: ignore[arg-type]
+            label=f"critical juncture (median {summary['juncture_median']:.0f})",
+        )
+    ax.set_xlabel("year from which Beijing stops coercion")
+    ax.set_ylabel(f"Japan's China-wants gap in {summary['check_year']} (0-1)")
+    ax.set_title("Would Japan come back if Beijing stopped coercing? (hysteresis)")
+    ax.legend(fontsize=8.5, loc="best")
+    return fig
+
+
+def classification_strip(by_year: pd.DataFrame, scenarios: Sequence[str]) -> Figure:
+    """Modal class (bandwagoning / hedging / balancing) of each state by year, per scenario (q5)."""
+    fig, axes = plt.subplots(
+        1, len(scenarios), figsize=(6.5 * len(scenarios), 5.5), sharey=True, constrained_layout=True, squeeze=False
+    )
+    codes = {c: k for k, c in enumerate(CLASS_COLOURS)}
+    cmap = matplotlib.colors.ListedColormap(list(CLASS_COLOURS.values()))
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        sub = by_year[by_year["scenario"] == scenario]
+        grid = sub.pivot_table(index="actor", columns="year", values="modal_class", aggfunc="first")
+        values = grid.map(lambda c: codes[c]).to_numpy(dtype=float)
+        ax.imshow(values, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(codes) - 0.5, interpolation="nearest")
+        ax.set_yticks(np.arange(len(grid.index)), list(grid.index))
+        ticks = np.arange(0, len(grid.columns), 5)
+        ax.set_xticks(ticks, [str(grid.columns[t]) for t in ticks])
+        ax.set_xlabel("year")
+        ax.set_title(SCENARIO_LABELS.get(scenario, scenario))
+    handles = [matplotlib.patches.Patch(color=c, label=k) for k, c in CLASS_COLOURS.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    fig.suptitle(
+        "Southeast Asia: balancing toward the US, hedging, or bandwagoning with China (modal class across runs)"
+    )
+    return fig
+
+
 def event_marks(milestones: pd.DataFrame, start_year: int, end_year: int) -> list[tuple[float, str]]:
     """(decimal year, short label) of dated milestones inside the run, from a milestones table."""
     marks = []

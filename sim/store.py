@@ -8,6 +8,7 @@ so an interrupted run never leaves a half-written table under a final name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -29,6 +30,23 @@ RESULT_SCHEMA_VERSION = 1
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK  # what open() would give; mkstemp's own 0600 is for secrets
+
+
+# The modules whose code decides a run's tables (figures, CLI and dashboard do not).
+MODEL_SOURCES = (
+    "agents",
+    "drivers",
+    "dynamics",
+    "ensemble",
+    "initial",
+    "inputs",
+    "model",
+    "outcomes",
+    "params",
+    "records",
+    "runs",
+    "turn",
+)
 
 
 class ResultsError(ValueError):
@@ -125,12 +143,31 @@ def git_revision() -> str:
     return rev + ("+dirty" if dirty else "")
 
 
+def source_digest() -> str:
+    """SHA-256 (first 12 hex digits) of the model's source files and shipped data.
+
+    Changes whenever the code or data that produce results change, committed or not.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*(package / f"{name}.py" for name in MODEL_SOURCES), *package.glob("data/*.csv")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def model_version() -> str:
+    """The package version and the source digest: results of different model versions never mix."""
+    return f"{__version__}+{source_digest()}"
+
+
 def provenance() -> dict[str, Any]:
     """Version information for ``meta.json``."""
     return {
         "package_version": __version__,
         "result_schema_version": RESULT_SCHEMA_VERSION,
         "git_revision": git_revision(),
+        "model_version": model_version(),
         "python": platform.python_version(),
     }
 

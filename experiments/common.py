@@ -1,0 +1,248 @@
+"""What every experiment shares: its Hydra entry point, its folder, cached runs, statistics.
+
+An experiment ``experiments/<name>.py`` is run as ``python -m experiments.<name> [overrides]``;
+its config is ``configs/experiment/<name>.yaml`` (selected automatically), on top of the main
+config, so ``replicates=``, ``seed=``, ``params=`` and any model parameter can be overridden.
+
+Runs are cached in ``<out>/runs/``, one parquet file per parameter set and seed list, keyed by
+their digests: an interrupted experiment, re-run, does not redo finished runs. The folder's
+``meta.json`` records the model version (package version and a digest of the model's source and
+data); a folder written by another model version is refused with a clear error rather than
+mixed with new results.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import pandas as pd
+from hydra.core.hydra_config import HydraConfig
+from matplotlib.figure import Figure
+from omegaconf import DictConfig, OmegaConf
+
+from sim import plots, store
+from sim.callbacks import register_resolvers
+from sim.config import CONFIG_DIR, check_scenario_not_overridden, job_options, params_from_config, register_schema
+from sim.inputs import DataFileError, build_inputs
+from sim.params import DriverKnob, Params, params_digest
+from sim.runs import replicate_seeds, run_tables
+
+log = logging.getLogger("experiments")
+EXIT_BAD_INPUT = 2
+RUNS_FOLDER = "runs"
+
+
+class ExperimentError(ValueError):
+    """Bad experiment input, or a results folder this version must not touch."""
+
+
+def annual(frame: pd.DataFrame, columns: Sequence[str], by: Sequence[str] = ("run_id", "seed")) -> pd.DataFrame:
+    """Annual means of ``columns`` per run (and any other ``by`` keys): one row per run and year."""
+    return frame.groupby([*by, "year"], sort=True)[list(columns)].mean().reset_index()
+
+
+def bootstrap_ci(
+    samples: np.ndarray,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    n_boot: int,
+    rng: np.random.Generator,
+    level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Percentile bootstrap over the first axis of ``samples`` (runs, resampled together).
+
+    Returns the statistic on all samples and the lower and upper bounds of its ``level``
+    interval. Resampling whole rows keeps paired quantities (same seed) paired.
+    """
+    n = samples.shape[0]
+    point = statistic(samples)
+    draws = np.stack([statistic(samples[rng.integers(0, n, n)]) for _ in range(n_boot)])
+    alpha = (1.0 - level) / 2.0
+    return point, np.quantile(draws, alpha, axis=0), np.quantile(draws, 1.0 - alpha, axis=0)
+
+
+def with_drivers(params: Params, knobs: dict[str, DriverKnob], label: str) -> Params:
+    """``params`` with some driver knobs replaced and the scenario renamed ``label``."""
+    drivers = replace(params.drivers, **knobs)
+    return replace(params, drivers=drivers, scenario=replace(params.scenario, name=label))
+
+
+def switched_off(params: Params, names: Sequence[str], label: str, from_year: int = 0) -> Params:
+    """``params`` with the drivers ``names`` at scale 0 from ``from_year`` (0: the start)."""
+    return with_drivers(params, {n: DriverKnob(scale=0.0, from_year=from_year) for n in names}, label)
+
+
+@dataclass
+class Experiment:
+    """One experiment's config, base parameters, seeds, folder and run cache."""
+
+    name: str
+    cfg: DictConfig
+    params: Params
+    seeds: list[int]
+    folder: Path
+    options: dict[str, Any]
+    started: float = field(default_factory=time.perf_counter)
+    runs_done: int = 0
+    runs_cached: int = 0
+
+    def scenario_params(self, scenario: str) -> Params:
+        """The parameters of ``scenario`` with this experiment's overrides (composed by Hydra)."""
+        overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith(("scenario=", "experiment"))]
+        cfg = hydra.compose(config_name="config", overrides=[*overrides, f"scenario={scenario}"])
+        params = params_from_config(cfg)
+        check_scenario_not_overridden(params)
+        return params
+
+    def tables(self, params: Params, names: tuple[str, ...] = ("outcomes",)) -> dict[str, pd.DataFrame]:
+        """Tables of ``params`` for this experiment's seeds, from the cache or freshly run."""
+        seeds_digest = hashlib.sha256(json.dumps(self.seeds).encode()).hexdigest()[:12]
+        key = f"{params.scenario.name}-{params_digest(params)[:16]}-{seeds_digest}"
+        paths = {name: self.folder / RUNS_FOLDER / f"{key}.{name}.parquet" for name in names}
+        if all(p.is_file() for p in paths.values()):
+            self.runs_cached += len(self.seeds)
+            return {name: pd.read_parquet(p) for name, p in paths.items()}
+        result = run_tables(params, self.seeds, str(self.options.get("engine", "auto")), names)
+        for name, frame in result.items():
+            store.write_table(paths[name], frame)
+        self.runs_done += len(self.seeds)
+        return result
+
+    def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
+        """Write an output table ``<folder>/<name>.csv`` atomically."""
+        path = self.folder / f"{name}.csv"
+        store.write_text(path, frame.to_csv(index=False))
+        return path
+
+    def write_json(self, name: str, payload: dict[str, Any]) -> Path:
+        """Write an output document ``<folder>/<name>.json`` atomically."""
+        path = self.folder / f"{name}.json"
+        store.write_text(path, json.dumps(payload, indent=2, default=_json_default) + "\n")
+        return path
+
+    def save_figure(self, figure: Figure, name: str) -> list[Path]:
+        """Save a figure as ``<folder>/<name>.png`` (and the formats the config asks for)."""
+        return plots.save_figure(figure, self.folder / name, job_options(self.cfg).figure_formats)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        """Write ``meta.json`` (provenance, timings, the summary) and log the summary."""
+        meta = {
+            "experiment": self.name,
+            "model_version": store.model_version(),
+            "seed": int(self.cfg.seed),
+            "replicates": len(self.seeds),
+            "seconds": round(time.perf_counter() - self.started, 2),
+            "runs_simulated": self.runs_done,
+            "runs_from_cache": self.runs_cached,
+            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "summary": summary,
+        }
+        store.write_meta(self.folder, meta)
+        log.info(
+            "%s done in %.1f s (%d runs simulated, %d from cache): %s",
+            self.name,
+            meta["seconds"],
+            self.runs_done,
+            self.runs_cached,
+            json.dumps(summary, default=_json_default),
+        )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse a folder holding results of another model version (nothing in it is touched)."""
+    meta_path = folder / store.META_FILE
+    if not meta_path.is_file():
+        return
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ExperimentError(
+            f"{meta_path} is not valid JSON ({err}); allowed: a folder of this tool's results"
+        ) from err
+    found, current = meta.get("model_version"), store.model_version()
+    if found != current:
+        raise ExperimentError(
+            f"experiment.out={str(folder)!r} holds results of model version {found!r}, not {current!r}; allowed: "
+            f"a new folder (experiment.out=...) or delete {folder} to recompute"
+        )
+
+
+def setup(name: str, cfg: DictConfig) -> Experiment:
+    """Validate the config and prepare the experiment's folder."""
+    if "experiment" not in cfg or cfg.experiment.get("name") != name:
+        raise ExperimentError(
+            f"experiment={cfg.get('experiment', {}).get('name')!r} does not match the module {name!r}"
+        )
+    options = job_options(cfg)
+    params = params_from_config(cfg)
+    check_scenario_not_overridden(params)
+    build_inputs(params)
+    replicates = options.replicates
+    minimum = int(cfg.experiment.get("min_replicates", 2))
+    if replicates < minimum:
+        raise ExperimentError(
+            f"replicates={replicates}; allowed: an integer >= {minimum} (intervals need several runs)"
+        )
+    folder = Path(str(cfg.experiment.out))
+    check_folder(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    experiment_options = OmegaConf.to_container(cfg.experiment, resolve=True)
+    assert isinstance(experiment_options, dict)
+    experiment_options["engine"] = options.engine
+    return Experiment(name, cfg, params, replicate_seeds(options.seed, replicates), folder, experiment_options)
+
+
+def check_years(years: Sequence[int], params: Params, key: str) -> list[int]:
+    """``years`` as ints, each inside the simulated period."""
+    run = params.run
+    bad = [y for y in years if not run.start_year <= int(y) <= run.end_year]
+    if bad:
+        raise ExperimentError(
+            f"{key}={list(years)} has year(s) {bad} outside the run; allowed: {run.start_year}..{run.end_year}"
+        )
+    return [int(y) for y in years]
+
+
+def entry_point(name: str, body: Callable[[Experiment], dict[str, Any]]) -> Callable[[], None]:
+    """The ``python -m experiments.<name>`` entry point of an experiment whose work is ``body``.
+
+    The experiment's config group option is selected unless the command line names one.
+    """
+    register_schema()
+    register_resolvers()
+
+    @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+    def main(cfg: DictConfig) -> None:
+        try:
+            experiment = setup(name, cfg)
+            experiment.finish(body(experiment))
+        except (ValueError, KeyError, DataFileError) as err:
+            message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+            print(f"error: {message}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+
+    @functools.wraps(main)
+    def run() -> None:
+        if not any(arg.startswith("experiment=") for arg in sys.argv[1:]):
+            sys.argv.insert(1, f"experiment={name}")
+        main()
+
+    return run

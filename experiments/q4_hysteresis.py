@@ -1,0 +1,113 @@
+"""Q4: if Beijing stopped coercion in year Y, would Japan come back? ``python -m experiments.q4_hysteresis``.
+
+For each restraint year Y, the baseline runs with China's coercion at scale 0 from Y on (the
+same seeds). A run *returns* if Japan's China-wants gap in ``check_year`` is at most its own
+``reference_year`` level plus ``tolerance``. A run's critical juncture is the earliest restraint
+year from which on it never returns: restraint after the juncture comes too late (CLAIMS.md,
+the "critical juncture"). A run that returns for every Y has no juncture within the window; one
+that returns for none has its juncture at or before the first Y (left-censored).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.common import Experiment, ExperimentError, annual, check_years, entry_point, switched_off
+from sim.plots import hysteresis_figure
+
+NAME = "q4_hysteresis"
+
+
+def junctures(returns: pd.DataFrame, years: list[int]) -> pd.Series:
+    """Per run (rows), the earliest restraint year from which on it never returns (NaN: none).
+
+    ``returns`` has one boolean column per restraint year, in increasing order.
+    """
+    out = {}
+    for seed, row in returns[years].iterrows():
+        flags = row.to_numpy(dtype=bool)
+        late = [k for k in range(len(years)) if not flags[k:].any()]
+        out[seed] = float(years[late[0]]) if late else np.nan
+    return pd.Series(out, name="juncture")
+
+
+def run(ex: Experiment) -> dict[str, Any]:
+    """Every restraint year; write hysteresis.csv, junctures.csv, juncture.json, hysteresis.png."""
+    years = sorted(check_years(list(ex.options["restraint_years"]), ex.params, "experiment.restraint_years"))
+    reference, check = check_years(
+        [ex.options["reference_year"], ex.options["check_year"]], ex.params, "experiment.reference_year/check_year"
+    )
+    if check <= reference:
+        raise ExperimentError(f"experiment.check_year={check} is not after reference_year={reference}")
+    tolerance = float(ex.options["tolerance"])
+    if tolerance < 0:
+        raise ExperimentError(f"experiment.tolerance={tolerance}; allowed: >= 0")
+
+    def gap_by_year(params: Any) -> pd.DataFrame:
+        outcomes = ex.tables(params, ("outcomes",))["outcomes"]
+        return annual(outcomes, ["china_wants_gap"]).pivot_table(index="seed", columns="year", values="china_wants_gap")
+
+    base = gap_by_year(ex.params)
+    never = gap_by_year(switched_off(ex.params, ["china_coercion"], "no_china_coercion"))
+    level = base[reference]
+    rows, returns, returns_path = [], {}, {}
+    for year in years:
+        gap = gap_by_year(switched_off(ex.params, ["china_coercion"], f"china_restraint_from_{year}", year))
+        returns[year] = gap[check] <= level + tolerance
+        returns_path[year] = gap[check] <= never[check] + tolerance
+        rows.append(
+            {
+                "restraint_year": year,
+                "gap_check_median": gap[check].median(),
+                "gap_check_low": gap[check].quantile(0.05),
+                "gap_check_high": gap[check].quantile(0.95),
+                "share_returning": returns[year].mean(),
+                "excess_over_never_coerced": (gap[check] - never[check]).mean(),
+                "share_back_on_never_coerced_path": returns_path[year].mean(),
+            }
+        )
+    curve = pd.DataFrame(rows)
+    flags = pd.DataFrame(returns)
+    per_run = junctures(flags, years)
+    found = per_run.dropna()
+    on_path = junctures(pd.DataFrame(returns_path), years).dropna()
+    summary = {
+        "reference_year": reference,
+        "check_year": check,
+        "tolerance": tolerance,
+        "gap_reference_median": float(level.median()),
+        "gap_check_baseline_median": float(base[check].median()),
+        "gap_check_never_coerced_median": float(never[check].median()),
+        "runs": len(per_run),
+        "runs_with_juncture": len(found),
+        "runs_never_returning": int((~flags.any(axis=1)).sum()),
+        "juncture_median": float(found.median()) if len(found) else None,
+        "juncture_interval_90": [float(found.quantile(0.05)), float(found.quantile(0.95))] if len(found) else None,
+        "note": "a juncture equal to the first restraint year means restraint from then on never brings Japan back "
+        "(left-censored: the juncture may lie earlier)",
+        "vs_never_coerced": {
+            "runs_with_juncture": len(on_path),
+            "juncture_median": float(on_path.median()) if len(on_path) else None,
+            "juncture_interval_90": [float(on_path.quantile(0.05)), float(on_path.quantile(0.95))]
+            if len(on_path)
+            else None,
+        },
+    }
+    ex.write_csv("hysteresis", curve)
+    ex.write_csv("junctures", per_run.rename_axis("seed").reset_index())
+    ex.write_json("juncture", summary)
+    ex.save_figure(hysteresis_figure(curve, summary), "hysteresis")
+    return {
+        "juncture_median": summary["juncture_median"],
+        "juncture_interval_90": summary["juncture_interval_90"],
+        "runs_with_juncture": summary["runs_with_juncture"],
+    }
+
+
+main = entry_point(NAME, run)
+
+if __name__ == "__main__":
+    main()
