@@ -17,7 +17,7 @@ from sim.params import PolicyParams
 
 @dataclass(frozen=True)
 class TurnDrivers:
-    """Driver levels of one turn, knob factors applied (ODD section 7).
+    """Driver levels of one turn, knob factors applied (ODD sections 6.3 and 8).
 
     Attributes
     ----------
@@ -47,7 +47,7 @@ class TurnDrivers:
 
 
 def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment: np.ndarray) -> TurnDrivers:
-    """Levels of every driver at ``turn`` given last turn's ``alignment`` (eq. 11 and section 7)."""
+    """Levels of every driver at ``turn`` given last turn's ``alignment`` (eq. 11 and ODD section 6.3)."""
     series = inputs.drivers
     china = series["china_coercion"]
     if china.has_data[turn]:

@@ -148,7 +148,7 @@ def stance_action(stance: ArrayLike, threshold: float) -> Array:
 
 
 def engagement_intensity(level: ArrayLike, trade_share: Array, threat_to_engager: Array) -> Array:
-    """Engagement of i toward j (eq. 13): ``g * w_ij * (1 - T_ij)``.
+    """Engagement of i toward j (eq. 13): ``g_E w_ij (1 - T_ij)``.
 
     Engagers trade, aid and reassure in proportion to j's trade with them, less so toward those
     they feel threatened by.
@@ -189,13 +189,14 @@ def targeted_evidence(exposure_matrix: Array, hostile_acts: Array) -> Array:
     return np.asarray(np.matmul(exposure_matrix, np.swapaxes(hostile_acts, -1, -2)))
 
 
-def bloc_attribution(evidence: Array, partner_affinity_offdiag: Array, sigma_b: float) -> Array:
-    """Attribute part of the evidence about j's close partners to j (eq. 6).
+def bloc_attribution(war_evidence: Array, partner_affinity: Array, sigma_b: float) -> Array:
+    """Evidence about j drawn from a war waged by j's close partners (eq. 6): a demonstration effect.
 
-    ``E'_ij = E_ij + sigma_b sum_{k != j} E_ik aff_kj``: Russia's war raises the perceived intent
-    of its partner China, China's coercion that of North Korea.
+    ``E^b_ij = sigma_b sum_k E^war_ik aff_kj`` (k != j): Russia's war raises the perceived
+    intent of its partner China (CLAIMS.md). ``war_evidence[..., i, k]`` is the war evidence about
+    belligerent k; ``partner_affinity[..., k, j]`` the affinity of k and j, zero for k = j.
     """
-    return np.asarray(evidence + sigma_b * np.matmul(evidence, partner_affinity_offdiag))
+    return np.asarray(sigma_b * np.matmul(war_evidence, partner_affinity))
 
 
 def update_intent(

@@ -5,8 +5,9 @@ file's 2010 values; capability starts at the stock that 2010 spending sustains. 
 and stances have no data: they are brought to their equilibrium under the start quarter's
 actions by ``spinup_quarters`` noise-free quarters in which the slow variables stay fixed.
 The anchors (baseline alignment logits, baseline spending, basing at the start) are then set
-so that the start state is a rest point of the response equations: whatever moves after the
-start is caused by changes in the drivers, events and noise, not by the initial conditions.
+so that the start state is a rest point of the response equations: what moves after the start
+is caused by changes in the drivers, events and noise, and by unequal economic growth (GDP
+paths shift relative power and spending), not by the initial conditions.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ ACTOR_COLUMNS = {
 }
 SERIES_COLUMNS = ("country", "metric", "value")
 
-# Normalisations of the driver indices (ODD section 7, "Input data").
+# Normalisations of the driver indices (ODD section 6, "Input data").
 DAYS_PER_YEAR = 365.0
 SCRAMBLES_VS_CHINA_PEAK = 851.0  # FY2016, the series maximum (jasdf_scrambles.csv)
 NK_MISSILES_REFERENCE = 20.0  # missiles per year that count as intensity 1 (~2014-2017 level)
@@ -156,7 +156,7 @@ def annual_series(name: str, country: str, metric: str) -> dict[int, float]:
 
 
 def china_coercion_index() -> dict[int, dict[int, float]]:
-    """China's coercion index by year and quarter, in [0, 1] (ODD section 7).
+    """China's coercion index by year and quarter, in [0, 1] (ODD section 6).
 
     The mean of two observed components: the share of days Chinese government vessels were in
     the Senkaku contiguous zone, and scrambles against Chinese aircraft relative to their FY2016

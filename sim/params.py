@@ -200,7 +200,7 @@ class Event:
     """A dated event of the scenario timeline.
 
     ``kind`` is one of ``intent_shock`` (a one-quarter burst of hostile evidence from ``actor``
-    against ``target``), ``coercion_campaign`` (extra coercion by ``actor`` against ``targets``
+    against ``target``, applied and logged as extra coercion), ``coercion_campaign`` (extra coercion by ``actor`` against ``targets``
     from ``year`` to ``until_year``) and ``claims_ruling`` (a ruling against ``target``'s claims
     that raises every observer's claims resistance toward it from then on). ``driver`` names the
     knob that scales the event (empty for events no knob controls).
@@ -339,7 +339,7 @@ class PerceptionParams(Checked):
         0.10,
         unit="1 (log scale)",
         bounds=(0.0, 2.0),
-        meaning="sigma_p: log-normal noise on the evidence an observer receives each quarter.",
+        meaning="sigma_e: log-normal noise on the evidence an observer receives each quarter.",
         source="assumption",
     )
 
@@ -560,7 +560,7 @@ class LockinParams(Checked):
         0.5,
         unit="intensity",
         bounds=(0.0, 5.0),
-        meaning="b_0: the US basing offer to each state without pressure.",
+        meaning="b_U: the US basing offer to each state without pressure.",
         source="assumption",
     )
     acceptance_threshold: float = p(
@@ -676,7 +676,7 @@ class PolicyParams(Checked):
         0.6,
         unit="index",
         bounds=(0.0, 5.0),
-        meaning="c_pol: China's coercion index under its policy at zero drift (2013-2024 data mean ~0.6).",
+        meaning="c_pol: China's coercion index under its policy at zero drift (2013-2024 data mean 0.70).",
         source="senkaku_china_gov_vessels.csv, jasdf_scrambles.csv",
     )
     china_spiral_gain: float = p(
@@ -690,7 +690,7 @@ class PolicyParams(Checked):
         1.3,
         unit="missiles/20 per year",
         bounds=(0.0, 20.0),
-        meaning="North Korea's launches under its policy (2014-2024 mean ~26/year).",
+        meaning="North Korea's launches under its policy (2014-2024 mean 24 missiles a year).",
         source="nk_missile_launches.csv",
     )
     russia_war_level: float = p(
@@ -721,18 +721,11 @@ class PolicyParams(Checked):
         meaning="Growth of Japan's domestic normalisation index per year.",
         source="Samuels 2007; Hughes 2015 (a rival explanation)",
     )
-    china_milex_growth_per_year: float = p(
-        0.06,
-        unit="1/year",
-        bounds=(-0.5, 0.5),
-        meaning="Real growth of China's military spending after its data end.",
-        source="sipri_milex.csv (2015-2024 mean ~6%)",
-    )
     engagement_level: float = p(
         0.5,
         unit="intensity",
         bounds=(0.0, 5.0),
-        meaning="Engagement by an engager toward a state with all its trade.",
+        meaning="g_E: engagement by an engager toward a state that trades only with it.",
         source="assumption",
     )
 

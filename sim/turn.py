@@ -184,21 +184,34 @@ def perceive(
     )
     hostile = host.coercion * actions.coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
     evidence = dynamics.targeted_evidence(exposure, hostile)
-    untargeted = host.buildup * actions.buildup + host.provocation * actions.provocation + host.war * actions.war
-    evidence = evidence + inputs.threat_proximity[rows] * untargeted[:, None, :]
+    power = dynamics.relative_power(own.capability[:, :, None], snapshot.capability[:, None, :], inputs.offence)
+    # Untargeted acts are seen by all in range, except by the actor's own partners (eq. 5).
+    seen = inputs.threat_proximity[rows] * (1.0 - own_affinity) * offdiag
+    war_evidence = seen * host.war * actions.war[:, None, :]
+    evidence = (
+        evidence
+        + war_evidence
+        + seen
+        * (host.buildup * actions.buildup[:, None, :] * power + host.provocation * actions.provocation[:, None, :])
+    )
     # The China pole reads US basing as hostile, by the US and by each host (eq. 5).
     basing_seen = host.basing * actions.basing
     is_china = (ids == inputs.china)[None, :, None]
     basing_row = basing_seen.copy()
     basing_row[:, inputs.us] += basing_seen.sum(axis=-1)
     evidence = evidence + np.where(is_china, basing_row[:, None, :], 0.0)
-    evidence = dynamics.bloc_attribution(evidence * offdiag, affinity * ~inputs.is_self, perc.bloc_spillover)
+    # A war is also read as a sign of what the belligerent's close partners may do (eq. 6);
+    # only the belligerents' columns are non-zero, so the product runs over them alone.
+    fighting = np.flatnonzero(np.any(actions.war != 0.0, axis=0))
+    partners = (affinity * ~inputs.is_self)[:, fighting, :]
+    evidence = evidence * offdiag + dynamics.bloc_attribution(
+        war_evidence[:, :, fighting], partners, perc.bloc_spillover
+    )
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
     reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
     intent = dynamics.update_intent(
         own.intent, evidence, reassurance, perc.intent_decay_per_quarter, perc.intent_gain, perc.reassurance_gain
     )
-    power = dynamics.relative_power(own.capability[:, :, None], snapshot.capability[:, None, :], inputs.offence)
     threat = dynamics.threat(intent, power, inputs.threat_proximity[rows], perc.threat_scale) * offdiag
     return intent, threat
 
