@@ -200,10 +200,11 @@ class Event:
     """A dated event of the scenario timeline.
 
     ``kind`` is one of ``intent_shock`` (a one-quarter burst of hostile evidence from ``actor``
-    against ``target``, applied and logged as extra coercion), ``coercion_campaign`` (extra coercion by ``actor`` against ``targets``
-    from ``year`` to ``until_year``) and ``claims_ruling`` (a ruling against ``target``'s claims
-    that raises every observer's claims resistance toward it from then on). ``driver`` names the
-    knob that scales the event (empty for events no knob controls).
+    against ``target``, applied and logged as extra coercion), ``coercion_campaign`` (extra
+    coercion by ``actor`` against ``targets`` from ``year`` to ``until_year``) and
+    ``claims_ruling`` (a ruling against ``target``'s claims that raises every observer's claims
+    resistance toward it from then on). ``driver`` names the knob that scales the event (empty
+    for events no knob controls).
     """
 
     kind: str = "intent_shock"

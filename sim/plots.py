@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -180,7 +181,7 @@ def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> F
     return fig
 
 
-def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, object]) -> Figure:
+def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, Any]) -> Figure:
     """Shapley shares of the change in Japan's gap (q2), with 95% intervals and the verdict."""
     fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
     labels = [DRIVER_LABELS.get(d, d) for d in shares["driver"]]
@@ -203,7 +204,7 @@ def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, object]) ->
     window = verdict.get("window", ["", ""])
     ax.set_xlabel(f"share of the change in Japan's China-wants gap {window[0]}-{window[1]} (Shapley; 1 = all of it)")
     supported = verdict.get("supported")
-    word = {True: "supported", False: "not supported", None: "undecided"}[supported]  # type: ignore[index]
+    word = {True: "supported", False: "not supported", None: "undecided"}[supported]
     ax.set_title(
         f"Who drove Japan's shift? Claim C0 {word} (largest driver: "
         f"{DRIVER_LABELS.get(str(verdict.get('largest_driver')), verdict.get('largest_driver'))})"
@@ -211,28 +212,28 @@ def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, object]) ->
     return fig
 
 
-def hysteresis_figure(curve: pd.DataFrame, summary: Mapping[str, object]) -> Figure:
+def hysteresis_figure(curve: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
     """Japan's gap in the check year against the year Beijing stops coercing (q4)."""
     fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
     x = curve["restraint_year"]
     ax.plot(x, curve["gap_check_median"], "o-", color="#d62728", label="restraint from this year (median)")
     ax.fill_between(x, curve["gap_check_low"], curve["gap_check_high"], color="#d62728", alpha=0.15, label="90% band")
-    reference = float(summary["gap_reference_median"])  # type: ignore[arg-type]
-    tol = float(summary["tolerance"])  # type: ignore[arg-type]
+    reference = float(summary["gap_reference_median"])
+    tol = float(summary["tolerance"])
     ax.axhline(reference, color="#1f77b4", lw=1.5, label=f"{summary['reference_year']} level (median)")
     ax.axhspan(reference, reference + tol, color="#1f77b4", alpha=0.12, label=f"counts as back (+{tol})")
     ax.axhline(
         float(summary["gap_check_never_coerced_median"]),
         color="0.4",
         ls="--",
-        lw=1.2,  # type: ignore[arg-type]
+        lw=1.2,
         label="never coerced (median)",
     )
     ax.axhline(
         float(summary["gap_check_baseline_median"]),
         color="black",
         ls=":",
-        lw=1.2,  # type: ignore[arg-type]
+        lw=1.2,
         label="no restraint (median)",
     )
     if summary.get("juncture_median") is not None:
@@ -240,7 +241,7 @@ def hysteresis_figure(curve: pd.DataFrame, summary: Mapping[str, object]) -> Fig
             float(summary["juncture_median"]),
             color="0.2",
             lw=1,
-            ls="-.",  # type: ignore[arg-type]
+            ls="-.",
             label=f"critical juncture (median {summary['juncture_median']:.0f})",
         )
     ax.set_xlabel("year from which Beijing stops coercion")
@@ -264,7 +265,7 @@ def classification_strip(by_year: pd.DataFrame, scenarios: Sequence[str]) -> Fig
         ax.imshow(values, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(codes) - 0.5, interpolation="nearest")
         ax.set_yticks(np.arange(len(grid.index)), list(grid.index))
         ticks = np.arange(0, len(grid.columns), 5)
-        ax.set_xticks(ticks, [str(grid.columns[t]) for t in ticks])
+        ax.set_xticks(ticks, [str(grid.columns[int(t)]) for t in ticks])
         ax.set_xlabel("year")
         ax.set_title(SCENARIO_LABELS.get(scenario, scenario))
     handles = [matplotlib.patches.Patch(color=c, label=k) for k, c in CLASS_COLOURS.items()]
