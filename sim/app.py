@@ -22,7 +22,8 @@ outcomes are computed by :func:`sim.outcomes.outcome_arrays`, the function behin
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from html import escape
 from io import BytesIO
@@ -47,7 +48,7 @@ from sim.config import (
 from sim.model import AlignmentModel
 from sim.outcomes import W_COLUMNS, outcome_arrays
 from sim.params import DRIVER_NAMES, Params
-from sim.plots import W_LABELS, spread_labels
+from sim.plots import spread_labels
 from sim.turn import State, stack
 
 DEFAULTS = Params()
@@ -70,7 +71,7 @@ KEY_PARAMETERS: dict[str, tuple[str, str, float, float]] = {
 }
 GAP = "china_wants_gap"
 FIGURE_INCHES = (6.4, 4.4)
-FIGURE_DPI = 100
+FIGURE_DPI = 90  # ~the size the page shows them at; each step redraws both figures
 SLIDER_DECIMALS = 6  # slider floats (0.1 * 3 = 0.30000000000000004) are rounded before use
 
 # Hydra's compose API keeps global state; two browser sessions resetting at once must not
@@ -218,6 +219,10 @@ class DashboardModel(AlignmentModel):
         A scenario of ``configs/scenario/`` (not ``scenario``: Mesa's Model reserves that name).
     seed : int or str
         The run's seed, an integer >= 0.
+    lenient_seed : bool
+        False (default): a bad seed raises ValueError. True (the page sets it): a bad seed is
+        replaced by the config's seed and the error kept in ``setting_errors`` for the page to
+        show, because an exception in Mesa's *Reset* handler replaces the page by a traceback.
 
     Attributes
     ----------
@@ -225,6 +230,8 @@ class DashboardModel(AlignmentModel):
         The Hydra overrides of this run (``python -m sim`` + these reproduces it).
     ignored_drivers : list[str]
         Drivers whose slider differs from 1 but which the scenario sets itself.
+    setting_errors : list[str]
+        Settings that could not be used (only with ``lenient_seed``).
     times : list[float]
         Decimal year of each recorded turn (2010Q1 = 2010.0, 2010Q2 = 2010.25, ...).
     alignments : list[np.ndarray]
@@ -245,6 +252,7 @@ class DashboardModel(AlignmentModel):
         china_spiral_gain: float = DEFAULTS.params.policy.china_spiral_gain,
         scenario_name: str = DEFAULT_SCENARIO,
         seed: int | str = JobOptions.seed,
+        lenient_seed: bool = False,
     ) -> None:
         drivers = {
             "china_coercion": china_coercion,
@@ -258,10 +266,18 @@ class DashboardModel(AlignmentModel):
             "intent_decay_per_quarter": intent_decay_per_quarter,
             "china_spiral_gain": china_spiral_gain,
         }
-        seed_value = parse_seed(seed)
+        errors = []
+        try:
+            seed_value = parse_seed(seed)
+        except ValueError as err:
+            if not lenient_seed:
+                raise
+            seed_value = JobOptions.seed
+            errors.append(f"{err}; this run uses seed={seed_value}")
         overrides = dashboard_overrides(scenario_name, seed_value, drivers, parameters)
         super().__init__(compose_params(tuple(overrides)), seed_value)
         self.overrides = overrides
+        self.setting_errors = errors
         fixed = scenario_driver_settings(scenario_name)
         self.ignored_drivers = [
             name
@@ -316,11 +332,23 @@ def reference_gap(seed: int) -> np.ndarray:
     return np.array([row[GAP] for row in model.outcomes])
 
 
+def short_label(column: str) -> str:
+    """Legend label of an outcome column: ``w3_claims_resistance`` -> ``W3 claims resistance``."""
+    number, name = column.split("_", 1)
+    return f"{number.upper()} {name.replace('_', ' ')}"
+
+
+def run_label(model: DashboardModel) -> str:
+    """Scenario and seed of a run, marked when page settings change the scenario's defaults."""
+    changed = " + settings" if len(model.overrides) > 2 else ""
+    return f"{model.params.scenario.name}{changed}, seed {model.seed}"
+
+
 def _figure() -> tuple[Figure, Any]:
     # Fixed margins instead of a layout engine: the page redraws both figures every quarter, and
     # constrained layout costs about as much as the drawing itself.
     fig = Figure(figsize=FIGURE_INCHES, dpi=FIGURE_DPI)
-    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.11, top=0.93)
+    fig.subplots_adjust(left=0.125, right=0.97, bottom=0.115, top=0.93)
     return fig, fig.subplots()
 
 
@@ -350,7 +378,7 @@ def alignment_figure(model: DashboardModel) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel("alignment (-1 China, +1 US)")
-    ax.set_title(f"Alignment of every actor ({model.params.scenario.name}, seed {model.seed})", fontsize=10)
+    ax.set_title(f"Alignment of every actor ({run_label(model)})", fontsize=10)
     return fig
 
 
@@ -360,12 +388,12 @@ def gap_figure(model: DashboardModel, reference: np.ndarray | None = None) -> Fi
     start, end = model.time_span
     if reference is not None:
         ref_times = np.linspace(start, end, len(reference))  # one value per quarter of the run
-        ax.plot(ref_times, reference, color="0.55", lw=2.0, ls="--", label="gap: baseline, default parameters")
+        ax.plot(ref_times, reference, color="0.55", lw=2.0, ls="--", label="gap, baseline defaults")
     cmap = colormaps["tab10"]
     marker = "o" if len(model.times) == 1 else None
     for k, column in enumerate(W_COLUMNS):
         values = [row[column] for row in model.outcomes]
-        ax.plot(model.times, values, color=cmap(k), lw=1.0, alpha=0.8, marker=marker, ms=2, label=W_LABELS[column])
+        ax.plot(model.times, values, color=cmap(k), lw=1.0, alpha=0.8, marker=marker, ms=2, label=short_label(column))
     gap = [row[GAP] for row in model.outcomes]
     ax.plot(model.times, gap, color="black", lw=2.6, marker=marker, ms=4, label="China-wants gap")
     ax.set_xlim(start, end + 0.25)
@@ -373,16 +401,21 @@ def gap_figure(model: DashboardModel, reference: np.ndarray | None = None) -> Fi
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("year")
     ax.set_ylabel("0 = as Beijing wants, 1 = its opposite")
-    ax.set_title(f"Japan's China-wants gap: {gap[-1]:.3f}", fontsize=10)
-    ax.legend(loc="lower right", fontsize=6.5, framealpha=0.85)
+    ax.set_title(f"Japan's China-wants gap {gap[-1]:.3f} ({run_label(model)})", fontsize=10)
+    # Upper left: the outcomes start mid-range and mostly rise, so that corner stays clearest.
+    ax.legend(loc="upper left", ncol=2, fontsize=6.5, framealpha=0.8)
     return fig
 
 
-def slider_settings() -> dict[str, dict[str, Any]]:
-    """The ``model_params`` of SolaraViz: one input per keyword of :class:`DashboardModel`."""
-    settings: dict[str, dict[str, Any]] = {
+def slider_settings() -> dict[str, Any]:
+    """The ``model_params`` of SolaraViz: one input per keyword of :class:`DashboardModel`.
+
+    A dict value with a ``type`` is an input; any other value is passed as it is at every Reset.
+    """
+    settings: dict[str, Any] = {
         "scenario_name": {"type": "Select", "value": DEFAULT_SCENARIO, "values": scenario_names(), "label": "Scenario"},
         "seed": {"type": "InputText", "value": str(JobOptions.seed), "label": "Seed (press Enter)"},
+        "lenient_seed": True,  # a fixed value: SolaraViz passes it at every Reset
     }
     for name in DRIVER_NAMES:
         settings[name] = {
@@ -406,28 +439,34 @@ def slider_settings() -> dict[str, dict[str, Any]]:
 
 
 # Page components: SolaraViz calls each with the model and re-renders them after every step.
-# Memoising on (model, turn) keeps the PNGs from being redrawn when only a slider moved.
+# Mesa wraps them in a new component type at every render of its view, so hooks such as
+# solara.use_memo lose their state (a slider move would redraw both figures): the PNGs are
+# cached per model and turn instead.
+_IMAGES: weakref.WeakKeyDictionary[DashboardModel, dict[str, tuple[int, bytes]]] = weakref.WeakKeyDictionary()
+
+
+def plot_png(model: DashboardModel, kind: str, draw: Callable[[], Figure]) -> bytes:
+    """The PNG of figure ``kind`` at the model's current turn, drawn once per turn."""
+    images = _IMAGES.setdefault(model, {})
+    if kind not in images or images[kind][0] != model.turn:
+        images[kind] = (model.turn, _png(draw()))
+    return images[kind][1]
 
 
 def alignment_plot(model: DashboardModel) -> solara.Element:
     """The alignment plot of the page."""
-    image = solara.use_memo(lambda: _png(alignment_figure(model)), [model, model.turn])
-    with solara.Div(classes=["sim-plot", "sim-plot-alignment"]) as main:
-        solara.Image(image, format="png", width="100%")
-    return main
+    image = plot_png(model, "alignment", lambda: alignment_figure(model))
+    return solara.Image(image, format="png", width="100%", classes=["sim-plot", "sim-plot-alignment"])
 
 
 def gap_plot(model: DashboardModel) -> solara.Element:
     """The plot of Japan's gap and W1..W5, with the baseline's gap under a counterfactual."""
 
-    def draw() -> bytes:
-        reference = None if model.is_reference else reference_gap(model.seed)
-        return _png(gap_figure(model, reference))
+    def draw() -> Figure:
+        return gap_figure(model, None if model.is_reference else reference_gap(model.seed))
 
-    image = solara.use_memo(draw, [model, model.turn])
-    with solara.Div(classes=["sim-plot", "sim-plot-gap"]) as main:
-        solara.Image(image, format="png", width="100%")
-    return main
+    image = plot_png(model, "gap", draw)
+    return solara.Image(image, format="png", width="100%", classes=["sim-plot", "sim-plot-gap"])
 
 
 def settings_rows(model: DashboardModel) -> list[tuple[str, str, str]]:
@@ -449,24 +488,26 @@ def run_status(model: DashboardModel) -> solara.Element:
     # CDN on every page, which an offline machine cannot reach.
     t = model.turn
     scenario = model.params.scenario
-    lines = [
+    above = [f"<span style='color: #c62828'>Error: {escape(error)}</span>" for error in model.setting_errors]
+    above.append(
         f"<b>{model.inputs.year[t]}Q{model.inputs.quarter[t]}</b> (turn {t} of {model.n_turns - 1}) · "
         f"scenario <b>{escape(scenario.name)}</b> · seed {model.seed} · "
-        f"Japan's China-wants gap <b>{model.outcomes[-1][GAP]:.3f}</b>",
-    ]
+        f"Japan's China-wants gap <b>{model.outcomes[-1][GAP]:.3f}</b>"
+    )
     if scenario.description:
-        lines.append(f"<i>{escape(scenario.description)}</i>")
+        above.append(f"<i>{escape(scenario.description)}</i>")
     cells = "".join(
         f"<tr><td>{escape(label)}</td><td><code>{key}</code></td><td>{value}</td></tr>"
         for label, key, value in settings_rows(model)
     )
     table = f"<table class='sim-settings'><tr><th>setting</th><th>config key</th><th>value</th></tr>{cells}</table>"
+    below = []
     if model.ignored_drivers:
         knobs = ", ".join(f"<code>drivers.{name}.scale</code>" for name in model.ignored_drivers)
-        lines.append(f"The scenario sets {knobs} itself: the slider is not used.")
-    lines.append(f"Changed settings apply on <b>Reset</b>. This run: <code>{escape(model.command)}</code>")
-    body = "".join(f"<p>{line}</p>" for line in lines[:2]) + table + "".join(f"<p>{line}</p>" for line in lines[2:])
-    return solara.HTML(tag="div", unsafe_innerHTML=body, classes=["sim-status"], style="padding: 8px; font-size: 14px")
+        below.append(f"The scenario sets {knobs} itself: the slider is not used.")
+    below.append(f"Changed settings apply on <b>Reset</b>. This run: <code>{escape(model.command)}</code>")
+    body = "".join(f"<p>{line}</p>" for line in above) + table + "".join(f"<p>{line}</p>" for line in below)
+    return solara.HTML(tag="div", unsafe_innerHTML=body, classes=["sim-status"], style="padding: 8px; font-size: 13px")
 
 
 def _png(fig: Figure) -> bytes:
@@ -479,7 +520,7 @@ def _png(fig: Figure) -> bytes:
 def Page() -> None:
     """The dashboard: one model per browser session, Mesa's controls, the two plots and the status."""
     # use_memo: every browser session gets its own model (a module-level instance would be shared).
-    model = solara.use_memo(DashboardModel, [])
+    model = solara.use_memo(lambda: DashboardModel(lenient_seed=True), [])
     SolaraViz(
         model,
         components=[alignment_plot, gap_plot, run_status],

@@ -72,6 +72,8 @@ def simulate_ensemble(
 
     Holds every table in memory: for very many runs use :func:`stream_ensemble`.
     """
+    if not seeds:
+        raise ValueError("seeds is empty; allowed: one or more seeds")
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
     for block in chunks(seeds, chunk_size):
         traj = simulate_chunk(params, block, keep_dyads="dyads" in names, keep_actions="actions" in names)

@@ -1,0 +1,84 @@
+"""Sweeps end to end: joblib on all cores, the combined table, re-launch, failures, the guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import REPO_ROOT
+
+from sim.callbacks import sweep_id
+
+pytestmark = pytest.mark.slow
+
+
+def sweep(tmp: Path, *overrides: str, launcher: str = "basic") -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "sim", "-m", *overrides, f"hydra.sweep.dir={tmp}", "tables=[outcomes]"]
+    if launcher == "basic":
+        command.append("hydra/launcher=basic")
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_sweep_id_names_the_swept_keys_and_is_stable() -> None:
+    first = sweep_id(["seed=1,2", "drivers.nk_provocation.scale=0,1", "replicates=2"])
+    assert first.startswith("drivers.nk_provocation.scale+seed-")
+    assert first == sweep_id(["replicates=2", "seed=1,2", "drivers.nk_provocation.scale=0,1"])
+    assert first != sweep_id(["seed=1,2,3", "drivers.nk_provocation.scale=0,1", "replicates=2"])
+
+
+def test_joblib_sweep_writes_a_summary_and_a_relaunch_completes_it(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    args = ("seed=1,2", "drivers.nk_provocation.scale=0,2")
+    first = sweep(folder, *args, launcher="joblib")
+    assert first.returncode == 0, first.stderr
+    summary = pd.read_parquet(folder / "summary.parquet")
+    assert summary["job"].nunique() == 4
+    assert len(summary) == 4 * 84
+    assert {"job_seed", "drivers.nk_provocation.scale", "china_wants_gap"} <= set(summary.columns)
+    jobs = sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+    for job in jobs:
+        outcomes = pd.read_parquet(job / "outcomes.parquet")
+        part = summary[summary["job"] == job.name][outcomes.columns].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, outcomes)
+    # DuckDB reads the combined table directly.
+    duckdb = pytest.importorskip("duckdb")
+    rows = duckdb.sql(f"select count(*) from '{folder / 'summary.parquet'}' where year = 2024").fetchall()
+    assert rows == [(4 * 4,)]
+
+    # An interrupted sweep: one job never finished (no meta.json). Re-launching the same command
+    # runs only that job, and the combined table equals the uninterrupted one.
+    (jobs[2] / "meta.json").unlink()
+    (jobs[2] / "outcomes.parquet").unlink()
+    kept = {job: (job / "meta.json").stat().st_mtime_ns for job in jobs if job != jobs[2]}
+    second = sweep(folder, *args, launcher="joblib")
+    assert second.returncode == 0, second.stderr
+    assert {job: (job / "meta.json").stat().st_mtime_ns for job in kept} == kept
+    assert (jobs[2] / "meta.json").is_file()
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "summary.parquet"), summary)
+
+
+def test_a_failing_job_is_named_and_the_others_are_collected(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    result = sweep(folder, "drivers.china_coercion.from_year=2015,1990")
+    assert result.returncode == 1
+    failures = json.loads((folder / "failures.json").read_text())
+    assert [f["job"] for f in failures] == ["1"]
+    assert "from_year=1990" in failures[0]["error"]
+    summary = pd.read_parquet(folder / "summary.parquet")
+    assert summary["job"].unique().tolist() == ["0"]
+
+
+def test_a_sweep_axis_that_undoes_the_counterfactual_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    result = sweep(folder, "scenario=no_china_coercion", "drivers.china_coercion.scale=0.5,1")
+    assert result.returncode == 1
+    failures = json.loads((folder / "failures.json").read_text())
+    assert len(failures) == 2
+    assert all("overrides scenario 'no_china_coercion'" in f["error"] for f in failures)
+    assert not list(folder.glob("*/outcomes.parquet"))
