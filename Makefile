@@ -6,16 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint clean
+.PHONY: install run test test-fast lint clean dashboard
 
-$(STAMP): pyproject.toml
+DASHBOARD_PORT ?= 8765
+
+$(STAMP): pyproject.toml tools/install_solara_assets.py
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, python)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dashboard]"
+	$(BIN)/python tools/install_solara_assets.py
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the package with its dev tools
+install: $(STAMP)  ## create .venv and install the package, its dev tools, the dashboard and its offline page assets (needs npm once)
 
 run: $(STAMP)  ## the main job: the default scenario, its tables and figures, into results/runs/
 	$(BIN)/python -m sim
@@ -26,8 +29,13 @@ test: $(STAMP)  ## every test, the slow ones included
 test-fast: $(STAMP)  ## the tests not marked slow
 	$(BIN)/python -m pytest -m "not slow"
 
+dashboard: $(STAMP)  ## the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:$(DASHBOARD_PORT); works offline
+	@echo "Dashboard: http://127.0.0.1:$(DASHBOARD_PORT)/  (Ctrl-C stops it; another port: make dashboard DASHBOARD_PORT=8766)"
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=false $(BIN)/solara run sim.app --host 127.0.0.1 --port $(DASHBOARD_PORT) \
+		--no-open --no-check-version --production
+
 lint: $(STAMP)  ## ruff and mypy
-	$(BIN)/ruff check sim experiments tests
+	$(BIN)/ruff check sim experiments tests tools
 	$(BIN)/mypy
 
 clean:  ## remove the virtual env and caches (results stay)
