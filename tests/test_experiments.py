@@ -1,0 +1,190 @@
+"""Experiments end to end (reduced replicate counts): outputs, checks, the claim test failing, resuming."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import REPO_ROOT
+
+from experiments.q2_driver_shares import coalitions, shapley_values
+from experiments.q4_hysteresis import junctures
+from experiments.q5_asean_alignment import classify
+from sim import store
+
+FAST = ("replicates=2", "experiment.bootstrap=200")
+
+
+def experiment(name: str, out: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", f"experiments.{name}", f"experiment.out={out}", *overrides]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, env=dict(os.environ))
+
+
+# --- pure parts -------------------------------------------------------------------------------
+
+
+def test_shapley_of_an_additive_game_is_each_players_own_value() -> None:
+    own = np.array([0.3, -0.1, 0.05])
+    values = {c: np.array([float(np.dot(c, own))]) for c in coalitions(3)}
+    np.testing.assert_allclose(shapley_values(values, 3)[0], own)
+
+
+def test_shapley_splits_an_interaction_equally_and_sums_to_the_total() -> None:
+    # v(S) = 1 only if both players 0 and 1 are in S: they share it, player 2 gets nothing.
+    values = {c: np.array([float(c[0] and c[1])]) for c in coalitions(3)}
+    phi = shapley_values(values, 3)[0]
+    np.testing.assert_allclose(phi, [0.5, 0.5, 0.0])
+    assert phi.sum() == pytest.approx(values[(1, 1, 1)][0] - values[(0, 0, 0)][0])
+
+
+def test_juncture_is_the_first_year_from_which_a_run_never_returns() -> None:
+    years = [2014, 2016, 2018, 2020]
+    flags = pd.DataFrame(
+        {
+            2014: [True, True, False, True],
+            2016: [True, False, False, True],
+            2018: [False, True, False, True],
+            2020: [False, False, False, True],
+        },
+        index=[1, 2, 3, 4],
+    )
+    result = junctures(flags, years)
+    assert result[1] == 2018  # returns for 2014 and 2016 only
+    assert result[2] == 2020  # returns again for 2018: the juncture is after it
+    assert result[3] == 2014  # never returns: left-censored at the first year
+    assert np.isnan(result[4])  # always returns: no juncture in the window
+
+
+def test_classification_thresholds() -> None:
+    assert list(classify(np.array([0.2, 0.1, 0.0, -0.1, -0.2]), 0.1)) == [
+        "balancing",
+        "hedging",
+        "hedging",
+        "hedging",
+        "bandwagoning",
+    ]
+
+
+# --- end to end ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
+    result = experiment("q2_driver_shares", tmp_path, *FAST)
+    assert result.returncode == 0, result.stderr
+    shares = pd.read_csv(tmp_path / "driver_shares.csv")
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert list(shares.columns[:4]) == ["driver", "share", "ci_low", "ci_high"]
+    assert shares["share"].sum() == pytest.approx(1.0, abs=1e-9)
+    assert shares["contribution"].sum() == pytest.approx(verdict["total_change"], abs=1e-9)
+    assert verdict["contributions_sum_error_max"] < 1e-9
+    assert verdict["supported"] in (True, False, None)
+    assert (shares["ci_low"] <= shares["share"]).all() and (shares["share"] <= shares["ci_high"]).all()
+    assert verdict["largest_driver"] == shares.loc[shares["share"].idxmax(), "driver"]
+    assert (tmp_path / "driver_shares.png").stat().st_size > 10_000
+    # Run again: every run comes from the cache.
+    again = experiment("q2_driver_shares", tmp_path, *FAST)
+    assert again.returncode == 0, again.stderr
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 32 * 2
+
+
+@pytest.mark.slow
+def test_the_claim_test_can_fail(tmp_path: Path) -> None:
+    """North Korea's provocations much stronger, China's coercion much weaker: C0 must not hold."""
+    result = experiment(
+        "q2_driver_shares", tmp_path, *FAST, "drivers.nk_provocation.scale=5", "drivers.china_coercion.scale=0.2"
+    )
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["largest_driver"] == "nk_provocation"
+    assert verdict["supported"] is False
+
+
+@pytest.mark.slow
+def test_q1_effects_are_paired_differences(tmp_path: Path) -> None:
+    result = experiment("q1_counterfactuals", tmp_path, *FAST, "experiment.years=[2016,2024]")
+    assert result.returncode == 0, result.stderr
+    effects = pd.read_csv(tmp_path / "effects.csv")
+    assert set(effects["scenario"]) == {
+        "no_china_coercion",
+        "no_nk_provocation",
+        "no_russia_war",
+        "no_us_pressure",
+        "no_japan_domestic_trend",
+    }
+    assert set(effects["year"]) == {2016, 2024}
+    np.testing.assert_allclose(effects["effect"], effects["counterfactual"] - effects["baseline"], atol=1e-12)
+    gap = effects[(effects["outcome"] == "china_wants_gap") & (effects["scenario"] == "no_china_coercion")]
+    assert (gap["effect"] < 0).all(), "without coercion Japan's gap is lower"
+    states = pd.read_csv(tmp_path / "sea_states.csv")
+    assert set(states["actor"]) == {"BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"}
+    assert (tmp_path / "effects.png").is_file()
+
+
+@pytest.mark.slow
+def test_q4_and_q5_write_their_tables(tmp_path: Path) -> None:
+    q4 = experiment("q4_hysteresis", tmp_path / "q4", "replicates=2", "experiment.restraint_years=[2014,2022,2030]")
+    assert q4.returncode == 0, q4.stderr
+    curve = pd.read_csv(tmp_path / "q4" / "hysteresis.csv")
+    assert list(curve["restraint_year"]) == [2014, 2022, 2030]
+    assert curve["excess_over_never_coerced"].is_monotonic_increasing, "later restraint leaves more of the shift"
+    juncture = json.loads((tmp_path / "q4" / "juncture.json").read_text())
+    assert juncture["runs"] == 2
+    q5 = experiment("q5_asean_alignment", tmp_path / "q5", *FAST)
+    assert q5.returncode == 0, q5.stderr
+    table = pd.read_csv(tmp_path / "q5" / "classification.csv")
+    assert set(table["class"]) <= {"balancing", "hedging", "bandwagoning"}
+    shares = table[["share_bandwagoning", "share_hedging", "share_balancing"]].sum(axis=1)
+    np.testing.assert_allclose(shares, 1.0)
+    assert len(table) == 2 * 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (("experiment.years=[1990]",), "outside the run"),
+        (("replicates=0",), "replicates=0"),
+        (("experiment.bootstrap=200", "replicates=1"), "replicates=1"),
+    ],
+)
+def test_bad_input_is_refused(tmp_path: Path, overrides: tuple[str, ...], message: str) -> None:
+    result = experiment("q1_counterfactuals", tmp_path, *overrides)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "effects.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_folder_of_another_model_version_is_refused_and_kept(tmp_path: Path) -> None:
+    meta = {"model_version": "0.0.1+000000000000", "experiment": "q5_asean_alignment"}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "classification.csv").write_text("old results\n")
+    result = experiment("q5_asean_alignment", tmp_path, *FAST)
+    assert result.returncode == 2
+    assert "model version '0.0.1+000000000000'" in result.stderr and store.model_version() in result.stderr
+    assert (tmp_path / "classification.csv").read_text() == "old results\n"
+    assert json.loads((tmp_path / "meta.json").read_text()) == meta
+
+
+@pytest.mark.slow
+def test_an_interrupted_experiment_finishes_what_is_missing(tmp_path: Path) -> None:
+    first = experiment("q5_asean_alignment", tmp_path, *FAST)
+    assert first.returncode == 0, first.stderr
+    table = pd.read_csv(tmp_path / "classification.csv")
+    cached = sorted((tmp_path / "runs").glob("no_china_coercion-*.parquet"))
+    for path in cached:  # as if the run had been interrupted before its tables were written
+        path.unlink()
+    (tmp_path / "classification.csv").unlink()
+    second = experiment("q5_asean_alignment", tmp_path, *FAST)
+    assert second.returncode == 0, second.stderr
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["runs_simulated"] == 2 and meta["runs_from_cache"] == 2
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "classification.csv"), table)
