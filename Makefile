@@ -5,34 +5,48 @@ PYTHON ?= $(shell for p in python3.12 python3.13 python3 python; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DASHBOARD_STAMP := $(VENV)/.installed-dashboard
+EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment
 
-.PHONY: install run test test-fast lint clean dashboard
+.PHONY: install run test test-fast lint clean dashboard bench experiments $(EXPERIMENTS)
 
 DASHBOARD_PORT ?= 8765
 
-$(STAMP): pyproject.toml tools/install_solara_assets.py
+$(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, python)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dashboard]"
-	$(BIN)/python tools/install_solara_assets.py
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the package, its dev tools, the dashboard and its offline page assets (needs npm once)
+$(DASHBOARD_STAMP): $(STAMP) tools/install_solara_assets.py
+	$(BIN)/python -m pip install --quiet -e ".[dev,dashboard]"
+	$(BIN)/python tools/install_solara_assets.py
+	touch $(DASHBOARD_STAMP)
+
+install: $(DASHBOARD_STAMP)  ## create .venv and install the package, its dev tools, the dashboard and its offline page assets (needs npm once)
 
 run: $(STAMP)  ## the main job: the default scenario, its tables and figures, into results/runs/
 	$(BIN)/python -m sim
 
-test: $(STAMP)  ## every test, the slow ones included
+test: $(DASHBOARD_STAMP)  ## every test, the slow ones included (the dashboard's browser test too)
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)  ## the tests not marked slow
+test-fast: $(DASHBOARD_STAMP)  ## the tests not marked slow
 	$(BIN)/python -m pytest -m "not slow"
 
-dashboard: $(STAMP)  ## the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:$(DASHBOARD_PORT); works offline
+dashboard: $(DASHBOARD_STAMP)  ## the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:$(DASHBOARD_PORT); works offline
 	@echo "Dashboard: http://127.0.0.1:$(DASHBOARD_PORT)/  (Ctrl-C stops it; another port: make dashboard DASHBOARD_PORT=8766)"
 	SOLARA_TELEMETRY_MIXPANEL_ENABLE=false $(BIN)/solara run sim.app --host 127.0.0.1 --port $(DASHBOARD_PORT) \
 		--no-open --no-check-version --production
+
+bench: $(STAMP)  ## speed and memory of both engines; prints a table, writes results/bench/bench.json
+	$(BIN)/python -m experiments.bench
+
+$(EXPERIMENTS): $(STAMP)
+	$(BIN)/python -m experiments.$@
+
+experiments: $(EXPERIMENTS)  ## every experiment at its default replicate count, into results/experiments/
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check sim experiments tests tools
