@@ -189,14 +189,16 @@ def targeted_evidence(exposure_matrix: Array, hostile_acts: Array) -> Array:
     return np.asarray(np.matmul(exposure_matrix, np.swapaxes(hostile_acts, -1, -2)))
 
 
-def bloc_attribution(war_evidence: Array, partner_affinity: Array, sigma_b: float) -> Array:
-    """Evidence about j drawn from a war waged by j's close partners (eq. 6): a demonstration effect.
+def bloc_attribution(force_evidence: Array, partner_affinity: Array, sigma_b: float) -> Array:
+    """Evidence about j drawn from force used or threatened by j's close partners (eq. 6).
 
-    ``E^b_ij = sigma_b sum_k E^war_ik aff_kj`` (k != j): Russia's war raises the perceived
-    intent of its partner China (CLAIMS.md). ``war_evidence[..., i, k]`` is the war evidence about
-    belligerent k; ``partner_affinity[..., k, j]`` the affinity of k and j, zero for k = j.
+    ``E^b_ij = sigma_b sum_k E^f_ik aff_kj`` (k != j), where ``E^f`` is the evidence from wars and
+    missile tests: a demonstration effect (Russia's war raises the perceived intent of its
+    partner China, CLAIMS.md; North Korea's tests reflect on its protector).
+    ``force_evidence[..., i, k]`` is that evidence about actor k; ``partner_affinity[..., k, j]``
+    the affinity of k and j, zero for k = j.
     """
-    return np.asarray(sigma_b * np.matmul(war_evidence, partner_affinity))
+    return np.asarray(sigma_b * np.matmul(force_evidence, partner_affinity))
 
 
 def update_intent(

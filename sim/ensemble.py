@@ -13,13 +13,14 @@ asked for; :func:`stream_ensemble` writes each chunk's tables to parquet before 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.initial import initial_conditions, repeat_runs
-from sim.inputs import build_inputs
+from sim.inputs import build_inputs, with_run_knobs
 from sim.model import run_id_for
 from sim.params import Params, params_digest
 from sim.records import TABLES, Recorder, Trajectory, tables
@@ -38,23 +39,75 @@ def draw_noise(seeds: Sequence[int], n_turns: int, n_actors: int) -> np.ndarray:
     return np.stack(draws, axis=1)
 
 
+def simulate_runs(
+    params_list: Sequence[Params], seeds: Sequence[int], *, keep_dyads: bool = True, keep_actions: bool = True
+) -> Trajectory:
+    """Run ``params_list[k]`` with ``seeds[k]`` for every k at once; return the recorded trajectory.
+
+    The parameter sets may differ in their driver knobs only (counterfactuals side by side):
+    they share the factual start, the data and the behavioural parameters.
+    """
+    if not seeds:
+        raise ValueError("seeds is empty; allowed: one or more seeds")
+    if len(params_list) != len(seeds):
+        raise ValueError(f"{len(params_list)} parameter sets for {len(seeds)} seeds; allowed: one per seed")
+    first = params_list[0]
+    for other in params_list[1:]:
+        if replace(other, drivers=first.drivers, scenario=first.scenario) != first:
+            raise ValueError("runs batched together may differ only in drivers and scenario name")
+        if other.scenario.events != first.scenario.events:
+            raise ValueError("runs batched together must share the scenario's events")
+    inputs = build_inputs(first)
+    if any(p.drivers != first.drivers for p in params_list):
+        inputs = with_run_knobs(inputs, list(params_list))
+    state, anchors = repeat_runs(*initial_conditions(first), len(seeds))
+    noise = draw_noise(seeds, inputs.n_turns, inputs.n_actors)
+    recorder = Recorder(inputs, first.params, keep_dyads=keep_dyads, keep_actions=keep_actions)
+    recorder.record(state, None)
+    for turn in range(1, inputs.n_turns):
+        state, actions, _ = advance(state, anchors, inputs, first.params, turn, noise[turn])
+        recorder.record(state, actions)
+    digests: dict[int, str] = {}
+    run_ids = tuple(
+        run_id_for(p, seed, digests.setdefault(id(p), params_digest(p)))
+        for p, seed in zip(params_list, seeds, strict=True)
+    )
+    return recorder.trajectory(run_ids, tuple(int(s) for s in seeds), first.actors.us_pole)
+
+
 def simulate_chunk(
     params: Params, seeds: Sequence[int], *, keep_dyads: bool = True, keep_actions: bool = True
 ) -> Trajectory:
     """Run one parameter set for every seed in ``seeds`` at once; return the recorded trajectory."""
+    return simulate_runs([params] * len(seeds), seeds, keep_dyads=keep_dyads, keep_actions=keep_actions)
+
+
+def simulate_many(
+    params_list: Sequence[Params],
+    seeds: Sequence[int],
+    *,
+    names: tuple[str, ...] = TABLES,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> dict[str, pd.DataFrame]:
+    """Tables of every parameter set in ``params_list`` run once per seed in ``seeds``.
+
+    Parameter sets that differ only in their driver knobs run side by side in batches of at most
+    ``chunk_size`` runs; the tables are in the order of ``params_list``, then ``seeds``.
+    """
+    if not params_list:
+        raise ValueError("params_list is empty; allowed: one or more parameter sets")
     if not seeds:
         raise ValueError("seeds is empty; allowed: one or more seeds")
-    inputs = build_inputs(params)
-    state, anchors = repeat_runs(*initial_conditions(params), len(seeds))
-    noise = draw_noise(seeds, inputs.n_turns, inputs.n_actors)
-    recorder = Recorder(inputs, params.params, keep_dyads=keep_dyads, keep_actions=keep_actions)
-    recorder.record(state, None)
-    for turn in range(1, inputs.n_turns):
-        state, actions, _ = advance(state, anchors, inputs, params.params, turn, noise[turn])
-        recorder.record(state, actions)
-    digest = params_digest(params)
-    run_ids = tuple(run_id_for(params, seed, digest) for seed in seeds)
-    return recorder.trajectory(run_ids, tuple(int(s) for s in seeds), params.actors.us_pole)
+    runs = [(p, int(s)) for p in params_list for s in seeds]
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+    for start in range(0, len(runs), chunk_size):
+        block = runs[start : start + chunk_size]
+        traj = simulate_runs(
+            [p for p, _ in block], [s for _, s in block], keep_dyads="dyads" in names, keep_actions="actions" in names
+        )
+        for name, frame in tables(traj, params_list[0].params.outcome.action_log_threshold, names).items():
+            parts[name].append(frame)
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
 def chunks(seeds: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -10,7 +10,7 @@ and what was expected.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -189,7 +189,7 @@ class DriverSeries:
 
     level: np.ndarray  # (T,) the data level (0 where the policy applies)
     has_data: np.ndarray  # (T,) bool: True where the data level applies
-    knob: np.ndarray  # (T,) the counterfactual knob's factor per turn
+    knob: np.ndarray  # (T,) the counterfactual knob's factor per turn, or (R, T): one row per run
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,8 @@ class RunInputs:
     drivers: dict[str, DriverSeries]
     china_spending: DriverSeries  # China's share of GDP (SIPRI) in replay mode
     tech_controls: DriverSeries  # US export-control pressure (milestone-based)
-    extra_coercion: dict[int, np.ndarray] = field(default_factory=dict)  # turn -> (N, N)
+    # turn -> {driver that scales it ("" for none): (N, N) extra coercion by actor and target, unscaled}
+    extra_coercion: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     ruling: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, N) cumulative
 
     @property
@@ -252,6 +253,18 @@ def knob_factors(params: Params, year: np.ndarray) -> dict[str, np.ndarray]:
         start = knob.from_year or params.run.start_year
         out[name] = np.where(year >= start, knob.scale, 1.0)
     return out
+
+
+def with_run_knobs(inputs: RunInputs, params_list: list[Params]) -> RunInputs:
+    """``inputs`` with one row of knob factors per run, for runs that differ only in their drivers.
+
+    The many-run engine uses it to run counterfactuals side by side in one batch (the Shapley
+    decomposition's 32 driver combinations, say).
+    """
+    rows = [knob_factors(p, inputs.year) for p in params_list]
+    drivers = {name: replace(series, knob=np.stack([r[name] for r in rows])) for name, series in inputs.drivers.items()}
+    tech = replace(inputs.tech_controls, knob=np.stack([r["us_pressure"] for r in rows]))
+    return replace(inputs, drivers=drivers, tech_controls=tech)
 
 
 def _series_on_turns(
@@ -358,7 +371,7 @@ def build_inputs(params: Params) -> RunInputs:
         "japan_domestic_trend": DriverSeries(np.zeros(len(year)), no_data, factors["japan_domestic_trend"]),
     }
     extra, ruling = _event_arrays(
-        params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year, quarter, factors
+        params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year, quarter
     )
     region = np.array([index[c] for c in params.actors.region], dtype=int)
     is_pole = np.zeros(n, dtype=bool)
@@ -405,16 +418,17 @@ def _event_arrays(
     known: set[str],
     year: np.ndarray,
     quarter: np.ndarray,
-    factors: dict[str, np.ndarray],
-) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """Turn the scenario's events into per-turn extra coercion and cumulative rulings.
+) -> tuple[dict[int, dict[str, np.ndarray]], np.ndarray]:
+    """Turn the scenario's events into per-turn extra coercion (by driver, unscaled) and rulings.
+
+    The knob of an event's driver scales it at each turn (``sim/drivers.py``).
 
     Events name actors by code: a code without attributes is an error; a known actor that is
     not simulated in this actor set drops out of the event (the ECS zone event names Taiwan,
     which only the extended set has).
     """
     n = len(index)
-    extra: dict[int, np.ndarray] = {}
+    extra: dict[int, dict[str, np.ndarray]] = {}
     ruling = np.zeros((len(year), n))
     for event in params.scenario.events:
         for code in [event.actor, event.target, *event.targets]:
@@ -437,8 +451,7 @@ def _event_arrays(
             last = int(np.flatnonzero(year <= (event.until_year or event.year))[-1])
         targets = [c for c in ([event.target] if event.target else event.targets) if c in index]
         for turn in range(first, last + 1):
-            factor = factors[event.driver][turn] if event.driver else 1.0
-            matrix = extra.setdefault(turn, np.zeros((n, n)))
+            matrix = extra.setdefault(turn, {}).setdefault(event.driver, np.zeros((n, n)))
             for code in targets:
-                matrix[index[event.actor], index[code]] += event.size * factor
+                matrix[index[event.actor], index[code]] += event.size
     return extra, ruling

@@ -121,8 +121,8 @@ def decide(
         * _noise(noise, rows, NOISE_COERCION, (r, n), sd)[:, :, None],
         0.0,
     )
-    if turn in inputs.extra_coercion:
-        coercion = coercion + inputs.extra_coercion[turn][rows]
+    if drivers.event_coercion is not None:
+        coercion = coercion + drivers.event_coercion[:, rows]
     threshold = params.stance.action_threshold
     criticism = (
         dynamics.stance_action(own.criticism, threshold)
@@ -154,7 +154,7 @@ def decide(
     provocation = np.where(
         ids == inputs.provocateur, drivers.nk_provocation * _noise(noise, rows, NOISE_PROVOCATION, (r, n), sd), 0.0
     )
-    war = np.where(ids == inputs.belligerent, drivers.russia_war, 0.0) * np.ones((r, n))
+    war = np.where(ids == inputs.belligerent, drivers.russia_war, 0.0)
     return Actions(coercion, criticism, engagement, derisking, basing, buildup, provocation, war)
 
 
@@ -185,28 +185,22 @@ def perceive(
     hostile = host.coercion * actions.coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
     evidence = dynamics.targeted_evidence(exposure, hostile)
     power = dynamics.relative_power(own.capability[:, :, None], snapshot.capability[:, None, :], inputs.offence)
-    # Untargeted acts are seen by all in range, except by the actor's own partners (eq. 5).
+    # Untargeted acts are seen by all in range, except by the actor's own partners (eq. 5);
+    # a build-up alarms in proportion to the armer's power relative to the observer.
     seen = inputs.threat_proximity[rows] * (1.0 - own_affinity) * offdiag
-    war_evidence = seen * host.war * actions.war[:, None, :]
-    evidence = (
-        evidence
-        + war_evidence
-        + seen
-        * (host.buildup * actions.buildup[:, None, :] * power + host.provocation * actions.provocation[:, None, :])
-    )
+    force = seen * (host.war * actions.war + host.provocation * actions.provocation)[:, None, :]
+    evidence = evidence + force + seen * host.buildup * actions.buildup[:, None, :] * power
     # The China pole reads US basing as hostile, by the US and by each host (eq. 5).
     basing_seen = host.basing * actions.basing
     is_china = (ids == inputs.china)[None, :, None]
     basing_row = basing_seen.copy()
     basing_row[:, inputs.us] += basing_seen.sum(axis=-1)
     evidence = evidence + np.where(is_china, basing_row[:, None, :], 0.0)
-    # A war is also read as a sign of what the belligerent's close partners may do (eq. 6);
-    # only the belligerents' columns are non-zero, so the product runs over them alone.
-    fighting = np.flatnonzero(np.any(actions.war != 0.0, axis=0))
-    partners = (affinity * ~inputs.is_self)[:, fighting, :]
-    evidence = evidence * offdiag + dynamics.bloc_attribution(
-        war_evidence[:, :, fighting], partners, perc.bloc_spillover
-    )
+    # Force used or threatened (war, missile tests) is also read as a sign of what the actor's
+    # close partners may do (eq. 6); only the columns of actors that used force are non-zero.
+    forceful = np.flatnonzero(np.any((actions.war != 0.0) | (actions.provocation != 0.0), axis=0))
+    partners = (affinity * ~inputs.is_self)[:, forceful, :]
+    evidence = evidence * offdiag + dynamics.bloc_attribution(force[:, :, forceful], partners, perc.bloc_spillover)
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
     reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
     intent = dynamics.update_intent(
@@ -221,7 +215,9 @@ def export_control_pressure(own: State, snapshot: State, drivers: TurnDrivers) -
 
     Pressure grows with i's lock-in with the US and aims at China-aligned targets only.
     """
-    return np.asarray(drivers.tech_controls * own.lockin[:, :, None] * (1.0 - snapshot.alignment[:, None, :]) / 2.0)
+    return np.asarray(
+        drivers.tech_controls[:, :, None] * own.lockin[:, :, None] * (1.0 - snapshot.alignment[:, None, :]) / 2.0
+    )
 
 
 def stance_update(
