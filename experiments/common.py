@@ -34,9 +34,11 @@ from omegaconf import DictConfig, OmegaConf
 from sim import plots, store
 from sim.callbacks import register_resolvers
 from sim.config import CONFIG_DIR, check_scenario_not_overridden, job_options, params_from_config, register_schema
+from sim.ensemble import simulate_many
 from sim.inputs import DataFileError, build_inputs
+from sim.model import run_id_for
 from sim.params import DriverKnob, Params, params_digest
-from sim.runs import replicate_seeds, run_tables
+from sim.runs import replicate_seeds, resolve_engine, run_tables
 
 log = logging.getLogger("experiments")
 EXIT_BAD_INPUT = 2
@@ -104,19 +106,39 @@ class Experiment:
         check_scenario_not_overridden(params)
         return params
 
-    def tables(self, params: Params, names: tuple[str, ...] = ("outcomes",)) -> dict[str, pd.DataFrame]:
-        """Tables of ``params`` for this experiment's seeds, from the cache or freshly run."""
+    def _cache_paths(self, params: Params, names: tuple[str, ...]) -> dict[str, Path]:
         seeds_digest = hashlib.sha256(json.dumps(self.seeds).encode()).hexdigest()[:12]
         key = f"{params.scenario.name}-{params_digest(params)[:16]}-{seeds_digest}"
-        paths = {name: self.folder / RUNS_FOLDER / f"{key}.{name}.parquet" for name in names}
-        if all(p.is_file() for p in paths.values()):
-            self.runs_cached += len(self.seeds)
-            return {name: pd.read_parquet(p) for name, p in paths.items()}
-        result = run_tables(params, self.seeds, str(self.options.get("engine", "auto")), names)
-        for name, frame in result.items():
-            store.write_table(paths[name], frame)
-        self.runs_done += len(self.seeds)
-        return result
+        return {name: self.folder / RUNS_FOLDER / f"{key}.{name}.parquet" for name in names}
+
+    def tables(self, params: Params, names: tuple[str, ...] = ("outcomes",)) -> dict[str, pd.DataFrame]:
+        """Tables of ``params`` for this experiment's seeds, from the cache or freshly run."""
+        return self.tables_many([params], names)[0]
+
+    def tables_many(
+        self, params_list: Sequence[Params], names: tuple[str, ...] = ("outcomes",)
+    ) -> list[dict[str, pd.DataFrame]]:
+        """Tables of each parameter set for this experiment's seeds, from the cache or freshly run.
+
+        Sets missing from the cache run together where the ensemble engine can batch them (they
+        differ only in their driver knobs); each set's tables are cached on their own.
+        """
+        paths = [self._cache_paths(p, names) for p in params_list]
+        missing = [k for k, path in enumerate(paths) if not all(p.is_file() for p in path.values())]
+        engine = resolve_engine(str(self.options.get("engine", "auto")), len(self.seeds))
+        if missing and engine == "ensemble":
+            fresh = simulate_many([params_list[k] for k in missing], self.seeds, names=names)
+            for k in missing:
+                ids = {run_id_for(params_list[k], seed) for seed in self.seeds}
+                for name, frame in fresh.items():
+                    store.write_table(paths[k][name], frame[frame["run_id"].isin(ids)].reset_index(drop=True))
+        elif missing:
+            for k in missing:
+                for name, frame in run_tables(params_list[k], self.seeds, engine, names).items():
+                    store.write_table(paths[k][name], frame)
+        self.runs_done += len(missing) * len(self.seeds)
+        self.runs_cached += (len(params_list) - len(missing)) * len(self.seeds)
+        return [{name: pd.read_parquet(path) for name, path in p.items()} for p in paths]
 
     def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
         """Write an output table ``<folder>/<name>.csv`` atomically."""

@@ -100,12 +100,18 @@ def run(ex: Experiment) -> dict[str, Any]:
             f"experiment.to_year={end} is not after experiment.from_year={start}; allowed: to_year > from_year"
         )
     drivers = list(DRIVER_NAMES)
+    combos = coalitions(len(drivers))
+    coalition_params = [
+        switched_off(
+            ex.params, [d for d, on in zip(drivers, c, strict=True) if not on], "drivers-" + "".join(map(str, c))
+        )
+        for c in combos
+    ]
     values: dict[tuple[int, ...], np.ndarray] = {}
-    for coalition in coalitions(len(drivers)):
-        off = [d for d, on in zip(drivers, coalition, strict=True) if not on]
-        label = "drivers-" + "".join(map(str, coalition))
-        outcomes = ex.tables(switched_off(ex.params, off, label), ("outcomes",))["outcomes"]
-        gap = annual(outcomes, ["china_wants_gap"]).pivot_table(index="seed", columns="year", values="china_wants_gap")
+    for coalition, tables in zip(combos, ex.tables_many(coalition_params), strict=True):
+        gap = annual(tables["outcomes"], ["china_wants_gap"]).pivot_table(
+            index="seed", columns="year", values="china_wants_gap"
+        )
         values[coalition] = (gap[end] - gap[start]).reindex(ex.seeds).to_numpy()
     phi = shapley_values(values, len(drivers))
     total = values[(1,) * len(drivers)] - values[(0,) * len(drivers)]

@@ -46,16 +46,18 @@ def run(ex: Experiment) -> dict[str, Any]:
     if tolerance < 0:
         raise ExperimentError(f"experiment.tolerance={tolerance}; allowed: >= 0")
 
-    def gap_by_year(params: Any) -> pd.DataFrame:
-        outcomes = ex.tables(params, ("outcomes",))["outcomes"]
-        return annual(outcomes, ["china_wants_gap"]).pivot_table(index="seed", columns="year", values="china_wants_gap")
+    def gap_by_year(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        outcomes = annual(tables["outcomes"], ["china_wants_gap"])
+        return outcomes.pivot_table(index="seed", columns="year", values="china_wants_gap")
 
-    base = gap_by_year(ex.params)
-    never = gap_by_year(switched_off(ex.params, ["china_coercion"], "no_china_coercion"))
+    restrained = [switched_off(ex.params, ["china_coercion"], f"china_restraint_from_{y}", y) for y in years]
+    never_coerced = switched_off(ex.params, ["china_coercion"], "no_china_coercion")
+    all_tables = ex.tables_many([ex.params, never_coerced, *restrained])
+    base, never = gap_by_year(all_tables[0]), gap_by_year(all_tables[1])
     level = base[reference]
     rows, returns, returns_path = [], {}, {}
-    for year in years:
-        gap = gap_by_year(switched_off(ex.params, ["china_coercion"], f"china_restraint_from_{year}", year))
+    for year, tables in zip(years, all_tables[2:], strict=True):
+        gap = gap_by_year(tables)
         returns[year] = gap[check] <= level + tolerance
         returns_path[year] = gap[check] <= never[check] + tolerance
         rows.append(
