@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.common import Experiment, ExperimentError, annual, check_years, entry_point, switched_off
-from sim.params import DRIVER_NAMES
+from sim.params import DRIVER_NAMES, Params
 from sim.plots import driver_shares_figure
 
 NAME = "q2_driver_shares"
@@ -52,6 +52,40 @@ def shapley_values(values: dict[tuple[int, ...], np.ndarray], n: int) -> np.ndar
             with_k = tuple(1 if j == k else c for j, c in enumerate(coalition))
             phi[:, k] += weight * (values[with_k] - values[coalition])
     return phi
+
+
+def coalition_params(params: Params) -> list[Params]:
+    """``params`` once per coalition of drivers (in :func:`coalitions` order): the others off from the start."""
+    drivers = list(DRIVER_NAMES)
+    return [
+        switched_off(params, [d for d, on in zip(drivers, c, strict=True) if not on], "drivers-" + "".join(map(str, c)))
+        for c in coalitions(len(drivers))
+    ]
+
+
+def coalition_values(
+    tables: list[dict[str, pd.DataFrame]], combos: list[tuple[int, ...]], seeds: list[int], start: int, end: int
+) -> dict[tuple[int, ...], np.ndarray]:
+    """v(S) per run: the change of Japan's gap (annual means) from ``start`` to ``end`` in each coalition's runs."""
+    values = {}
+    for coalition, table in zip(combos, tables, strict=True):
+        gap = annual(table["outcomes"], ["china_wants_gap"]).pivot_table(
+            index="seed", columns="year", values="china_wants_gap"
+        )
+        values[coalition] = (gap[end] - gap[start]).reindex(seeds).to_numpy()
+    return values
+
+
+def c0_holds(shares: np.ndarray, contributions: np.ndarray, majority: float) -> bool:
+    """C0 at a point estimate: China's share above ``majority`` and the largest; NK's and Russia's positive."""
+    drivers = list(DRIVER_NAMES)
+    china = shares[drivers.index(CHINA)]
+    return bool(
+        china > majority
+        and china >= shares.max()
+        and contributions[drivers.index(NK)] > 0
+        and contributions[drivers.index(RUSSIA)] > 0
+    )
 
 
 def verdict(boot_shares: np.ndarray, boot_contrib: np.ndarray, drivers: list[str], majority: float) -> dict[str, Any]:
@@ -101,18 +135,7 @@ def run(ex: Experiment) -> dict[str, Any]:
         )
     drivers = list(DRIVER_NAMES)
     combos = coalitions(len(drivers))
-    coalition_params = [
-        switched_off(
-            ex.params, [d for d, on in zip(drivers, c, strict=True) if not on], "drivers-" + "".join(map(str, c))
-        )
-        for c in combos
-    ]
-    values: dict[tuple[int, ...], np.ndarray] = {}
-    for coalition, tables in zip(combos, ex.tables_many(coalition_params), strict=True):
-        gap = annual(tables["outcomes"], ["china_wants_gap"]).pivot_table(
-            index="seed", columns="year", values="china_wants_gap"
-        )
-        values[coalition] = (gap[end] - gap[start]).reindex(ex.seeds).to_numpy()
+    values = coalition_values(ex.tables_many(coalition_params(ex.params)), combos, ex.seeds, start, end)
     phi = shapley_values(values, len(drivers))
     total = values[(1,) * len(drivers)] - values[(0,) * len(drivers)]
     sum_error = float(np.max(np.abs(phi.sum(axis=1) - total)))

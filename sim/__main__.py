@@ -34,6 +34,7 @@ from sim.config import (
 from sim.inputs import DataFileError, build_inputs
 from sim.model import run_id_for
 from sim.params import Params
+from sim.posterior import load_posterior
 from sim.runs import replicate_seeds, resolve_engine, run_tables
 
 log = logging.getLogger("sim")
@@ -49,6 +50,8 @@ def validate(cfg: DictConfig) -> tuple[Params, JobOptions]:
     options = job_options(cfg)
     check_scenario_not_overridden(params)
     build_inputs(params)  # reads and checks every data file the run will use
+    if options.posterior_file:
+        load_posterior(options.posterior_file)
     return params, options
 
 
@@ -99,7 +102,8 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
     seeds = replicate_seeds(options.seed, options.replicates)
     engine = resolve_engine(options.engine, len(seeds))
     t0 = time.perf_counter()
-    result = run_tables(params, seeds, engine, tuple(options.tables))
+    posterior = load_posterior(options.posterior_file) if options.posterior_file else None
+    result = run_tables(params, seeds, engine, tuple(options.tables), posterior)
     simulated = time.perf_counter() - t0
     store.write_run_tables(folder, result, OmegaConf.to_yaml(cfg, resolve=True))
     figures = write_figures(result, params, options, folder)
@@ -111,6 +115,7 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
         "replicates": options.replicates,
         "scenario": params.scenario.name,
         "engine": engine,
+        "posterior": posterior.provenance if posterior else None,
         "config_hash": digest,
         "seconds_simulate": round(simulated, 3),
         "seconds_total": round(time.perf_counter() - started, 3),

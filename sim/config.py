@@ -24,7 +24,7 @@ from sim.runs import ENGINES
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PARAM_SECTIONS = ("run", "actors", "drivers", "scenario", "params")
 FIGURE_FORMATS = ("png", "svg", "pdf")
-NOT_IN_HASH = ("figures",)  # keys that do not change a job's tables
+NOT_IN_HASH = ("figures", "priors")  # keys that do not change a job's tables
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class JobOptions:
     tables: list[str] = field(default_factory=lambda: list(TABLES))
     figure_formats: list[str] = field(default_factory=lambda: ["png"])
     event_marks: list[dict[str, str]] = field(default_factory=list)
+    posterior_file: str | None = None  # set when runs draw their parameters from the posterior
 
 
 def schema() -> dict[str, Any]:
@@ -47,6 +48,8 @@ def schema() -> dict[str, Any]:
         "replicates": JobOptions.replicates,
         "engine": JobOptions.engine,
         "tables": list(TABLES),
+        "posterior": False,
+        "posterior_file": "configs/params/posterior.json",
         "figures": {"formats": ["png"], "event_marks": []},
     }
 
@@ -98,8 +101,17 @@ def job_options(cfg: DictConfig) -> JobOptions:
     for mark in marks:
         if set(mark) != {"date", "label"}:
             raise ValueError(f"figures.event_marks entry {mark}; allowed keys: date (YYYY-MM), label")
+    posterior = cfg.get("posterior", False)
+    if not isinstance(posterior, bool):
+        raise ValueError(f"posterior={posterior!r}; allowed: true or false")
     return JobOptions(
-        seed=seed, replicates=replicates, engine=engine, tables=names, figure_formats=formats, event_marks=marks
+        seed=seed,
+        replicates=replicates,
+        engine=engine,
+        tables=names,
+        figure_formats=formats,
+        event_marks=marks,
+        posterior_file=str(cfg.get("posterior_file")) if posterior else None,
     )
 
 

@@ -3,7 +3,8 @@
 ODD section 5. Alignment, spending, lock-in and the spending ceilings start at the attribute
 file's 2010 values; capability starts at the stock that 2010 spending sustains. Perceptions
 and stances have no data: they are brought to their equilibrium under the start quarter's
-actions by ``spinup_quarters`` noise-free quarters in which the slow variables stay fixed.
+actions by noise-free quarters in which the slow variables stay fixed, until no perception or
+stance moves by more than ``spinup_tolerance`` in a quarter (at most ``spinup_quarters``).
 The anchors (baseline alignment logits, baseline spending, basing at the start) are then set
 so that the start state is a rest point of the response equations: what moves after the start
 is caused by changes in the drivers, events and noise, and by unequal economic growth (GDP
@@ -22,6 +23,7 @@ from sim.inputs import DataFileError, RunInputs, build_inputs
 from sim.params import DriverParams, Params
 from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, us_pressure
 
+PERCEPTIONS = ("intent", "threat", "criticism", "resistance", "denial", "trust")
 BASELINE_FLOOR_SHARE = 0.1  # s_bar >= 10% of start spending: US pressure never explains all of it
 ALIGNMENT_LIMIT = 0.999  # target alignments are tanh(.): a start value of +-1 has no finite logit
 
@@ -75,7 +77,11 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
     state = start_state(inputs, params)
     model = params.params
     for _ in range(params.run.spinup_quarters):
+        previous = state
         state = perception_only(state, inputs, model, 0)
+        moves = [np.max(np.abs(getattr(state, f) - getattr(previous, f)), initial=0.0) for f in PERCEPTIONS]
+        if max(moves) <= params.run.spinup_tolerance:
+            break
     drivers = driver_levels(inputs, model.policy, 0, state.alignment)
     drive, china_bloc, us_bloc = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend)
     x0 = np.clip(state.alignment, -ALIGNMENT_LIMIT, ALIGNMENT_LIMIT)

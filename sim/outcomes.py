@@ -17,6 +17,8 @@ column                      definition (observer -> target)
 Regional columns: ``sea_alignment_mean`` (mean alignment of the region), ``sea_trust_china``,
 ``sea_trust_us``, ``sea_trust_japan`` (mean trust of the region in each power), and
 ``alignment_polarisation`` (standard deviation of the alignments of all non-pole actors).
+``focal_threat_from_china`` and ``focal_intent_of_china`` are Japan's perceived threat from,
+and hostile intent of, China (the quantities Japanese opinion of China is compared with).
 The focal state, the poles and the region are the roles of the actor config ("JPN" above
 stands for the focal state). Both engines compute outcomes with :func:`outcome_arrays` on
 their state arrays, turn by turn.
@@ -39,6 +41,8 @@ OUTCOME_COLUMNS = (
     "sea_trust_us",
     "sea_trust_japan",
     "alignment_polarisation",
+    "focal_threat_from_china",
+    "focal_intent_of_china",
 )
 
 
@@ -70,4 +74,6 @@ def outcome_arrays(state: State, inputs: RunInputs, params: ModelParams) -> dict
     r = state.alignment.shape[0]
     out["sea_trust_japan"] = state.trust[:, region, japan].mean(axis=1) if japan is not None else np.full(r, np.nan)
     out["alignment_polarisation"] = state.alignment[:, ~inputs.is_pole].std(axis=1)
+    out["focal_threat_from_china"] = state.threat[:, f, c]
+    out["focal_intent_of_china"] = state.intent[:, f, c]
     return out

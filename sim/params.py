@@ -88,13 +88,20 @@ class RunParams:
         "replay",
         MODES,
         "replay: drivers follow the shipped data series to their last year, then the policy; "
-        "policy: drivers follow endogenous policies from the start.",
+        "policy: drivers follow endogenous policies from the start (Russia's war keeps its dated start).",
     )
     spinup_quarters: int = p(
-        200,
+        400,
         unit="quarters",
-        bounds=(0, 2000),
-        meaning="Noise-free quarters used to bring perceptions and stances to their start-year equilibrium.",
+        bounds=(0, 5000),
+        meaning="Most noise-free quarters used to bring perceptions and stances to their start-year equilibrium.",
+        source="assumption (ODD section 5)",
+    )
+    spinup_tolerance: float = p(
+        1e-10,
+        unit="1",
+        bounds=(0.0, 0.1),
+        meaning="The spin-up stops once no perception or stance moves by more than this in a quarter.",
         source="assumption (ODD section 5)",
     )
 
@@ -934,3 +941,27 @@ def params_digest(params: Params) -> str:
     """SHA-256 of the canonical JSON form of ``params`` (identifies a parameter set)."""
     text = json.dumps(params_to_mapping(params), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def with_values(params: Params, values: Mapping[str, Any]) -> Params:
+    """``params`` with some values replaced by dotted key (``params.perception.intent_gain``), validated.
+
+    Raises
+    ------
+    KeyError
+        A key that names no parameter.
+    ValueError
+        A value out of its parameter's range.
+    """
+    mapping = params_to_mapping(params)
+    for key, value in values.items():
+        node: Any = mapping
+        *path, leaf = key.split(".")
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"{key!r} names no parameter; allowed: dotted keys of sim/params.py")
+            node = node[part]
+        if not isinstance(node, dict) or leaf not in node:
+            raise KeyError(f"{key!r} names no parameter; allowed: dotted keys of sim/params.py")
+        node[leaf] = value
+    return params_from_mapping(mapping)

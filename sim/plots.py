@@ -1,14 +1,30 @@
 """Figures from result tables only (never from a model object).
 
-Every function takes tables as written to ``results/`` and returns a matplotlib Figure; with
-several runs (replicates) it draws the median and a 90% band. :func:`save_figure` writes PNG
-(and SVG on request).
+Every function takes tables as written to ``results/`` (``states``, ``dyads``, ``outcomes``, or an
+experiment's CSV and JSON outputs) and returns a matplotlib Figure; with several runs
+(replicates) a time series is drawn as the median across runs and a 90% band (5th to 95th
+percentile). :func:`save_figure` writes PNG (and SVG or PDF on request) atomically.
+
+=================================  ==================================================================
+function                           figure
+=================================  ==================================================================
+:func:`plot_alignment`             every actor's alignment over time, the poles marked
+:func:`plot_alignment_comparison`  the same for a baseline and a counterfactual, side by side
+:func:`plot_japan_dimensions`      Japan's W1..W5 and the China-wants gap, dated events marked
+:func:`threat_heatmap`             threat of each target to each observer, one panel per year
+:func:`alignment_network`          actors linked by alignment closeness, one panel per year
+:func:`effects_figure`             q1: counterfactual effects on one outcome, by scenario and year
+:func:`effects_dimensions_figure`  q1: counterfactual effects on W1..W5 and the gap in one year
+:func:`driver_shares_figure`       q2: Shapley shares with 95% intervals, the verdict in the title
+:func:`hysteresis_figure`          q4: Japan's gap against the year Beijing stops coercing
+:func:`classification_strip`       q5: balancing / hedging / bandwagoning by state and year
+=================================  ==================================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from functools import partial
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +33,15 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from sim.outcomes import W_COLUMNS
 from sim.store import atomic_write
@@ -33,6 +55,32 @@ W_LABELS = {
     "china_wants_gap": "China-wants gap (mean of W1..W5)",
 }
 BAND = (0.05, 0.95)
+ALIGNMENT_LABEL = "alignment (-1 = with China, +1 = with the US; index)"
+# China's pole red, the US pole blue, as the q5 classes (bandwagoning red, balancing blue).
+ALIGNMENT_CMAP = "RdBu"
+# Readable defaults for every figure of this module (applied while a figure is built).
+STYLE: dict[str, Any] = {
+    "font.size": 11,
+    "axes.titlesize": 13,
+    "axes.labelsize": 11.5,
+    "xtick.labelsize": 10.5,
+    "ytick.labelsize": 10.5,
+    "legend.fontsize": 9.5,
+    "legend.title_fontsize": 10,
+    "figure.titlesize": 14,
+}
+
+
+def styled[**P](func: Callable[P, Figure]) -> Callable[P, Figure]:
+    """Build the figure under :data:`STYLE` (fonts are fixed when an artist is created)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        rc: Any = STYLE  # matplotlib types rc keys as literals
+        with plt.rc_context(rc):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def time_axis(frame: pd.DataFrame) -> pd.Series:
@@ -49,47 +97,159 @@ def band(frame: pd.DataFrame, column: str, by: Sequence[str] = ("t",)) -> pd.Dat
     return out.reset_index()
 
 
+def _check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; allowed: a table with {list(columns)}")
+    if frame.empty:
+        raise ValueError(f"{what} is empty; allowed: a table with at least one row")
+
+
+def _non_pole_actors(states: pd.DataFrame, poles: Sequence[str]) -> list[str]:
+    return [a for a in dict.fromkeys(states["actor"]) if a not in poles]
+
+
+def _draw_alignment(
+    ax: Axes,
+    states: pd.DataFrame,
+    names: Mapping[str, str],
+    poles: tuple[str, str],
+    colours: Mapping[str, Any],
+) -> bool:
+    """Median (and 90% band) of every non-pole actor's alignment, labelled at the right; the poles.
+
+    Lines carry the actor code as ``gid``, bands ``"<code> band"``. Returns True if bands were drawn.
+    """
+    many = states["run_id"].nunique() > 1
+    ends = []
+    start, end = float(time_axis(states).min()), float(time_axis(states).max())
+    for actor in _non_pole_actors(states, poles):
+        b = band(states[states["actor"] == actor], "alignment")
+        color = colours[actor]
+        ax.plot(b["time"], b["median"], color=color, lw=1.8, gid=actor)
+        if many:
+            ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.15, lw=0, gid=f"{actor} band")
+        ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color))
+    heights = spread_labels([e[0] for e in ends], 0.055)
+    for y, (value, x, label, color) in zip(heights, ends, strict=True):
+        ax.annotate(
+            label,
+            (x, value),
+            xytext=(x + 0.5, min(max(y, -1.04), 1.04)),
+            textcoords="data",
+            va="center",
+            fontsize=9.5,
+            color=color,
+            arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6},
+        )
+    # Pole lines stop at the last turn, so they never run through the labels on the right.
+    for value, code in ((-1.0, poles[0]), (1.0, poles[1])):
+        ax.hlines(value, start, end, color="0.3", lw=1.2, ls="--")
+        ax.text(
+            start,
+            value + (0.02 if value < 0 else -0.02),
+            f"{names.get(code, code)} pole ({value:+.0f})",
+            va="bottom" if value < 0 else "top",
+            fontsize=9.5,
+            color="0.25",
+        )
+    ax.axhline(0.0, color="0.75", lw=0.8)
+    ax.set_ylim(-1.1, 1.1)
+    ax.set_xlim(start - 0.5, end + 3.6)
+    ax.set_xlabel("year")
+    return many
+
+
+def _alignment_legend(fig: Figure, many: bool) -> None:
+    handles: list[Any] = [
+        Line2D([], [], color="0.2", lw=1.8, label="an actor: median across runs" if many else "an actor (one run)")
+    ]
+    if many:
+        handles.append(Patch(color="0.2", alpha=0.15, label="90% band across runs"))
+    handles.append(Line2D([], [], color="0.3", lw=1.2, ls="--", label="poles (China -1, US +1)"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+
+
+# Dark, distinguishable line colours (tab10 and the dark shades of tab20b/tab20c), legible as text.
+ACTOR_PALETTE = (
+    *[plt.get_cmap("tab10")(k) for k in range(10)],
+    *[plt.get_cmap("tab20b")(k) for k in (0, 4, 8, 12, 16)],
+    *[plt.get_cmap("tab20c")(k) for k in (0, 4, 8)],
+)
+
+
+def _actor_colours(actors: Sequence[str]) -> dict[str, Any]:
+    return {actor: ACTOR_PALETTE[k % len(ACTOR_PALETTE)] for k, actor in enumerate(actors)}
+
+
+@styled
 def plot_alignment(
     states: pd.DataFrame,
     names: Mapping[str, str] | None = None,
     title: str = "Alignment of every actor",
     poles: tuple[str, str] = ("CHN", "USA"),
 ) -> Figure:
-    """Every actor's alignment over time (median and 90% band across runs), the poles marked."""
+    """Every actor's alignment over time (median and 90% band across runs), the poles marked.
+
+    Parameters
+    ----------
+    states : pandas.DataFrame
+        The states table (``run_id, t, year, quarter, actor, alignment``), one or many runs.
+    names : mapping, optional
+        Actor code -> name for the labels (the code where missing).
+    title : str
+        Figure title; ``(median, 90% band)`` is appended for several runs.
+    poles : (str, str)
+        The China and US pole codes: drawn as dashed lines at -1 and +1, not as actors.
+    """
+    _check_columns(states, ("run_id", "t", "year", "quarter", "actor", "alignment"), "states")
     names = dict(names or {})
-    fig, ax = plt.subplots(figsize=(11, 6.5), constrained_layout=True)
-    actors = [a for a in dict.fromkeys(states["actor"]) if a not in poles]
-    cmap = plt.get_cmap("tab20")
-    ends = []
-    for k, actor in enumerate(actors):
-        b = band(states[states["actor"] == actor], "alignment")
-        color = cmap(k % 20)
-        ax.plot(b["time"], b["median"], color=color, lw=1.8)
-        if states["run_id"].nunique() > 1:
-            ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.15, lw=0)
-        ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color))
-    for y, (value, x, label, color) in zip(spread_labels([e[0] for e in ends], 0.05), ends, strict=True):
-        ax.annotate(
-            label,
-            (x, value),
-            xytext=(x + 0.4, y),
-            textcoords="data",
-            va="center",
-            fontsize=8.5,
-            color=color,
-            arrowprops={"arrowstyle": "-", "color": color, "lw": 0.5},
-        )
-    for value, code in ((-1.0, poles[0]), (1.0, poles[1])):
-        ax.axhline(value, color="0.3", lw=1.2, ls="--")
-        ax.text(
-            ax.get_xlim()[0], value, f" {names.get(code, code)} pole", va="bottom" if value < 0 else "top", fontsize=9
-        )
-    ax.axhline(0.0, color="0.7", lw=0.8)
-    ax.set_ylim(-1.08, 1.08)
-    ax.set_xlabel("year")
-    ax.set_ylabel("alignment (-1 = with China, +1 = with the US)")
-    ax.set_title(title + (" (median, 90% band)" if states["run_id"].nunique() > 1 else ""))
-    ax.margins(x=0.12)
+    fig, ax = plt.subplots(figsize=(11.5, 6.8), constrained_layout=True)
+    many = _draw_alignment(ax, states, names, poles, _actor_colours(_non_pole_actors(states, poles)))
+    ax.set_ylabel(ALIGNMENT_LABEL)
+    ax.set_title(title + (" (median, 90% band)" if many else ""))
+    _alignment_legend(fig, many)
+    return fig
+
+
+@styled
+def plot_alignment_comparison(
+    baseline: pd.DataFrame,
+    counterfactual: pd.DataFrame,
+    names: Mapping[str, str] | None = None,
+    labels: tuple[str, str] = ("baseline", "counterfactual"),
+    title: str = "Alignment of every actor: baseline and counterfactual",
+    poles: tuple[str, str] = ("CHN", "USA"),
+) -> Figure:
+    """Every actor's alignment in two scenarios side by side (median and 90% band across runs).
+
+    Parameters
+    ----------
+    baseline, counterfactual : pandas.DataFrame
+        States tables of the two scenarios (ideally the same seeds: common random numbers).
+    names : mapping, optional
+        Actor code -> name for the labels.
+    labels : (str, str)
+        Panel titles of the two scenarios.
+    title : str
+        Figure title.
+    poles : (str, str)
+        The China and US pole codes.
+    """
+    for frame, what in ((baseline, "baseline states"), (counterfactual, "counterfactual states")):
+        _check_columns(frame, ("run_id", "t", "year", "quarter", "actor", "alignment"), what)
+    names = dict(names or {})
+    fig, axes = plt.subplots(1, 2, figsize=(17, 7.2), sharey=True, constrained_layout=True)
+    actors = list(dict.fromkeys([*_non_pole_actors(baseline, poles), *_non_pole_actors(counterfactual, poles)]))
+    colours = _actor_colours(actors)
+    many = False
+    for ax, frame, label in zip(axes, (baseline, counterfactual), labels, strict=True):
+        many = _draw_alignment(ax, frame, names, poles, colours) or many
+        runs = frame["run_id"].nunique()
+        ax.set_title(f"{label} ({runs} run{'s' if runs > 1 else ''})")
+    axes[0].set_ylabel(ALIGNMENT_LABEL)
+    _alignment_legend(fig, many)
+    fig.suptitle(title + (" (median, 90% band across runs)" if many else ""))
     return fig
 
 
@@ -107,32 +267,320 @@ def spread_labels(values: Sequence[float], gap: float) -> list[float]:
     return out.tolist()
 
 
+@styled
 def plot_japan_dimensions(
     outcomes: pd.DataFrame,
     events: Sequence[tuple[float, str]] = (),
     title: str = "What Beijing wants from Japan, and what it gets",
 ) -> Figure:
-    """Japan's W1..W5 and the China-wants gap over time, dated events marked."""
-    fig, ax = plt.subplots(figsize=(11, 6.5), constrained_layout=True)
+    """Japan's W1..W5 and the China-wants gap over time, dated events marked.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        The outcomes table (one or many runs).
+    events : sequence of (decimal year, label)
+        Dated events drawn as dotted vertical lines (see :func:`event_marks`).
+    title : str
+        Figure title; ``(median, 90% band)`` is appended for several runs.
+    """
+    _check_columns(outcomes, ("run_id", "t", "year", "quarter", *W_COLUMNS, "china_wants_gap"), "outcomes")
+    fig, ax = plt.subplots(figsize=(11.5, 6.8), constrained_layout=True)
     cmap = plt.get_cmap("tab10")
     many = outcomes["run_id"].nunique() > 1
     for k, column in enumerate([*W_COLUMNS, "china_wants_gap"]):
         b = band(outcomes, column)
         is_gap = column == "china_wants_gap"
         color = "black" if is_gap else cmap(k)
-        ax.plot(b["time"], b["median"], color=color, lw=3.0 if is_gap else 1.6, label=W_LABELS[column])
+        ax.plot(b["time"], b["median"], color=color, lw=3.0 if is_gap else 1.6, label=W_LABELS[column], gid=column)
         if many:
             ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.15, lw=0)
     for when, label in events:
         ax.axvline(when, color="0.5", lw=0.8, ls=":")
-        ax.text(when + 0.08, 0.02, label, rotation=90, va="bottom", ha="left", fontsize=8, color="0.35")
+        ax.text(when + 0.08, 0.015, label, rotation=90, va="bottom", ha="left", fontsize=9, color="0.3")
     ax.set_ylim(0, 1)
     ax.set_xlabel("year")
-    ax.set_ylabel("0 = as Beijing wants, 1 = its opposite")
+    ax.set_ylabel("score (0 = as Beijing wants, 1 = its opposite)")
     ax.set_title(title + (" (median, 90% band)" if many else ""))
-    ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+    handles, texts = ax.get_legend_handles_labels()
+    if events:
+        handles.append(Line2D([], [], color="0.5", lw=0.8, ls=":"))
+        texts.append("dated event")
+    if many:
+        handles.append(Patch(color="0.2", alpha=0.15))
+        texts.append("90% band across runs")
+    ax.legend(handles, texts, loc="lower right", framealpha=0.9)
     return fig
 
+
+# --- dyads and networks ---------------------------------------------------------------------------
+
+
+def threat_matrix(dyads: pd.DataFrame, year: int, value: str = "threat") -> pd.DataFrame:
+    """Observer x target matrix of ``value`` in ``year``: its mean over the year's quarters and the runs.
+
+    Rows and columns follow the order in which actors first appear as observers; the diagonal
+    (an actor and itself, absent from the dyads table) is NaN.
+
+    Raises
+    ------
+    ValueError
+        If the table lacks the columns or holds no row of ``year``.
+    """
+    _check_columns(dyads, ("year", "observer", "target", value), "dyads")
+    rows = dyads[dyads["year"] == year]
+    if rows.empty:
+        years = sorted(dyads["year"].unique())
+        raise ValueError(f"year={year} is not in the dyads table; allowed: {years[0]}..{years[-1]}")
+    order = list(dict.fromkeys([*dyads["observer"], *dyads["target"]]))
+    matrix = rows.groupby(["observer", "target"])[value].mean().unstack("target")
+    return matrix.reindex(index=order, columns=order)
+
+
+@styled
+def threat_heatmap(
+    dyads: pd.DataFrame,
+    years: Sequence[int],
+    title: str = "Who threatens whom: perceived threat of each target to each observer",
+    annotate: bool = True,
+) -> Figure:
+    """Threat of each target (columns) to each observer (rows), one panel per year.
+
+    A cell is the threat T_ij in [0, 1] (balance of threat, eq. 9 of the ODD) averaged over the
+    year's four quarters and over the runs (:func:`threat_matrix`). The panels' images hold
+    exactly those matrices.
+
+    Parameters
+    ----------
+    dyads : pandas.DataFrame
+        The dyads table (``year, observer, target, threat``).
+    years : sequence of int
+        One panel per year.
+    title : str
+        Figure title.
+    annotate : bool
+        Write each cell's value (two decimals) when at least 0.1.
+    """
+    years = [int(y) for y in years]
+    if not years:
+        raise ValueError("years is empty; allowed: one or more years of the dyads table")
+    matrices = [threat_matrix(dyads, year) for year in years]
+    n = len(matrices[0])
+    size = max(5.5, 0.42 * n + 1.5)
+    fig, axes = plt.subplots(
+        1, len(years), figsize=(size * len(years) + 1.6, size + 1.0), constrained_layout=True, squeeze=False
+    )
+    cmap = plt.get_cmap("YlOrRd").copy()
+    cmap.set_bad("0.85")
+    image = None
+    for ax, year, matrix in zip(axes[0], years, matrices, strict=True):
+        values = matrix.to_numpy(dtype=float)
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+        image.set_gid(f"threat {year}")
+        ax.set_xticks(np.arange(n), list(matrix.columns), rotation=90)
+        ax.set_yticks(np.arange(n), list(matrix.index))
+        ax.set_xlabel("target: the actor perceived as a threat (ISO-3)")
+        if ax is axes[0][0]:
+            ax.set_ylabel("observer: the actor that feels threatened (ISO-3)")
+        ax.set_title(f"{year} (annual mean)")
+        if annotate:
+            for i, j in zip(*np.nonzero(np.nan_to_num(values) >= 0.1), strict=True):
+                v = values[i, j]
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}"[1:] if v < 1 else "1",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v > 0.6 else "black",
+                )
+    assert image is not None
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="threat T_ij (0 = none, 1 = maximal; index)")
+    fig.legend(
+        handles=[Patch(color="0.85", label="observer = target (no entry)")]
+        + ([Patch(color="white", label="cells below 0.1 not written")] if annotate else []),
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
+    )
+    fig.suptitle(title)
+    return fig
+
+
+def alignment_by_actor(states: pd.DataFrame, year: int) -> pd.Series:
+    """Each actor's alignment in ``year``: the median across runs of the run's annual mean.
+
+    Actors in the order of the table; raises ValueError if ``year`` is not in it.
+    """
+    _check_columns(states, ("run_id", "year", "actor", "alignment"), "states")
+    rows = states[states["year"] == year]
+    if rows.empty:
+        years = sorted(states["year"].unique())
+        raise ValueError(f"year={year} is not in the states table; allowed: {years[0]}..{years[-1]}")
+    per_run = rows.groupby(["actor", "run_id"])["alignment"].mean()
+    return per_run.groupby("actor").median().reindex(list(dict.fromkeys(states["actor"])))
+
+
+def alignment_edges(alignment: pd.Series, threshold: float) -> pd.DataFrame:
+    """Pairs of actors whose alignment closeness ``1 - |x_i - x_j| / 2`` is at least ``threshold``.
+
+    Closeness is 1 for equal alignments and 0 for the two poles. Returns columns ``source,
+    target, closeness``, one row per unordered pair (``source`` first in ``alignment``'s order).
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold={threshold}; allowed: 0 < threshold <= 1")
+    codes = list(alignment.index)
+    values = alignment.to_numpy(dtype=float)
+    rows = []
+    for i in range(len(codes)):
+        for j in range(i + 1, len(codes)):
+            closeness = 1.0 - abs(values[i] - values[j]) / 2.0
+            if closeness >= threshold:
+                rows.append({"source": codes[i], "target": codes[j], "closeness": closeness})
+    return pd.DataFrame(rows, columns=["source", "target", "closeness"])
+
+
+def arc_layout(alignment: pd.Series, gap: float = 0.12) -> dict[str, np.ndarray]:
+    """Positions on an upper half circle of radius 1, from China's pole (left) to the US pole (right).
+
+    An actor's angle is ``pi (1 - (x + 1) / 2)`` for its alignment ``x``, after nudging the
+    alignments at least ``gap`` apart (:func:`spread_labels`, order kept) so that nodes do not
+    overlap: position along the arc is alignment, and links between close actors are short chords.
+    """
+    values = alignment.to_numpy(dtype=float)
+    spread = np.asarray(spread_labels(values.tolist(), gap)) if len(values) else values
+    low, high = min(-1.0, float(spread.min(initial=-1.0))), max(1.0, float(spread.max(initial=1.0)))
+    angles = np.pi * (1.0 - (spread - low) / (high - low))
+    return {code: np.array([np.cos(a), np.sin(a)]) for code, a in zip(alignment.index, angles, strict=True)}
+
+
+@styled
+def alignment_network(
+    states: pd.DataFrame,
+    years: Sequence[int],
+    threshold: float = 0.85,
+    poles: tuple[str, str] = ("CHN", "USA"),
+    title: str = "Alignment network: who stands with whom",
+) -> Figure:
+    """Actors as nodes coloured by alignment, linked when their alignments are close; a panel per year.
+
+    Node colour is the actor's alignment in the year (:func:`alignment_by_actor`) on a red (China,
+    -1) to blue (US, +1) scale; an edge joins two actors whose closeness ``1 - |x_i - x_j| / 2``
+    is at least ``threshold`` (:func:`alignment_edges`), wider the closer they are. Nodes sit on a
+    half circle in the order of their alignment (:func:`arc_layout`): China's side on the left,
+    the US side on the right, so blocs show as fans of short links.
+
+    Parameters
+    ----------
+    states : pandas.DataFrame
+        The states table (one or many runs).
+    years : sequence of int
+        One panel per year.
+    threshold : float
+        Closeness from which two actors are linked, in (0, 1].
+    poles : (str, str)
+        China and US pole codes (drawn as squares).
+    title : str
+        Figure title.
+    """
+    years = [int(y) for y in years]
+    if not years:
+        raise ValueError("years is empty; allowed: one or more years of the states table")
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold={threshold}; allowed: 0 < threshold <= 1")
+    fig, axes = plt.subplots(
+        1, len(years), figsize=(8.0 * len(years) + 1.2, 6.4), constrained_layout=True, squeeze=False
+    )
+    cmap = plt.get_cmap(ALIGNMENT_CMAP)
+    norm = Normalize(vmin=-1.0, vmax=1.0)
+    thin, wide = 0.8, 6.0
+    for ax, year in zip(axes[0], years, strict=True):
+        alignment = alignment_by_actor(states, year)
+        edges = alignment_edges(alignment, threshold)
+        graph = nx.Graph()
+        graph.add_nodes_from(alignment.index)
+        graph.add_weighted_edges_from(edges.itertuples(index=False, name=None))
+        pos = arc_layout(alignment)
+        # The guide: the arc itself with the alignment it stands for at both ends and the middle.
+        theta = np.linspace(0.0, np.pi, 200)
+        ax.plot(np.cos(theta), np.sin(theta), color="0.6", lw=1.0, ls=":", zorder=0)
+        for value, text in ((-1.0, "China -1"), (0.0, "0"), (1.0, "US +1")):
+            angle = np.pi * (1.0 - (value + 1.0) / 2.0)
+            ax.text(
+                1.2 * np.cos(angle),
+                1.2 * np.sin(angle) - (0.12 if value else -0.02),
+                text,
+                ha="center",
+                fontsize=9.5,
+                color="0.4",
+            )
+        span = max(1e-9, 1.0 - threshold)
+        widths = [thin + (wide - thin) * (graph.edges[e]["weight"] - threshold) / span for e in graph.edges]
+        drawn = nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color="0.5", alpha=0.55)
+        if isinstance(drawn, LineCollection):
+            drawn.set_gid("edges")
+        for shape, members in (
+            ("s", [a for a in alignment.index if a in poles]),
+            ("o", [a for a in alignment.index if a not in poles]),
+        ):
+            if not members:
+                continue
+            nodes = nx.draw_networkx_nodes(
+                graph,
+                pos,
+                nodelist=members,
+                ax=ax,
+                node_shape=shape,
+                node_size=900,
+                node_color=[float(alignment[a]) for a in members],
+                cmap=cmap,
+                vmin=-1.0,
+                vmax=1.0,
+                edgecolors="black",
+                linewidths=2.0 if shape == "s" else 0.8,
+            )
+            nodes.set_gid("poles" if shape == "s" else "nodes")
+        for dark in (True, False):
+            chosen = {a: a for a in alignment.index if (abs(float(alignment[a])) > 0.55) == dark}
+            nx.draw_networkx_labels(
+                graph,
+                pos,
+                labels=chosen,
+                ax=ax,
+                font_size=9,
+                font_weight="bold",
+                font_color="white" if dark else "black",
+            )
+        ax.set_title(f"{year}: {len(edges)} links (closeness >= {threshold:g})")
+        ax.set_xlim(-1.3, 1.3)
+        ax.set_ylim(-0.3, 1.3)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_xlabel("position along the arc: alignment, China's side left, the US side right (nudged apart)")
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[0].tolist(), shrink=0.8, label=ALIGNMENT_LABEL)
+    handles: list[Any] = [
+        Line2D([], [], color="0.5", lw=thin, label=f"link, closeness {threshold:g}"),
+        Line2D([], [], color="0.5", lw=wide, label="link, closeness 1 (same alignment)"),
+        Line2D([], [], color="0.6", lw=1.0, ls=":", label="alignment scale (no link)"),
+        Line2D([], [], marker="s", ls="", color="0.7", markeredgecolor="black", markersize=12, label="pole"),
+        Line2D([], [], marker="o", ls="", color="0.7", markeredgecolor="black", markersize=12, label="state"),
+    ]
+    fig.legend(
+        handles=handles,
+        title="closeness = 1 - |x_i - x_j| / 2 (x: alignment)",
+        loc="outside lower center",
+        ncols=5,
+        frameon=False,
+    )
+    fig.suptitle(title + (" (median across runs)" if states["run_id"].nunique() > 1 else ""))
+    return fig
+
+
+# --- experiments -----------------------------------------------------------------------------------
 
 SCENARIO_LABELS = {
     "no_china_coercion": "no Chinese coercion",
@@ -149,15 +597,44 @@ DRIVER_LABELS = {
     "us_pressure": "US pressure",
     "japan_domestic_trend": "Japan's domestic trend",
 }
+SCENARIO_COLOURS = {
+    "no_china_coercion": "#d62728",
+    "no_nk_provocation": "#2ca02c",
+    "no_russia_war": "#9467bd",
+    "no_us_pressure": "#1f77b4",
+    "no_japan_domestic_trend": "#8c564b",
+}
 CLASS_COLOURS = {"bandwagoning": "#d62728", "hedging": "#bbbbbb", "balancing": "#1f77b4"}
+VERDICT_WORDS = {True: "supported", False: "not supported", None: "undecided"}
 
 
+def verdict_word(supported: bool | None) -> str:
+    """The verdict as words: ``supported``, ``not supported`` or ``undecided`` (intervals leave it open)."""
+    if supported not in VERDICT_WORDS:
+        raise ValueError(f"supported={supported!r}; allowed: true, false or null")
+    return VERDICT_WORDS[supported]
+
+
+@styled
 def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> Figure:
-    """Counterfactual effects on ``outcome`` (q1): mean and 95% interval per scenario and year."""
+    """Counterfactual effects on ``outcome`` (q1): mean and 95% interval per scenario and year.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        q1's ``effects.csv`` (``scenario, outcome, year, effect, ci_low, ci_high``).
+    outcome : str
+        The outcome column whose effects are drawn.
+    """
+    _check_columns(effects, ("scenario", "outcome", "year", "effect", "ci_low", "ci_high"), "effects")
     rows = effects[effects["outcome"] == outcome]
+    if rows.empty:
+        raise ValueError(
+            f"outcome={outcome!r} is not in the effects table; allowed: {sorted(effects['outcome'].unique())}"
+        )
     scenarios = list(dict.fromkeys(rows["scenario"]))
     years = sorted(rows["year"].unique())
-    fig, ax = plt.subplots(figsize=(10, 0.9 * len(scenarios) + 2.2), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(11, 0.95 * len(scenarios) + 2.6), constrained_layout=True)
     cmap = plt.get_cmap("viridis")
     offsets = np.linspace(-0.3, 0.3, len(years)) if len(years) > 1 else np.zeros(1)
     for k, year in enumerate(years):
@@ -168,53 +645,145 @@ def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> F
             y,
             xerr=[sub["effect"] - sub["ci_low"], sub["ci_high"] - sub["effect"]],
             fmt="o",
-            color=cmap(k / max(1, len(years) - 1)),
-            capsize=3,
+            markersize=7,
+            color=cmap(0.9 * k / max(1, len(years) - 1)),
+            capsize=4,
+            elinewidth=1.6,
             label=str(year),
         )
     ax.axvline(0.0, color="0.3", lw=1)
     ax.set_yticks(np.arange(len(scenarios)), [SCENARIO_LABELS.get(s, s) for s in scenarios])
     ax.invert_yaxis()
-    ax.set_xlabel(f"effect on {W_LABELS.get(outcome, outcome)} (counterfactual - baseline, 0-1 scale)")
-    ax.set_title("What each driver did to Japan: counterfactual effects (mean, 95% interval)")
-    ax.legend(title="year", loc="best", fontsize=9)
+    ax.set_ylabel("counterfactual (driver removed)")
+    ax.set_xlabel(
+        f"effect on {W_LABELS.get(outcome, outcome)} (counterfactual minus baseline; score, 0-1 scale)\n"
+        "negative: without the driver Japan is closer to what Beijing wants"
+    )
+    ax.set_title(
+        "What each driver did to Japan: counterfactual effects\n"
+        "(mean over paired runs, 95% interval; an interval narrower than its marker is hidden by it)"
+    )
+    ax.legend(title="year", loc="best", framealpha=0.9)
     return fig
 
 
+@styled
+def effects_dimensions_figure(effects: pd.DataFrame, year: int) -> Figure:
+    """Counterfactual effects (q1) on each of W1..W5 and the gap in ``year``: one marker per scenario.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        q1's ``effects.csv``.
+    year : int
+        One of the table's years.
+    """
+    _check_columns(effects, ("scenario", "outcome", "year", "effect", "ci_low", "ci_high"), "effects")
+    outcomes = [*W_COLUMNS, "china_wants_gap"]
+    rows = effects[(effects["year"] == year) & effects["outcome"].isin(outcomes)]
+    if rows.empty:
+        raise ValueError(f"year={year} is not in the effects table; allowed: {sorted(effects['year'].unique())}")
+    scenarios = list(dict.fromkeys(rows["scenario"]))
+    fig, ax = plt.subplots(figsize=(11, 6.8), constrained_layout=True)
+    cmap = plt.get_cmap("tab10")
+    offsets = np.linspace(-0.3, 0.3, len(scenarios)) if len(scenarios) > 1 else np.zeros(1)
+    for k, scenario in enumerate(scenarios):
+        sub = rows[rows["scenario"] == scenario].set_index("outcome").reindex(outcomes)
+        y = np.arange(len(outcomes)) + offsets[k]
+        ax.errorbar(
+            sub["effect"],
+            y,
+            xerr=[sub["effect"] - sub["ci_low"], sub["ci_high"] - sub["effect"]],
+            fmt="D" if scenario == "no_china_coercion" else "o",
+            markersize=7,
+            color=SCENARIO_COLOURS.get(scenario, cmap(k % 10)),
+            capsize=4,
+            label=SCENARIO_LABELS.get(scenario, scenario),
+        )
+    ax.axvline(0.0, color="0.3", lw=1)
+    for k in range(1, len(outcomes)):
+        ax.axhline(k - 0.5, color="0.9", lw=0.8)
+    ax.set_yticks(np.arange(len(outcomes)), [W_LABELS[o] for o in outcomes])
+    ax.invert_yaxis()
+    ax.set_xlabel("effect in score units (counterfactual minus baseline, 0-1 scale; annual mean)")
+    ax.set_ylabel("Japan's dimension")
+    ax.set_title(f"Where Japan would be in {year} without each driver (mean, 95% interval)")
+    fig.legend(title="counterfactual (driver removed)", loc="outside lower center", ncols=3, frameon=False)
+    return fig
+
+
+@styled
 def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, Any]) -> Figure:
-    """Shapley shares of the change in Japan's gap (q2), with 95% intervals and the verdict."""
-    fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
+    """Shapley shares of the change in Japan's gap (q2), with 95% intervals and the verdict in the title.
+
+    Parameters
+    ----------
+    shares : pandas.DataFrame
+        q2's ``driver_shares.csv`` (``driver, share, ci_low, ci_high``).
+    verdict : mapping
+        q2's ``verdict.json`` (``supported``, ``largest_driver``, ``window``, ``total_change``).
+    """
+    _check_columns(shares, ("driver", "share", "ci_low", "ci_high"), "driver shares")
+    fig, ax = plt.subplots(figsize=(11, 6), constrained_layout=True)
     labels = [DRIVER_LABELS.get(d, d) for d in shares["driver"]]
     y = np.arange(len(shares))
-    colours = ["#d62728" if d == "china_coercion" else "#7f7f7f" for d in shares["driver"]]
-    ax.barh(y, shares["share"], color=colours, alpha=0.85)
+    colours = ["#d62728" if d == "china_coercion" else "#8c8c8c" for d in shares["driver"]]
+    ax.barh(y, shares["share"], color=colours, alpha=0.85, label="share (mean over runs)", gid="shares")
     ax.errorbar(
         shares["share"],
         y,
         xerr=[shares["share"] - shares["ci_low"], shares["ci_high"] - shares["share"]],
         fmt="none",
         color="black",
-        capsize=4,
+        capsize=5,
+        elinewidth=1.5,
+        label="95% bootstrap interval",
     )
-    ax.axvline(0.5, color="0.3", ls="--", lw=1)
-    ax.text(0.5, len(shares) - 0.45, " one half", fontsize=9, color="0.3")
+    columns = [shares[c].to_numpy(dtype=float) for c in ("share", "ci_low", "ci_high")]
+    for k, (share, low, high) in enumerate(zip(*columns, strict=True)):
+        ax.text(
+            max(high, 0.0) + 0.012,
+            k,
+            f"{share:.3f} [{low:.3f}, {high:.3f}]",
+            va="center",
+            fontsize=9.5,
+        )
     ax.axvline(0.0, color="0.3", lw=1)
+    ax.axvline(0.5, color="0.3", ls="--", lw=1.2, label="one half (threshold of C0)")
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
+    right = max(0.62, float(shares["ci_high"].to_numpy(dtype=float).max()) + 0.2)
+    ax.set_xlim(min(0.0, float(shares["ci_low"].to_numpy(dtype=float).min()) - 0.05), right)
     window = verdict.get("window", ["", ""])
-    ax.set_xlabel(f"share of the change in Japan's China-wants gap {window[0]}-{window[1]} (Shapley; 1 = all of it)")
-    supported = verdict.get("supported")
-    word = {True: "supported", False: "not supported", None: "undecided"}[supported]
-    ax.set_title(
-        f"Who drove Japan's shift? Claim C0 {word} (largest driver: "
-        f"{DRIVER_LABELS.get(str(verdict.get('largest_driver')), verdict.get('largest_driver'))})"
+    total = verdict.get("total_change")
+    total_text = f"; total change {float(total):+.3f}" if total is not None else ""
+    ax.set_xlabel(
+        f"share of the change in Japan's China-wants gap {window[0]}-{window[1]}{total_text}\n"
+        "(Shapley value over the total; 1 = all of it)"
     )
+    ax.set_ylabel("driver")
+    largest = verdict.get("largest_driver")
+    ax.set_title(
+        f"Who drove Japan's shift? Claim C0: {verdict_word(verdict.get('supported'))}\n"
+        f"(largest driver: {DRIVER_LABELS.get(str(largest), largest)})"
+    )
+    ax.legend(loc="lower right", framealpha=0.9)
     return fig
 
 
+@styled
 def hysteresis_figure(curve: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
-    """Japan's gap in the check year against the year Beijing stops coercing (q4)."""
-    fig, ax = plt.subplots(figsize=(10, 5.5), constrained_layout=True)
+    """Japan's gap in the check year against the year Beijing stops coercing (q4).
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        q4's ``hysteresis.csv`` (``restraint_year, gap_check_median, gap_check_low, gap_check_high``).
+    summary : mapping
+        q4's ``juncture.json``.
+    """
+    _check_columns(curve, ("restraint_year", "gap_check_median", "gap_check_low", "gap_check_high"), "hysteresis")
+    fig, ax = plt.subplots(figsize=(11, 6.2), constrained_layout=True)
     x = curve["restraint_year"]
     ax.plot(x, curve["gap_check_median"], "o-", color="#d62728", label="restraint from this year (median)")
     ax.fill_between(x, curve["gap_check_low"], curve["gap_check_high"], color="#d62728", alpha=0.15, label="90% band")
@@ -245,34 +814,56 @@ def hysteresis_figure(curve: pd.DataFrame, summary: Mapping[str, Any]) -> Figure
             label=f"critical juncture (median {summary['juncture_median']:.0f})",
         )
     ax.set_xlabel("year from which Beijing stops coercion")
-    ax.set_ylabel(f"Japan's China-wants gap in {summary['check_year']} (0-1)")
+    ax.set_ylabel(
+        f"Japan's China-wants gap in {summary['check_year']}\n(score, 0 = as Beijing wants, 1 = its opposite)"
+    )
     ax.set_title("Would Japan come back if Beijing stopped coercing? (hysteresis)")
-    ax.legend(fontsize=8.5, loc="best")
+    ax.legend(loc="center right", framealpha=0.9)
     return fig
 
 
+@styled
 def classification_strip(by_year: pd.DataFrame, scenarios: Sequence[str]) -> Figure:
-    """Modal class (bandwagoning / hedging / balancing) of each state by year, per scenario (q5)."""
+    """Modal class (bandwagoning / hedging / balancing) of each state by year, per scenario (q5).
+
+    Parameters
+    ----------
+    by_year : pandas.DataFrame
+        q5's ``classification_by_year.csv`` (``scenario, actor, year, modal_class``).
+    scenarios : sequence of str
+        One panel per scenario, in this order.
+    """
+    _check_columns(by_year, ("scenario", "actor", "year", "modal_class"), "classification by year")
     fig, axes = plt.subplots(
-        1, len(scenarios), figsize=(6.5 * len(scenarios), 5.5), sharey=True, constrained_layout=True, squeeze=False
+        1, len(scenarios), figsize=(6.8 * len(scenarios), 6), sharey=True, constrained_layout=True, squeeze=False
     )
     codes = {c: k for k, c in enumerate(CLASS_COLOURS)}
     cmap = matplotlib.colors.ListedColormap(list(CLASS_COLOURS.values()))
     for ax, scenario in zip(axes[0], scenarios, strict=True):
         sub = by_year[by_year["scenario"] == scenario]
+        if sub.empty:
+            raise ValueError(
+                f"scenario={scenario!r} is not in the classification table; "
+                f"allowed: {sorted(by_year['scenario'].unique())}"
+            )
         grid = sub.pivot_table(index="actor", columns="year", values="modal_class", aggfunc="first")
         values = grid.map(lambda c: codes[c]).to_numpy(dtype=float)
-        ax.imshow(values, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(codes) - 0.5, interpolation="nearest")
+        image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(codes) - 0.5, interpolation="nearest")
+        image.set_gid(f"classes {scenario}")
         ax.set_yticks(np.arange(len(grid.index)), list(grid.index))
         ticks = np.arange(0, len(grid.columns), 5)
         ax.set_xticks(ticks, [str(grid.columns[int(t)]) for t in ticks])
         ax.set_xlabel("year")
         ax.set_title(SCENARIO_LABELS.get(scenario, scenario))
-    handles = [matplotlib.patches.Patch(color=c, label=k) for k, c in CLASS_COLOURS.items()]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3)
-    fig.suptitle(
-        "Southeast Asia: balancing toward the US, hedging, or bandwagoning with China (modal class across runs)"
+    axes[0][0].set_ylabel("Southeast Asian state (ISO-3)")
+    handles = [Patch(color=c, label=k) for k, c in CLASS_COLOURS.items()]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=3,
+        title="modal class across runs (change since the start year)",
     )
+    fig.suptitle("Southeast Asia: balancing toward the US, hedging, or bandwagoning with China")
     return fig
 
 
@@ -297,17 +888,34 @@ def save_figure(fig: Figure, path: Path, formats: Sequence[str] = ("png",)) -> l
     written = []
     for fmt in formats:
         target = Path(path).with_suffix(f".{fmt}")
-        atomic_write(target, partial(_savefig, fig, fmt))
+        atomic_write(target, functools.partial(_savefig, fig, fmt))
         written.append(target)
     plt.close(fig)
     return written
 
 
 def figure_has_data(fig: Figure) -> bool:
-    """True if some axes of ``fig`` draw at least one line with finite data."""
+    """True if some axes of ``fig`` draw finite data.
+
+    Data means a line of more than two finite points, an image with a finite value, a scatter
+    (node) collection with a finite point, or a bar of finite, non-zero length.
+    """
     for ax in fig.axes:
         for line in ax.get_lines():
             y = np.asarray(line.get_ydata(), dtype=float)
             if y.size > 2 and np.isfinite(y).any():
+                return True
+        for image in ax.images:
+            values = np.ma.filled(np.ma.asarray(image.get_array(), dtype=float), np.nan)
+            if np.isfinite(values).any():
+                return True
+        for collection in ax.collections:
+            if isinstance(collection, PathCollection):
+                offsets = np.asarray(collection.get_offsets(), dtype=float)
+                if offsets.size and np.isfinite(offsets).all():
+                    return True
+        for patch in ax.patches:
+            width = getattr(patch, "get_width", lambda: 0.0)()
+            if np.isfinite(width) and width != 0.0:
                 return True
     return False

@@ -16,6 +16,7 @@ import pandas as pd
 from sim.ensemble import simulate_ensemble
 from sim.model import simulate
 from sim.params import Params
+from sim.posterior import Posterior
 from sim.records import TABLES
 
 ENGINES = ("auto", "mesa", "ensemble")
@@ -45,10 +46,20 @@ def resolve_engine(engine: str, runs: int) -> str:
 
 
 def run_tables(
-    params: Params, seeds: Sequence[int], engine: str = "auto", names: tuple[str, ...] = TABLES
+    params: Params,
+    seeds: Sequence[int],
+    engine: str = "auto",
+    names: tuple[str, ...] = TABLES,
+    posterior: Posterior | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Result tables ``names`` of ``params`` run once per seed, by ``engine``."""
-    if resolve_engine(engine, len(seeds)) == "ensemble":
+    """Result tables ``names`` of ``params`` run once per seed, by ``engine``.
+
+    With a ``posterior``, run k takes the behavioural parameters of posterior sample k.
+    """
+    if posterior is not None:
+        runs = [run_tables(posterior.params(params, k), [seed], engine, names) for k, seed in enumerate(seeds)]
+    elif resolve_engine(engine, len(seeds)) == "ensemble":
         return simulate_ensemble(params, seeds, names=names)
-    runs = [simulate(params, seed) for seed in seeds]
+    else:
+        runs = [{n: t for n, t in simulate(params, seed).items() if n in names} for seed in seeds]
     return {name: pd.concat([run[name] for run in runs], ignore_index=True) for name in names}

@@ -1,0 +1,198 @@
+"""Q3: how robust is the verdict, and which parameters decide it? ``python -m experiments.q3_sensitivity``.
+
+Over the uncertain parameters and their prior ranges (``configs/priors/default.yaml``), for two
+outputs of one run per point: (a) ``gap_change``, the change in Japan's China-wants gap from
+``from_year`` to ``to_year`` with every driver on, and (b) ``china_share``, China's Shapley
+share of it (the 32 driver coalitions of q2, run side by side):
+
+1. Morris screening (Morris 1991; Campolongo et al. 2007): ``morris_trajectories`` trajectories;
+   mu* ranks the parameters; the ``sobol_top`` largest by mu* (of either output) go on.
+2. Sobol indices (Saltelli 2002; Sobol 2001), first order and total, with bootstrap 95%
+   intervals, over those parameters (the others at their base values), from ``sobol_base``
+   base samples (``sobol_base * (2k + 2)`` points).
+3. Robustness: the fraction of a Latin hypercube over the whole prior space (``robustness_points``)
+   in which C0 holds (q2's criteria at the point estimate), with a Wilson 95% interval, the same
+   fraction over the calibrated posterior sample if one exists, and a figure of China's share
+   against the parameters that decide it most.
+
+Outputs: ``morris.csv``, ``sobol.csv``, ``robustness_points.csv``, ``robustness.json``,
+``morris.png``, ``sobol.png``, ``robustness.png``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import sobol as sobol_analyze
+from SALib.sample import morris as morris_sample
+from SALib.sample import sobol as sobol_sample
+
+from experiments.common import Experiment, ExperimentError, check_years, entry_point
+from experiments.q2_driver_shares import c0_holds, coalition_params, coalition_values, coalitions, shapley_values
+from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
+from sim.ensemble import simulate_many
+from sim.model import run_id_for
+from sim.params import DRIVER_NAMES, Params
+from sim.plots_calibration import morris_figure, robustness_figure, sobol_figure
+from sim.posterior import load_posterior, posterior_path
+
+NAME = "q3_sensitivity"
+OUTPUTS = ("gap_change", "china_share")
+
+
+def shapley_point(params: Params, seed: int, start: int, end: int, majority: float) -> dict[str, float]:
+    """Japan's gap change, every driver's Shapley share, and whether C0 holds, for one run of ``params``."""
+    combos = coalitions(len(DRIVER_NAMES))
+    runs = coalition_params(params)
+    outcomes = simulate_many(runs, [seed], names=("outcomes",))["outcomes"]
+    by_run = dict(tuple(outcomes.groupby("run_id")))
+    per_coalition = [{"outcomes": by_run[run_id_for(p, seed)]} for p in runs]
+    values = coalition_values(per_coalition, combos, [seed], start, end)
+    phi = shapley_values(values, len(DRIVER_NAMES))[0]
+    total = float(values[(1,) * len(DRIVER_NAMES)][0] - values[(0,) * len(DRIVER_NAMES)][0])
+    shares = phi / total if total != 0 else np.full(len(phi), np.nan)
+    out = {
+        "gap_change": float(values[(1,) * len(DRIVER_NAMES)][0]),
+        "total_change": total,
+        "c0_holds": float(c0_holds(shares, phi, majority)),
+    }
+    out.update({f"share_{d}": float(s) for d, s in zip(DRIVER_NAMES, shares, strict=True)})
+    out["china_share"] = out["share_china_coercion"]
+    return out
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (Wilson 1927)."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (centre - half, centre + half)
+
+
+def _evaluate(ex: Experiment, params_list: list[Params], start: int, end: int) -> pd.DataFrame:
+    function = functools.partial(
+        shapley_point, seed=int(ex.cfg.seed), start=start, end=end, majority=float(ex.options["majority_share"])
+    )
+    ex.runs_done += 32 * len(params_list)
+    return pd.DataFrame(evaluate(function, params_list, int(ex.options["workers"])))
+
+
+def run(ex: Experiment) -> dict[str, Any]:
+    """Morris, then Sobol on the top parameters, then the robustness of the verdict."""
+    start, end = check_years(
+        [ex.options["from_year"], ex.options["to_year"]], ex.params, "experiment.from_year/to_year"
+    )
+    if end <= start:
+        raise ExperimentError(f"experiment.to_year={end} is not after experiment.from_year={start}")
+    priors = load_priors(list(ex.cfg.priors.ranges), ex.params)
+    top = int(ex.options["sobol_top"])
+    if not 1 <= top <= len(priors):
+        raise ExperimentError(f"experiment.sobol_top={top}; allowed: 1..{len(priors)} (the number of priors)")
+    seed = int(ex.cfg.seed)
+
+    # 1. Morris screening over every prior.
+    problem = _problem(priors)
+    design = morris_sample.sample(problem, int(ex.options["morris_trajectories"]), num_levels=4, seed=seed)
+    results = _evaluate(ex, [point_params(ex.params, priors, p) for p in design], start, end)
+    morris_rows = []
+    for output in OUTPUTS:
+        y = results[output].to_numpy()
+        analysis = morris_analyze.analyze(problem, design, y, num_levels=4, seed=seed)
+        for k, key in enumerate(problem["names"]):
+            morris_rows.append(
+                {
+                    "output": output,
+                    "key": key,
+                    "mu_star": analysis["mu_star"][k],
+                    "mu_star_conf": analysis["mu_star_conf"][k],
+                    "sigma": analysis["sigma"][k],
+                }
+            )
+    morris = pd.DataFrame(morris_rows)
+    ex.write_csv("morris", morris)
+    ex.save_figure(morris_figure(morris, OUTPUTS), "morris")
+    ranks = morris.assign(rank=morris.groupby("output")["mu_star"].rank(ascending=False))
+    chosen = list(ranks.sort_values("rank").drop_duplicates("key")["key"][:top])
+    selected = [p for p in priors if p.key in chosen]
+
+    # 2. Sobol indices over the selected parameters.
+    sub_problem = _problem(selected)
+    sobol_design = sobol_sample.sample(sub_problem, int(ex.options["sobol_base"]), calc_second_order=False, seed=seed)
+    sobol_results = _evaluate(ex, [point_params(ex.params, selected, p) for p in sobol_design], start, end)
+    sobol_rows = []
+    for output in OUTPUTS:
+        y = sobol_results[output].to_numpy()
+        analysis = sobol_analyze.analyze(sub_problem, y, calc_second_order=False, seed=seed)
+        for k, key in enumerate(sub_problem["names"]):
+            sobol_rows.append(
+                {
+                    "output": output,
+                    "key": key,
+                    "S1": analysis["S1"][k],
+                    "S1_conf": analysis["S1_conf"][k],
+                    "ST": analysis["ST"][k],
+                    "ST_conf": analysis["ST_conf"][k],
+                }
+            )
+    sobol = pd.DataFrame(sobol_rows)
+    ex.write_csv("sobol", sobol)
+    ex.save_figure(sobol_figure(sobol, OUTPUTS), "sobol")
+
+    # 3. Robustness over the whole prior space, and over the posterior.
+    n_points = int(ex.options["robustness_points"])
+    space = latin_hypercube(priors, n_points, seed + 1)
+    points = _evaluate(ex, [point_params(ex.params, priors, p) for p in space], start, end)
+    points = pd.concat([pd.DataFrame(space, columns=[p.key for p in priors]), points], axis=1)
+    ex.write_csv("robustness_points", points)
+    holds = int(points["c0_holds"].sum())
+    deciding = list(sobol[sobol["output"] == "china_share"].sort_values("ST", ascending=False)["key"][:6])
+    ex.save_figure(robustness_figure(points, deciding, float(ex.options["majority_share"])), "robustness")
+    robustness: dict[str, Any] = {
+        "prior_space": {
+            "points": n_points,
+            "c0_holds": holds,
+            "fraction": holds / n_points,
+            "wilson_95": list(wilson_interval(holds, n_points)),
+        },
+        "deciding_parameters": deciding,
+        "china_share_median": float(points["china_share"].median()),
+    }
+    posterior_file = str(ex.cfg.get("posterior_file", ""))
+    if posterior_file and posterior_path(posterior_file).is_file():
+        posterior = load_posterior(posterior_file)
+        post = _evaluate(ex, [posterior.params(ex.params, k) for k in range(len(posterior.samples))], start, end)
+        ok = int(post["c0_holds"].sum())
+        robustness["posterior"] = {
+            "points": len(post),
+            "c0_holds": ok,
+            "fraction": ok / len(post),
+            "wilson_95": list(wilson_interval(ok, len(post))),
+            "china_share_median": float(post["china_share"].median()),
+            "file": str(Path(posterior_file)),
+        }
+    else:
+        robustness["posterior"] = None
+    ex.write_json("robustness", robustness)
+    return {
+        "morris_top": chosen,
+        "sobol_china_share_ST": {r.key: round(r.ST, 3) for r in sobol[sobol["output"] == "china_share"].itertuples()},
+        "robustness": robustness,
+    }
+
+
+def _problem(priors: list[Prior]) -> dict[str, Any]:
+    return {"num_vars": len(priors), "names": [p.key for p in priors], "bounds": [[p.low, p.high] for p in priors]}
+
+
+main = entry_point(NAME, run)
+
+if __name__ == "__main__":
+    main()

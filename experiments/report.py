@@ -1,0 +1,849 @@
+"""The report of the claim test: ``python -m experiments.report`` (``make report``).
+
+Builds ONE self-contained HTML page, ``<experiment.out>/index.html`` (``results/report/`` by
+default): the question (claim C0 of Roy 2024), q2's verdict with every driver's share and its
+95% interval, q1's counterfactual effects, q4's critical juncture, q5's classification, every
+figure (embedded as PNG data URIs; also written to ``<out>/figures/``), and the configuration,
+model version and git revision of every result it shows. The page has no external link, script
+or font: it opens offline.
+
+What it reads, and only that:
+
+- ``<experiment.experiments_dir>/<name>/`` of each experiment in ``experiment.experiments``:
+  its CSV and JSON outputs and ``meta.json`` (q1's cached ``runs/*.states.parquet`` of the
+  baseline and ``experiment.compare_scenario`` for the side-by-side alignment figure);
+- one run folder of ``python -m sim``: ``experiment.run``, or else the newest complete run of
+  this model version under ``experiment.runs_dir`` (``results/runs/baseline``): its
+  ``states``, ``dyads`` and ``outcomes`` tables, ``config.yaml`` and ``meta.json``.
+
+Missing results (a folder without ``meta.json``: never run, or interrupted) are made first when
+``experiment.run_missing`` is true (the default): each experiment by its own entry point,
+``python -m experiments.<name> experiment.out=<folder>``, in a subprocess, at its default
+replicate count (``experiment.replicates_when_missing=N`` runs fewer, and the report says so;
+an interrupted experiment resumes from its run cache), and the run by ``python -m sim``. With
+``experiment.run_missing=false`` a missing folder stops the report with an error naming it.
+
+Bad input stops the report with exit code 2 and a message naming the folder or key, before
+anything is written: a results folder of another model version, an incomplete or unreadable one,
+an unknown experiment, a year outside the run. Every file is written atomically and only after
+every input has been read and every figure drawn, so a failed report leaves the previous one
+whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import functools
+import hashlib
+import html
+import io
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from omegaconf import OmegaConf
+
+from experiments.common import Experiment, ExperimentError, check_years, entry_point
+from sim import plots, store
+from sim.config import job_options, params_from_config
+from sim.inputs import build_inputs
+from sim.runs import replicate_seeds
+
+NAME = "report"
+log = logging.getLogger("experiments")
+EXPERIMENTS = ("q1_counterfactuals", "q2_driver_shares", "q4_hysteresis", "q5_asean_alignment")
+# The outputs of each experiment the report reads (besides meta.json).
+OUTPUTS = {
+    "q1_counterfactuals": ("effects.csv", "sea_states.csv"),
+    "q2_driver_shares": ("driver_shares.csv", "verdict.json"),
+    "q4_hysteresis": ("hysteresis.csv", "juncture.json"),
+    "q5_asean_alignment": ("classification.csv", "classification_by_year.csv"),
+}
+RUN_TABLES = ("states", "dyads", "outcomes")
+FIGURES_FOLDER = "figures"
+HTML_FILE = "index.html"
+QUESTIONS = {
+    "q1_counterfactuals": "Q1: where would Japan and Southeast Asia be without each driver?",
+    "q2_driver_shares": "Q2 and claim C0: what share of Japan's shift does each driver explain?",
+    "q4_hysteresis": "Q4: if Beijing stopped coercion in a given year, would Japan come back?",
+    "q5_asean_alignment": "Q5: which Southeast Asian states balance, hedge or bandwagon?",
+}
+
+
+@dataclass
+class Inputs:
+    """Everything the report shows, read from result files."""
+
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> file -> content
+    run_folder: Path | None = None
+    run_meta: dict[str, Any] = field(default_factory=dict)
+    run_config: str = ""
+    run_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    poles: tuple[str, str] = ("CHN", "USA")
+    events: list[tuple[float, str]] = field(default_factory=list)
+    comparison: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    comparison_note: str = ""
+    made_now: dict[str, str] = field(default_factory=dict)  # folder -> the command that made it
+
+
+@dataclass
+class Rendered:
+    """A figure drawn in memory: its file bytes by format, a caption, its name."""
+
+    name: str
+    caption: str
+    files: dict[str, bytes]
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def _read(path: Path, reader: Callable[[Path], Any]) -> Any:
+    """``reader(path)``, or an ExperimentError naming the file and what to do."""
+    try:
+        return reader(path)
+    except Exception as err:  # any parse error: the message says which file, and what to do
+        raise ExperimentError(
+            f"{path} cannot be read ({type(err).__name__}: {err}); allowed: a complete, unmodified results "
+            f"file; delete {path.parent} to recompute it"
+        ) from err
+
+
+def _write_bytes(data: bytes, path: Path) -> None:
+    path.write_bytes(data)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def experiment_state(folder: Path, name: str) -> str:
+    """``complete``, or ``missing`` (no meta.json: never run or interrupted); raise if unusable.
+
+    Raises
+    ------
+    ExperimentError
+        If the folder holds results of another model version, a corrupt ``meta.json``, results
+        of another experiment, or a ``meta.json`` without the outputs the report reads.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise ExperimentError(f"{folder} is a file; allowed: the results folder of {name}")
+    meta_path = folder / store.META_FILE
+    if not meta_path.is_file():
+        return "missing"
+    meta = _read(meta_path, _read_json)
+    found, current = meta.get("model_version") if isinstance(meta, dict) else None, store.model_version()
+    if found != current:
+        raise ExperimentError(
+            f"{folder} holds results of {name} of model version {found!r}, not {current!r}; allowed: results of this "
+            f"version: delete {folder} and run the report again (it remakes missing results), or point "
+            "experiment.experiments_dir elsewhere"
+        )
+    if meta.get("experiment") != name:
+        raise ExperimentError(
+            f"{folder} holds results of experiment {meta.get('experiment')!r}, not {name!r}; allowed: the "
+            f"folder python -m experiments.{name} writes"
+        )
+    absent = [f for f in OUTPUTS[name] if not (folder / f).is_file()]
+    if absent:
+        raise ExperimentError(
+            f"{folder} is incomplete: {absent} missing beside its meta.json; allowed: a complete results folder; "
+            f"delete {folder} to recompute it"
+        )
+    return "complete"
+
+
+def read_experiment(folder: Path, name: str) -> dict[str, Any]:
+    """The outputs of a complete experiment folder (``meta``, then each file by name)."""
+    out: dict[str, Any] = {"meta": _read(folder / store.META_FILE, _read_json), "folder": folder}
+    for file in OUTPUTS[name]:
+        out[file] = _read(folder / file, pd.read_csv if file.endswith(".csv") else _read_json)
+    return out
+
+
+def run_state(folder: Path) -> str:
+    """``complete`` if ``folder`` is a complete run of this model version with the tables the report needs."""
+    meta = store.read_meta(folder)
+    found, current = meta.get("model_version"), store.model_version()
+    if found != current:
+        raise ExperimentError(
+            f"{folder} holds a run of model version {found!r}, not {current!r}; allowed: a run folder of this "
+            "version (python -m sim)"
+        )
+    absent = [f"{t}.parquet" for t in RUN_TABLES if not (folder / f"{t}.parquet").is_file()]
+    if absent or not (folder / "config.yaml").is_file():
+        raise ExperimentError(
+            f"{folder} lacks {absent or ['config.yaml']}; allowed: a run folder written with "
+            f"tables={list(RUN_TABLES)} or more (the default of python -m sim)"
+        )
+    return "complete"
+
+
+def newest_run(runs_dir: Path) -> Path | None:
+    """The newest complete run folder of this model version (by its meta.json's time) under ``runs_dir``."""
+    if not runs_dir.is_dir():
+        return None
+    candidates = []
+    for meta_path in runs_dir.glob(f"*/{store.META_FILE}"):
+        try:
+            run_state(meta_path.parent)
+        except ValueError:  # another version, incomplete, unreadable: not a candidate
+            continue
+        candidates.append((meta_path.stat().st_mtime, meta_path.parent))
+    return max(candidates)[1] if candidates else None
+
+
+def read_run(folder: Path, inputs: Inputs) -> None:
+    """Read a run folder's tables, config, names of its actors and its dated events into ``inputs``."""
+    run_state(folder)
+    inputs.run_folder = folder
+    inputs.run_meta = store.read_meta(folder)
+    inputs.run_config = _read(folder / "config.yaml", lambda p: p.read_text(encoding="utf-8"))
+    inputs.run_tables = {t: _read(folder / f"{t}.parquet", pd.read_parquet) for t in RUN_TABLES}
+    cfg = _read(folder / "config.yaml", OmegaConf.load)
+    params = params_from_config(cfg)
+    inputs.names = dict(zip(params.actors.codes, build_inputs(params).names, strict=True))
+    inputs.poles = (params.actors.china_pole, params.actors.us_pole)
+    marks = pd.DataFrame(job_options(cfg).event_marks, columns=["date", "label"])
+    inputs.events = plots.event_marks(marks, params.run.start_year, params.run.end_year)
+
+
+def q1_states(folder: Path, meta: Mapping[str, Any], scenario: str) -> pd.DataFrame | None:
+    """q1's cached states table of ``scenario`` for the seeds of its meta.json (the newest), or None."""
+    seeds = replicate_seeds(int(meta["seed"]), int(meta["replicates"]))
+    digest = hashlib.sha256(json.dumps(seeds).encode()).hexdigest()[:12]
+    paths = sorted((folder / "runs").glob(f"{scenario}-*-{digest}.states.parquet"), key=lambda p: p.stat().st_mtime)
+    return _read(paths[-1], pd.read_parquet) if paths else None
+
+
+# --- making what is missing --------------------------------------------------------------------------
+
+
+def make(command: list[str], what: str) -> None:
+    """Run ``command`` (its output goes to the console); raise an ExperimentError if it fails."""
+    log.info("report: %s is missing; running %s", what, " ".join(command[1:]))
+    result = subprocess.run(command, check=False)
+    if result.returncode != 0:
+        raise ExperimentError(
+            f"{' '.join(command[1:])} (to make {what}) failed with exit code {result.returncode}; its message is "
+            "above. Fix it, or run that command yourself, then the report again"
+        )
+
+
+def experiment_command(name: str, folder: Path, replicates: int | None) -> list[str]:
+    """The command that makes ``folder``: the experiment's own entry point."""
+    command = [sys.executable, "-m", f"experiments.{name}", f"experiment.out={folder}"]
+    return command + ([f"replicates={replicates}"] if replicates is not None else [])
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+
+def render(fig: Figure, name: str, caption: str, formats: Sequence[str]) -> Rendered:
+    """Draw ``fig`` into memory as PNG (always) and every format in ``formats``; close it."""
+    files = {}
+    for fmt in dict.fromkeys(["png", *formats]):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=110)
+        files[fmt] = buffer.getvalue()
+    plt.close(fig)
+    return Rendered(name, caption, files)
+
+
+def esc(value: Any) -> str:
+    """HTML-escaped text of ``value``."""
+    return html.escape(str(value))
+
+
+def num(value: Any, digits: int = 3, sign: bool = False) -> str:
+    """A number with ``digits`` decimals (``-`` for a missing value)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    return f"{float(value):+.{digits}f}" if sign else f"{float(value):.{digits}f}"
+
+
+def interval(point: Any, low: Any, high: Any, digits: int = 3, sign: bool = False) -> str:
+    """``point [low, high]``."""
+    return f"{num(point, digits, sign)} [{num(low, digits, sign)}, {num(high, digits, sign)}]"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
+    """An HTML table; cells are escaped unless wrapped in :class:`Raw`."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{c.html if isinstance(c, Raw) else esc(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+@dataclass(frozen=True)
+class Raw:
+    """HTML that :func:`table` inserts as it is."""
+
+    html: str
+
+
+def figure_html(figure: Rendered) -> str:
+    """An embedded figure (PNG data URI) with its caption."""
+    data = base64.b64encode(figure.files["png"]).decode("ascii")
+    return (
+        f'<figure id="fig-{esc(figure.name)}"><img alt="{esc(figure.caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{esc(figure.caption)} <span class='file'>({FIGURES_FOLDER}/{esc(figure.name)}.png)</span>"
+        "</figcaption></figure>"
+    )
+
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1180px; margin: 2em auto;
+       padding: 0 1.2em; color: #1d1d1f; line-height: 1.5; }
+h1 { font-size: 1.9em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em;
+margin-top: 2.2em; } h3 { margin-top: 1.6em; }
+.meta, .file, figcaption { color: #555; font-size: 0.92em; }
+.verdict { border-radius: 8px; padding: 1em 1.4em; margin: 1.2em 0; font-size: 1.08em; }
+.verdict.supported { background: #e8f3e8; border-left: 8px solid #2e7d32; }
+.verdict.not-supported { background: #fbe9e7; border-left: 8px solid #c62828; }
+.verdict.undecided { background: #fff8e1; border-left: 8px solid #f9a825; }
+.verdict .word { font-size: 1.5em; font-weight: 700; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.93em; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f4f4f6; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1.4em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+details { margin: 0.6em 0; } summary { cursor: pointer; font-weight: 600; }
+pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; max-height: 32em; }
+.note { background: #f4f4f6; padding: 0.6em 1em; border-radius: 6px; }
+.bandwagoning { color: #c62828; font-weight: 600; } .balancing { color: #1565c0; font-weight: 600; }
+.hedging { color: #555; font-weight: 600; }
+"""
+
+
+def question_html() -> str:
+    """The question, paraphrased from CLAIMS.md (Roy 2024), and how the model puts it to a test."""
+    return """
+<h2 id="question">The question</h2>
+<p>Denny Roy (2024), in a short PacNet commentary, argues that Japan has been moving away from the Japan that
+Beijing would like to have on five counts: it criticises China more openly (W1), its standing in the region has
+grown (W2), it resists China's territorial claims (W3), it is arming and binding itself more tightly to the United
+States (W4), and it restricts the flow of advanced technology to China (W5). His causal claim is that Beijing's own
+coercive behaviour is the main cause, with North Korea's provocations and Russia's war contributing less.</p>
+<p>The simulation turns this into <b>claim C0</b>: in an agent-based model of fifteen states that perceive threats
+and adjust their alignment every quarter from 2010 to 2030, China's coercion explains the largest share of the
+change in Japan's "China-wants gap" (the mean of W1..W5, 0 = the Japan Beijing wants, 1 = its opposite), more than
+one half, while North Korea's and Russia's contributions are positive and smaller. The claim can fail: the model
+also carries rival drivers (US pressure for burden-sharing and a domestic trend in Japan), each with its own
+switch, and the shares come from switching every combination of drivers on and off (Shapley values).</p>
+"""
+
+
+def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
+    """q2: the verdict, the shares with 95% intervals, the criteria, the figure."""
+    verdict, shares = q2["verdict.json"], q2["driver_shares.csv"]
+    supported = verdict.get("supported")
+    word = plots.verdict_word(supported)
+    cls = word.replace(" ", "-")
+    largest = str(verdict.get("largest_driver"))
+    window = verdict.get("window", ["?", "?"])
+    china = shares[shares["driver"] == "china_coercion"]
+    china_text = (
+        f"China's coercion explains a share of {interval(*china.iloc[0][['share', 'ci_low', 'ci_high']])} "
+        "(95% bootstrap interval) of the change. "
+        if len(china)
+        else ""
+    )
+    explanation = {
+        True: "every criterion's 95% interval lies on the side the claim predicts",
+        False: "at least one criterion's 95% interval lies on the opposite side",
+        None: "the 95% intervals leave at least one criterion open",
+    }[supported]
+    has_contribution = "contribution" in shares.columns
+    rows = []
+    for _, r in shares.iterrows():
+        rows.append(
+            [
+                plots.DRIVER_LABELS.get(str(r["driver"]), str(r["driver"])),
+                interval(r["share"], r["ci_low"], r["ci_high"]),
+                interval(r["contribution"], r["contribution_ci_low"], r["contribution_ci_high"], 4, True)
+                if has_contribution
+                else "-",
+            ]
+        )
+    criteria_rows = [
+        [
+            name.replace("_", " "),
+            f"[{num(c['interval_95'][0], 4)}, {num(c['interval_95'][1], 4)}]",
+            "established" if c.get("established") else ("rejected" if c.get("rejected") else "open"),
+        ]
+        for name, c in verdict.get("criteria", {}).items()
+    ]
+    return f"""
+<h2 id="verdict">The verdict (q2)</h2>
+<div class="verdict {cls}"><span class="word">Claim C0: {esc(word)}</span><br>
+supported = <code>{esc(json.dumps(supported))}</code>; largest driver:
+<b>{esc(plots.DRIVER_LABELS.get(largest, largest))}</b>. {esc(china_text)}The five drivers together account
+for a change of <b>{num(verdict.get("total_change"), 3, True)}</b> in Japan's China-wants gap from {esc(window[0])}
+to {esc(window[1])}: the gap changes by {num(verdict.get("change_all_drivers"), 3, True)} with every driver on and by
+{num(verdict.get("change_no_driver"), 3, True)} with none ({esc(verdict.get("runs_per_coalition"))} paired runs for
+each of the 32 on/off combinations). The verdict is {esc(word)} because {esc(explanation)}; the share of bootstrap
+draws in which every criterion holds is {num(verdict.get("bootstrap_fraction_all_criteria"), 3)}.</div>
+<h3>Each driver's share of the change in Japan's gap, {esc(window[0])}-{esc(window[1])}</h3>
+{table(["driver", "share [95% interval]", "contribution to the gap [95% interval]"], rows)}
+<details><summary>The criteria of C0 and their 95% intervals</summary>
+<p>Rule: {esc(verdict.get("rule", ""))}.</p>
+{table(["criterion (difference that must be above 0)", "95% interval", "status"], criteria_rows)}</details>
+{figure_html(figures["driver_shares"])}
+"""
+
+
+def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -> str:
+    """q1: the effects on the gap by year, on W1..W5 in the last year, the figures."""
+    effects = q1["effects.csv"]
+    gap = effects[effects["outcome"] == "china_wants_gap"]
+    years = sorted(gap["year"].unique())
+    rows = []
+    for scenario in dict.fromkeys(gap["scenario"]):
+        sub = gap[gap["scenario"] == scenario].set_index("year")
+        rows.append(
+            [plots.SCENARIO_LABELS.get(scenario, scenario)]
+            + [interval(sub.loc[y, "effect"], sub.loc[y, "ci_low"], sub.loc[y, "ci_high"], 3, True) for y in years]
+        )
+    last = max(years)
+    dims = effects[effects["year"] == last]
+    outcomes = [*plots.W_LABELS]
+    dim_rows = []
+    for scenario in dict.fromkeys(dims["scenario"]):
+        sub = dims[dims["scenario"] == scenario].set_index("outcome")
+        dim_rows.append(
+            [plots.SCENARIO_LABELS.get(scenario, scenario)]
+            + [num(sub.loc[o, "effect"], 3, True) if o in sub.index else "-" for o in outcomes]
+        )
+    n = int(effects["n"].iloc[0]) if "n" in effects.columns and len(effects) else "?"
+    parts = [
+        '<h2 id="q1">Counterfactuals (q1)</h2>',
+        f"<p>{esc(QUESTIONS['q1_counterfactuals'])} Each counterfactual removes one driver for the whole run; its "
+        f"effect is the counterfactual minus the baseline, paired by seed ({esc(n)} pairs), annual means, with a "
+        "bootstrap 95% interval. Negative: without the driver Japan is closer to the Japan Beijing wants.</p>",
+        "<h3>Effect on Japan's China-wants gap (mean [95% interval])</h3>",
+        table(["counterfactual", *[str(y) for y in years]], rows),
+        f"<h3>Effect on each dimension in {esc(last)} (mean)</h3>",
+        table(["counterfactual", *[plots.W_LABELS[o] for o in outcomes]], dim_rows),
+        figure_html(figures["effects"]),
+        figure_html(figures["effects_dimensions"]),
+    ]
+    if "alignment_comparison" in figures:
+        parts.append(figure_html(figures["alignment_comparison"]))
+    elif note:
+        parts.append(f'<p class="note">{esc(note)}</p>')
+    return "\n".join(parts)
+
+
+def q4_html(q4: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
+    """q4: the critical juncture with its spread."""
+    s = q4["juncture.json"]
+    spread = s.get("juncture_interval_90")
+    path = s.get("vs_never_coerced", {})
+    path_spread = path.get("juncture_interval_90")
+    rows = [
+        ["critical juncture (median over runs)", num(s.get("juncture_median"), 0)],
+        ["90% of runs' junctures within", f"{num(spread[0], 0)}-{num(spread[1], 0)}" if spread else "-"],
+        ["runs with a juncture in the window", f"{s.get('runs_with_juncture')} of {s.get('runs')}"],
+        ["runs that never come back, whenever restraint starts", f"{s.get('runs_never_returning')} of {s.get('runs')}"],
+        [f"Japan's gap in {s.get('reference_year')} (median)", num(s.get("gap_reference_median"))],
+        [f"gap in {s.get('check_year')}: no restraint (median)", num(s.get("gap_check_baseline_median"))],
+        [f"gap in {s.get('check_year')}: never coerced (median)", num(s.get("gap_check_never_coerced_median"))],
+        ["tolerance for 'back'", num(s.get("tolerance"))],
+        [
+            "juncture against the never-coerced path instead (median; 90% of runs)",
+            f"{num(path.get('juncture_median'), 0)}; "
+            + (f"{num(path_spread[0], 0)}-{num(path_spread[1], 0)}" if path_spread else "-"),
+        ],
+    ]
+    return f"""
+<h2 id="q4">Hysteresis and the critical juncture (q4)</h2>
+<p>{esc(QUESTIONS["q4_hysteresis"])} Beijing stops coercion from a restraint year on; a run comes back if Japan's gap
+in {esc(s.get("check_year"))} is at most its {esc(s.get("reference_year"))} level plus the tolerance. A run's critical
+juncture is the first restraint year from which on it never comes back.</p>
+{table(["quantity", "value"], rows)}
+<p class="note">{esc(s.get("note", ""))}</p>
+{figure_html(figures["hysteresis"])}
+"""
+
+
+def q5_html(q5: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
+    """q5: the classification of each Southeast Asian state in each scenario."""
+    table_frame = q5["classification.csv"]
+    scenarios = list(dict.fromkeys(table_frame["scenario"]))
+    rows = []
+    for actor in dict.fromkeys(table_frame["actor"]):
+        row: list[Any] = [actor]
+        for scenario in scenarios:
+            hit = table_frame[(table_frame["actor"] == actor) & (table_frame["scenario"] == scenario)]
+            if hit.empty:
+                row.append("-")
+                continue
+            r = hit.iloc[0]
+            share = r.get(f"share_{r['class']}")
+            row.append(
+                Raw(
+                    f'<span class="{esc(r["class"])}">{esc(r["class"])}</span> ({num(share, 2)} of runs); change '
+                    f"{interval(r['change'], r['ci_low'], r['ci_high'], 3, True)}"
+                )
+            )
+        rows.append(row)
+    return f"""
+<h2 id="q5">Southeast Asia: balancing, hedging, bandwagoning (q5)</h2>
+<p>{esc(QUESTIONS["q5_asean_alignment"])} A state balances (toward the US) if its alignment rose by more than the
+threshold since the start year, bandwagons (with China) if it fell by more, and hedges otherwise. The class is the
+most frequent across runs at the end year; the change is the mean alignment change with a bootstrap 95% interval.</p>
+{table(["state", *[plots.SCENARIO_LABELS.get(s, s) for s in scenarios]], rows)}
+{figure_html(figures["classification"])}
+"""
+
+
+def run_html(inputs: Inputs, figures: Mapping[str, Rendered], years: Sequence[int]) -> str:
+    """The default run's figures: alignment, Japan's dimensions, threat heatmap, alignment network."""
+    meta = inputs.run_meta
+    return f"""
+<h2 id="run">The default run</h2>
+<p>Run folder <code>{esc(inputs.run_folder)}</code>: scenario {esc(meta.get("scenario"))}, seed {esc(meta.get("seed"))},
+{esc(meta.get("replicates"))} run(s), {esc(meta.get("engine"))} engine. The threat heatmap and the alignment network
+show the years {esc(", ".join(str(y) for y in years))}.</p>
+{figure_html(figures["alignment"])}
+{figure_html(figures["japan_dimensions"])}
+{figure_html(figures["threat_heatmap"])}
+{figure_html(figures["alignment_network"])}
+"""
+
+
+def provenance_html(inputs: Inputs, report_config: Mapping[str, Any], replicates_note: str) -> str:
+    """Versions, revisions and the exact configuration of every result shown."""
+    current = store.provenance()
+    rows = []
+    details = []
+    for name, content in inputs.experiments.items():
+        meta = content["meta"]
+        folder = str(content["folder"])
+        rows.append(
+            [
+                name,
+                Raw(f"<code>{esc(folder)}</code>"),
+                meta.get("model_version"),
+                meta.get("git_revision"),
+                meta.get("seed"),
+                meta.get("replicates"),
+                f"{meta.get('seconds')} s",
+                "this report (missing before)" if folder in inputs.made_now else "earlier",
+            ]
+        )
+        details.append(
+            f"<details><summary>{esc(name)}: meta.json (configuration included)</summary>"
+            f"<pre>{esc(json.dumps(meta, indent=2, sort_keys=True, default=str))}</pre></details>"
+        )
+    run_meta = inputs.run_meta
+    rows.append(
+        [
+            "default run",
+            Raw(f"<code>{esc(inputs.run_folder)}</code>"),
+            run_meta.get("model_version"),
+            run_meta.get("git_revision"),
+            run_meta.get("seed"),
+            run_meta.get("replicates"),
+            f"{run_meta.get('seconds_total')} s",
+            "this report (missing before)" if str(inputs.run_folder) in inputs.made_now else "earlier",
+        ]
+    )
+    details.append(
+        f"<details><summary>default run: config.yaml</summary><pre>{esc(inputs.run_config)}</pre></details>"
+        f"<details><summary>default run: meta.json</summary>"
+        f"<pre>{esc(json.dumps(run_meta, indent=2, sort_keys=True, default=str))}</pre></details>"
+        f"<details><summary>this report: its configuration</summary>"
+        f"<pre>{esc(json.dumps(report_config, indent=2, sort_keys=True, default=str))}</pre></details>"
+    )
+    made = "".join(f"<li><code>{esc(c)}</code></li>" for c in inputs.made_now.values())
+    made_html = f"<p>Made by this report because they were missing:</p><ul>{made}</ul>" if made else ""
+    return f"""
+<h2 id="provenance">Configuration and versions</h2>
+<p>This report: package version <b>{esc(current["package_version"])}</b>, model version
+<b>{esc(current["model_version"])}</b> (package version + digest of the model's source and data), git revision
+<code>{esc(current["git_revision"])}</code>, Python {esc(current["python"])}. Every result below was checked to be of
+this model version.</p>
+{table(["results", "folder", "model version", "git revision", "seed", "replicates", "time", "made by"], rows)}
+{made_html}{f'<p class="note">{esc(replicates_note)}</p>' if replicates_note else ""}
+{"".join(details)}
+"""
+
+
+def page(body: str, generated: str) -> str:
+    """The whole page."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Is Beijing pushing Japan away? Report of the claim test</title>
+<style>{CSS}</style></head>
+<body>
+<h1>Is Beijing pushing Japan away? Report of the claim test</h1>
+<p class="meta">Generated {esc(generated)} by <code>python -m experiments.report</code> from the result files named
+under <a href="#provenance">Configuration and versions</a>. Sections: <a href="#question">question</a>,
+<a href="#verdict">verdict</a>, <a href="#q1">counterfactuals</a>, <a href="#q4">hysteresis</a>,
+<a href="#q5">Southeast Asia</a>, <a href="#run">the default run</a>.</p>
+{body}
+<h2 id="source">Source</h2>
+<p>Roy, Denny (2024). "China isn't getting the Japan it wants." PacNet commentary, Pacific Forum; East-West Center.
+The claim is paraphrased; the model, its equations and their sources are described in <code>docs/ODD.md</code>. The
+model's parameters are its defaults unless the configuration above says otherwise: the numbers are what this model
+says under them, not measurements.</p>
+</body></html>
+"""
+
+
+# --- the experiment body ---------------------------------------------------------------------------------
+
+
+def options_from(ex: Experiment) -> dict[str, Any]:
+    """The report's validated options."""
+    o = ex.options
+    names = [str(n) for n in o["experiments"]]
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown or not names:
+        raise ExperimentError(
+            f"experiment.experiments={names} has unknown name(s) {unknown}; allowed: {list(EXPERIMENTS)}"
+        )
+    if "q2_driver_shares" not in names:
+        raise ExperimentError(
+            f"experiment.experiments={names} lacks q2_driver_shares; allowed: a list that includes it (the verdict)"
+        )
+    years = check_years(list(o["years"]), ex.params, "experiment.years")
+    if not years:
+        raise ExperimentError("experiment.years=[]; allowed: one or more years for the heatmap and network")
+    threshold = float(o["network_threshold"])
+    if not 0.0 < threshold <= 1.0:
+        raise ExperimentError(f"experiment.network_threshold={threshold}; allowed: 0 < threshold <= 1")
+    replicates = o.get("replicates_when_missing")
+    if replicates is not None and (isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2):
+        raise ExperimentError(
+            f"experiment.replicates_when_missing={replicates!r}; allowed: null (each experiment's default) or an "
+            "integer >= 2"
+        )
+    run_missing = o["run_missing"]
+    if not isinstance(run_missing, bool):
+        raise ExperimentError(f"experiment.run_missing={run_missing!r}; allowed: true or false")
+    return {
+        "experiments": names,
+        "experiments_dir": Path(str(o["experiments_dir"])).resolve(),
+        "run": Path(str(o["run"])).resolve() if o.get("run") else None,
+        "runs_dir": Path(str(o["runs_dir"])).resolve(),
+        "run_missing": run_missing,
+        "replicates": replicates,
+        "years": years,
+        "threshold": threshold,
+        "compare": str(o["compare_scenario"]),
+    }
+
+
+def gather(opts: Mapping[str, Any]) -> Inputs:
+    """Check every input, make what is missing (if allowed), read everything."""
+    inputs = Inputs()
+    folders = {name: opts["experiments_dir"] / name for name in opts["experiments"]}
+    missing = [name for name, folder in folders.items() if experiment_state(folder, name) == "missing"]
+    run_folder = opts["run"]
+    if run_folder is not None:
+        if not run_folder.is_dir():
+            raise ExperimentError(
+                f"experiment.run={str(run_folder)!r} is not a folder; allowed: a run folder of python -m sim"
+            )
+        run_state(run_folder)
+    else:
+        run_folder = newest_run(opts["runs_dir"])
+    if (missing or run_folder is None) and not opts["run_missing"]:
+        absent = [str(folders[n]) for n in missing] + ([] if run_folder else [f"a complete run in {opts['runs_dir']}"])
+        raise ExperimentError(
+            f"missing results: {absent}; allowed: results of this model version there (make experiments, make run), "
+            "or experiment.run_missing=true to make them first"
+        )
+    if run_folder is None:
+        command = [
+            sys.executable,
+            "-m",
+            "sim",
+            f"hydra.run.dir={opts['runs_dir']}/${{now:%Y%m%d-%H%M%S}}-seed${{seed}}",
+        ]
+        make(command, f"a run of the default scenario in {opts['runs_dir']}")
+        run_folder = newest_run(opts["runs_dir"])
+        if run_folder is None:
+            raise ExperimentError(f"{' '.join(command[1:])} finished but left no complete run in {opts['runs_dir']}")
+        inputs.made_now[str(run_folder)] = " ".join(["python", *command[1:]])
+    for name in missing:
+        command = experiment_command(name, folders[name], opts["replicates"])
+        make(command, str(folders[name]))
+        inputs.made_now[str(folders[name])] = " ".join(["python", *command[1:]])
+        if experiment_state(folders[name], name) != "complete":
+            raise ExperimentError(f"{' '.join(command[1:])} finished but {folders[name]} is still incomplete")
+    for name, folder in folders.items():
+        inputs.experiments[name] = read_experiment(folder, name)
+    read_run(run_folder, inputs)
+    if "q1_counterfactuals" in inputs.experiments:
+        q1 = inputs.experiments["q1_counterfactuals"]
+        scenarios = list(q1["meta"].get("config", {}).get("experiment", {}).get("scenarios", []))
+        if opts["compare"] not in scenarios:
+            raise ExperimentError(
+                f"experiment.compare_scenario={opts['compare']!r} is not among q1's scenarios; allowed: {scenarios}"
+            )
+        base = q1_states(q1["folder"], q1["meta"], "baseline")
+        other = q1_states(q1["folder"], q1["meta"], opts["compare"])
+        if base is not None and other is not None:
+            inputs.comparison = (base, other)
+        else:
+            inputs.comparison_note = (
+                f"The side-by-side alignment figure needs q1's cached states tables of the baseline and "
+                f"{opts['compare']} (in {q1['folder'] / 'runs'}); they are not there, so it is left out."
+            )
+    return inputs
+
+
+def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dict[str, Rendered]:
+    """Every figure of the report, drawn in memory."""
+    figures: dict[str, Rendered] = {}
+
+    def add(name: str, caption: str, fig: Figure) -> None:
+        figures[name] = render(fig, name, caption, formats)
+
+    ex = inputs.experiments
+    years = opts["years"]
+    if "q2_driver_shares" in ex:
+        q2 = ex["q2_driver_shares"]
+        add(
+            "driver_shares",
+            "Each driver's Shapley share of the change in Japan's China-wants gap, with 95% bootstrap intervals; "
+            "the verdict on C0 in the title (q2).",
+            plots.driver_shares_figure(q2["driver_shares.csv"], q2["verdict.json"]),
+        )
+    if "q1_counterfactuals" in ex:
+        effects = ex["q1_counterfactuals"]["effects.csv"]
+        add(
+            "effects",
+            "Effect of removing each driver on Japan's China-wants gap, by year (mean over paired runs, 95% "
+            "interval; q1).",
+            plots.effects_figure(effects, "china_wants_gap"),
+        )
+        last = int(effects["year"].max())
+        add(
+            "effects_dimensions",
+            f"Effect of removing each driver on each of Japan's five dimensions and the gap in {last} (q1).",
+            plots.effects_dimensions_figure(effects, last),
+        )
+        if inputs.comparison is not None:
+            label = plots.SCENARIO_LABELS.get(opts["compare"], opts["compare"])
+            add(
+                "alignment_comparison",
+                f"Every actor's alignment in the baseline and with {label}: median and 90% band across q1's runs.",
+                plots.plot_alignment_comparison(
+                    *inputs.comparison,
+                    inputs.names,
+                    ("baseline", label),
+                    title=f"Alignment of every actor: baseline and {label}",
+                    poles=inputs.poles,
+                ),
+            )
+    if "q4_hysteresis" in ex:
+        q4 = ex["q4_hysteresis"]
+        add(
+            "hysteresis",
+            "Japan's gap in the check year against the year from which Beijing stops coercing; the critical "
+            "juncture (q4).",
+            plots.hysteresis_figure(q4["hysteresis.csv"], q4["juncture.json"]),
+        )
+    if "q5_asean_alignment" in ex:
+        q5 = ex["q5_asean_alignment"]
+        by_year = q5["classification_by_year.csv"]
+        add(
+            "classification",
+            "Each Southeast Asian state's modal class by year, in each scenario (q5).",
+            plots.classification_strip(by_year, list(dict.fromkeys(by_year["scenario"]))),
+        )
+    tables = inputs.run_tables
+    scenario = inputs.run_meta.get("scenario", "")
+    add(
+        "alignment",
+        f"Every actor's alignment over time in the default run ({scenario}); the poles dashed.",
+        plots.plot_alignment(tables["states"], inputs.names, f"Alignment of every actor ({scenario})", inputs.poles),
+    )
+    add(
+        "japan_dimensions",
+        "Japan's five dimensions W1..W5 and the China-wants gap in the default run, dated events marked.",
+        plots.plot_japan_dimensions(
+            tables["outcomes"], inputs.events, f"What Beijing wants from Japan, and what it gets ({scenario})"
+        ),
+    )
+    add(
+        "threat_heatmap",
+        "Threat of each target (columns) to each observer (rows) in the default run, annual means.",
+        plots.threat_heatmap(tables["dyads"], years),
+    )
+    add(
+        "alignment_network",
+        f"Actors linked when their alignments are close (closeness at least {opts['threshold']:g}); colour: "
+        "alignment, China red to US blue.",
+        plots.alignment_network(tables["states"], years, threshold=opts["threshold"], poles=inputs.poles),
+    )
+    return figures
+
+
+def run(ex: Experiment) -> dict[str, Any]:
+    """Read (or make) every result, draw every figure, then write the figures and index.html."""
+    opts = options_from(ex)
+    formats = job_options(ex.cfg).figure_formats
+    inputs = gather(opts)
+    figures = draw(inputs, opts, formats)
+    replicates_note = ""
+    if opts["replicates"] is not None and any(k != str(inputs.run_folder) for k in inputs.made_now):
+        replicates_note = (
+            f"Experiments made by this report ran with replicates={opts['replicates']} "
+            "(experiment.replicates_when_missing), not their default replicate counts: their intervals are wider."
+        )
+    sections = [question_html()]
+    experiments = inputs.experiments
+    sections.append(verdict_html(experiments["q2_driver_shares"], figures))
+    if "q1_counterfactuals" in experiments:
+        sections.append(q1_html(experiments["q1_counterfactuals"], figures, inputs.comparison_note))
+    if "q4_hysteresis" in experiments:
+        sections.append(q4_html(experiments["q4_hysteresis"], figures))
+    if "q5_asean_alignment" in experiments:
+        sections.append(q5_html(experiments["q5_asean_alignment"], figures))
+    sections.append(run_html(inputs, figures, opts["years"]))
+    container = OmegaConf.to_container(ex.cfg, resolve=True)
+    assert isinstance(container, dict)
+    report_config = {str(k): v for k, v in container.items()}
+    sections.append(provenance_html(inputs, report_config, replicates_note))
+    generated = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    text = page("\n".join(sections), generated)
+    for figure in figures.values():
+        for fmt, data in figure.files.items():
+            store.atomic_write(
+                ex.folder / FIGURES_FOLDER / f"{figure.name}.{fmt}", functools.partial(_write_bytes, data)
+            )
+    store.write_text(ex.folder / HTML_FILE, text)
+    verdict = experiments["q2_driver_shares"]["verdict.json"]
+    log.info("report: %s (claim C0 %s)", ex.folder / HTML_FILE, plots.verdict_word(verdict.get("supported")))
+    return {
+        "html": str(ex.folder / HTML_FILE),
+        "supported": verdict.get("supported"),
+        "largest_driver": verdict.get("largest_driver"),
+        "figures": sorted(figures),
+        "made_by_report": list(inputs.made_now.values()),
+        "inputs": {name: str(content["folder"]) for name, content in experiments.items()}
+        | {"run": str(inputs.run_folder)},
+    }
+
+
+main = entry_point(NAME, run)
+
+if __name__ == "__main__":
+    main()

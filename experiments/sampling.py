@@ -1,0 +1,63 @@
+"""Prior ranges, space-filling designs, and evaluating many parameter points on all cores.
+
+Shared by the calibration and the sensitivity analysis. The priors are uniform ranges over dotted
+parameter keys (``configs/priors/default.yaml``); a point is a vector in the order of the priors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from sim.params import Params, with_values
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A uniform prior range of one parameter."""
+
+    key: str
+    low: float
+    high: float
+
+
+def load_priors(ranges: Sequence[Any], base: Params) -> list[Prior]:
+    """Validated priors from the config's ``priors.ranges``: known keys, low < high, both allowed values."""
+    priors = []
+    for entry in ranges:
+        item = dict(entry)
+        if set(item) != {"key", "low", "high"}:
+            raise ValueError(f"priors.ranges entry {item}; allowed keys: key, low, high")
+        prior = Prior(str(item["key"]), float(item["low"]), float(item["high"]))
+        if not prior.low < prior.high:
+            raise ValueError(f"priors.ranges {prior.key}: low={prior.low} >= high={prior.high}; allowed: low < high")
+        with_values(base, {prior.key: prior.low})  # raises KeyError/ValueError naming the key and range
+        with_values(base, {prior.key: prior.high})
+        priors.append(prior)
+    if len({p.key for p in priors}) != len(priors):
+        raise ValueError("priors.ranges names a parameter twice; allowed: each key once")
+    return priors
+
+
+def latin_hypercube(priors: Sequence[Prior], n: int, seed: int) -> np.ndarray:
+    """``n`` points of a Latin hypercube over the priors (McKay et al. 1979), shape (n, d)."""
+    unit = qmc.LatinHypercube(d=len(priors), seed=np.random.default_rng(seed)).random(n)
+    return qmc.scale(unit, [p.low for p in priors], [p.high for p in priors])
+
+
+def point_params(base: Params, priors: Sequence[Prior], point: Sequence[float]) -> Params:
+    """``base`` with the priors' parameters set to ``point``."""
+    return with_values(base, {p.key: float(v) for p, v in zip(priors, point, strict=True)})
+
+
+def evaluate[T](function: Callable[[Params], T], params_list: Sequence[Params], workers: int) -> list[T]:
+    """``function`` of every parameter set, on ``workers`` processes (in order)."""
+    if workers <= 1 or len(params_list) <= 1:
+        return [function(p) for p in params_list]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(function, params_list, chunksize=max(1, len(params_list) // (8 * workers))))

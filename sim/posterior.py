@@ -1,0 +1,70 @@
+"""The calibrated posterior sample: loading it and drawing a run's parameters from it.
+
+``python -m experiments.calibrate`` writes ``configs/params/posterior.json``: the dotted keys of
+the calibrated parameters, the accepted parameter vectors, their losses, and the provenance of the
+calibration (data files' hashes, method, sample size, date, model version). With
+``posterior=true``, run k of a job takes sample k modulo the sample size, so replicates spread
+over the posterior instead of repeating one parameter set.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.params import Params, with_values
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Accepted parameter vectors of a calibration and where they come from."""
+
+    keys: tuple[str, ...]
+    samples: np.ndarray  # (n, len(keys))
+    losses: np.ndarray  # (n,)
+    provenance: dict[str, Any]
+
+    def params(self, base: Params, k: int) -> Params:
+        """``base`` with the values of sample ``k`` (modulo the sample size)."""
+        row = self.samples[k % len(self.samples)]
+        return with_values(base, dict(zip(self.keys, (float(v) for v in row), strict=True)))
+
+
+def posterior_path(name: str) -> Path:
+    """A posterior file path: absolute as given, else relative to the repository root."""
+    path = Path(name)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_posterior(name: str) -> Posterior:
+    """Read and check a posterior file.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, is not valid JSON, or its samples do not match its keys.
+    """
+    path = posterior_path(name)
+    if not path.is_file():
+        raise ValueError(
+            f"posterior_file={name!r}: no such file; allowed: a file written by python -m experiments.calibrate"
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"posterior_file={name!r} is not valid JSON: {err}") from err
+    try:
+        keys = tuple(str(k) for k in raw["keys"])
+        samples = np.asarray(raw["samples"], dtype=float)
+        losses = np.asarray(raw["losses"], dtype=float)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"posterior_file={name!r} lacks keys/samples/losses: {err}") from err
+    if samples.ndim != 2 or samples.shape[1] != len(keys) or len(samples) == 0 or len(losses) != len(samples):
+        raise ValueError(f"posterior_file={name!r}: samples of shape {samples.shape} do not match {len(keys)} keys")
+    return Posterior(keys, samples, losses, dict(raw.get("provenance", {})))
