@@ -31,6 +31,7 @@ from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, 
 from experiments.targets import Target, data_hashes, load_targets, loss, model_values
 from sim import store
 from sim.ensemble import simulate_chunk
+from sim.outcomes import W_COLUMNS
 from sim.params import Params, with_values
 from sim.plots_calibration import calibration_fit_figure
 from sim.records import tables as build_tables
@@ -221,17 +222,7 @@ def _projections(runs: list[dict[str, pd.DataFrame]], params: Params, last_year:
         if metric == "spending_share_gdp":
             frame = frame[frame["actor"] == params.actors.focal]
         parts.append(frame.rename(columns={metric: "value"}).assign(metric=metric))
-    columns = [
-        "w1_criticism",
-        "w2_standing",
-        "w3_claims_resistance",
-        "w4_military_alignment",
-        "w5_tech_denial",
-        "china_wants_gap",
-        "sea_trust_japan",
-        "sea_trust_us",
-        "sea_trust_china",
-    ]
+    columns = [*W_COLUMNS, "china_wants_gap", "sea_trust_japan", "sea_trust_us", "sea_trust_china"]
     yearly = outcomes.groupby(["run_id", "year"])[columns].mean().reset_index()
     long = yearly.melt(id_vars=["run_id", "year"], var_name="metric", value_name="value")
     long["actor"] = np.where(long["metric"].str.startswith("sea_"), "SEA", params.actors.focal)

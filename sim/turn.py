@@ -14,7 +14,7 @@ The phases follow ODD section 3: drivers (``sim/drivers.py``), :func:`decide`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -403,19 +403,6 @@ def perception_only(state: State, inputs: RunInputs, params: ModelParams, turn: 
     criticism, resistance, denial, trust = stance_update(
         state, state, threat, reassurance, ALL, inputs, params, turn, drivers, state.trend
     )
-    return State(
-        state.alignment,
-        state.spending,
-        state.expenditure,
-        state.capability,
-        state.lockin,
-        state.ceiling,
-        state.growth,
-        state.trend,
-        intent,
-        threat,
-        criticism,
-        resistance,
-        denial,
-        trust,
+    return replace(
+        state, intent=intent, threat=threat, criticism=criticism, resistance=resistance, denial=denial, trust=trust
     )
