@@ -194,7 +194,8 @@ def bloc_attribution(force_evidence: Array, partner_affinity: Array, sigma_b: fl
 
     ``E^b_ij = sigma_b sum_k E^f_ik aff_kj`` (k != j), where ``E^f`` is the evidence from wars and
     missile tests: a demonstration effect (Russia's war raises the perceived intent of its
-    partner China, CLAIMS.md; North Korea's tests reflect on its protector).
+    partner China, CLAIMS.md; North Korea's tests reflect on its protector). Partnership is
+    alignment affinity, not treaty: whoever is aligned closely with the actor shares the blame.
     ``force_evidence[..., i, k]`` is that evidence about actor k; ``partner_affinity[..., k, j]``
     the affinity of k and j, zero for k = j.
     """

@@ -305,7 +305,7 @@ class PerceptionParams(Checked):
         0.2,
         unit="1",
         bounds=(0.0, 1.0),
-        meaning="sigma_b: share of the evidence about j's close partners that is attributed to j.",
+        meaning="sigma_b: share of the evidence from force (wars, missile tests) by j's close partners attributed to j.",
         source="C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
     )
     affinity_power: float = p(
@@ -376,7 +376,7 @@ class HostilityParams(Checked):
         2.0,
         unit="evidence/(1/year)",
         bounds=(0.0, 50.0),
-        meaning="h_bu: real military spending growth above normal, seen by actors in range.",
+        meaning="h_bu: real spending growth above normal, by power relative to the observer; partners discounted.",
         source="CLAIMS.md (China's build-up); Walt 1987",
     )
     criticism: float = p(
@@ -390,14 +390,14 @@ class HostilityParams(Checked):
         0.6,
         unit="evidence/intensity",
         bounds=(0.0, 10.0),
-        meaning="h_pr: missile tests (per 20 missiles a year), seen by actors in range.",
+        meaning="h_pr: missile tests (per 20 missiles a year), seen by actors in range; partners discounted.",
         source="C0 (North Korea)",
     )
     war: float = p(
         0.8,
         unit="evidence/intensity",
         bounds=(0.0, 10.0),
-        meaning="h_wa: a war of conquest against a third party, seen by actors in range.",
+        meaning="h_wa: a war of conquest against a third party, seen by actors in range; partners discounted.",
         source="C0 (Russia's war)",
     )
     derisking: float = p(
@@ -698,7 +698,7 @@ class PolicyParams(Checked):
         1.3,
         unit="missiles/20 per year",
         bounds=(0.0, 20.0),
-        meaning="North Korea's launches under its policy (2014-2024 mean 24 missiles a year).",
+        meaning="North Korea's launches under its policy: 26 missiles a year (2014-2024 mean without the 2018 pause).",
         source="nk_missile_launches.csv",
     )
     russia_war_level: float = p(
