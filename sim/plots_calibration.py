@@ -43,6 +43,7 @@ def calibration_fit_figure(fit: pd.DataFrame, family: str, last_year: int) -> Fi
         ax.plot(observed["year"], observed["observed"], "o", color="black", ms=4, label="observed")
         ax.axvspan(sub["year"].min(), last_year, color="0.9", zorder=0, label="in-sample years")
         ax.set_title(target, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("year")
         ax.set_ylabel("% GDP" if "spending" in family else "share (0-1)")
     for ax in axes.ravel()[len(targets) :]:
