@@ -394,17 +394,24 @@ def update_capability(capability: ArrayLike, expenditure: ArrayLike, depreciatio
 
 
 def update_lockin(
-    lockin: ArrayLike, basing: ArrayLike, basing_start: ArrayLike, lockin_start: ArrayLike, build: float, decay: float
+    lockin: ArrayLike,
+    basing: ArrayLike,
+    basing_start: ArrayLike,
+    lockin_start: ArrayLike,
+    build: float,
+    decay: float,
 ) -> Array:
     """Alliance lock-in after one quarter (eq. 24).
 
-    ``L' = L + rho_L max(0, b - b_0)(1 - L) - delta_L (L - L_0)``: basing accepted beyond its
-    start level builds lock-in quickly; without it lock-in relaxes slowly toward its start level
-    (the asymmetry that makes a juncture hard to reverse).
+    ``L' = L + (1 - L)(1 - exp(-rho_L max(0, b - b_0))) - delta_L (L - L_0)``: basing accepted
+    beyond its start level builds lock-in quickly (about ``rho_L`` per unit of excess when it is
+    small, never past 1); without it lock-in relaxes slowly toward its start level (the
+    asymmetry that makes a juncture hard to reverse). For ``delta_L`` in [0, 1] it keeps
+    ``L_0 <= L <= 1``, where every run starts.
     """
     lockin = np.asarray(lockin)
     excess = np.maximum(0.0, np.subtract(basing, basing_start))
-    return np.asarray(lockin + build * excess * (1.0 - lockin) - decay * (lockin - lockin_start))
+    return np.asarray(lockin + (1.0 - lockin) * -np.expm1(-build * excess) - decay * (lockin - lockin_start))
 
 
 def stance_targets(

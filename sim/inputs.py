@@ -108,11 +108,15 @@ def load_actor_table(params: Params) -> pd.DataFrame:
             f"actors.codes contains unknown actor code(s) {unknown}; allowed (rows of {path.name}): "
             f"{sorted(frame.index)}"
         )
-    table = frame.loc[params.actors.codes].copy()
+    table = frame.loc[list(params.actors.codes)].copy()
     for column, kind in ACTOR_COLUMNS.items():
         if kind is float:
             values = pd.to_numeric(table[column], errors="coerce")
-            bad = values.isna() & (column != "spending_ceiling_share_gdp")
+            # Only the ceiling may be blank (no ceiling); text where a number belongs is an error.
+            blank = (
+                table[column].isna() if column == "spending_ceiling_share_gdp" else pd.Series(False, index=table.index)
+            )
+            bad = values.isna() & ~blank
             if bad.any():
                 raise DataFileError(
                     f"data file {path}: column {column!r} is not numeric for {table.index[bad].tolist()}"
@@ -439,16 +443,16 @@ def _event_arrays(
                 )
         if (event.actor and event.actor not in index) or (event.kind == "claims_ruling" and event.target not in index):
             continue
-        start = np.flatnonzero((year == event.year) & (quarter == event.quarter))
-        if start.size == 0:
-            continue  # the event lies outside the simulated period
-        first = int(start[0])
-        if event.kind == "claims_ruling":
-            ruling[first:, index[event.target]] += event.size
+        when = year * 4 + quarter - 1
+        begins = event.year * 4 + event.quarter - 1
+        ends = (event.until_year or event.year) * 4 + 3 if event.kind == "coercion_campaign" else begins
+        if event.kind == "claims_ruling":  # a ruling made before the run holds from its start
+            ruling[when >= begins, index[event.target]] += event.size
             continue
-        last = first
-        if event.kind == "coercion_campaign":
-            last = int(np.flatnonzero(year <= (event.until_year or event.year))[-1])
+        active = np.flatnonzero((when >= begins) & (when <= ends))
+        if active.size == 0:
+            continue  # the event lies outside the simulated period
+        first, last = int(active[0]), int(active[-1])
         targets = [c for c in ([event.target] if event.target else event.targets) if c in index]
         for turn in range(first, last + 1):
             matrix = extra.setdefault(turn, {}).setdefault(event.driver, np.zeros((n, n)))

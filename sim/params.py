@@ -51,9 +51,9 @@ def choice(default: str, options: tuple[str, ...], meaning: str) -> Any:
     return field(default=default, metadata={"choices": options, "meaning": meaning, "unit": "-"})
 
 
-def listing(default: list[Any], meaning: str) -> Any:
-    """Declare a list-valued parameter (its items are checked by the owning class)."""
-    return field(default_factory=lambda: list(default), metadata={"meaning": meaning, "unit": "-"})
+def listing(default: tuple[Any, ...], meaning: str) -> Any:
+    """Declare a sequence-valued parameter, kept as a tuple so that validated parameters cannot change."""
+    return field(default=tuple(default), metadata={"meaning": meaning, "unit": "-"})
 
 
 class Checked:
@@ -124,8 +124,8 @@ class ActorParams:
     """Which states are simulated, their roles, and the file their attributes come from."""
 
     name: str = field(default="east_asia", metadata={"meaning": "Name of the actor set.", "unit": "-"})
-    codes: list[str] = listing(
-        ["CHN", "JPN", "USA", "RUS", "PRK", "BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"],
+    codes: tuple[str, ...] = listing(
+        ("CHN", "JPN", "USA", "RUS", "PRK", "BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"),
         "ISO-3 codes of the simulated states; each must have a row in the attribute file.",
     )
     attributes_file: str = field(
@@ -137,12 +137,12 @@ class ActorParams:
     focal: str = field(default="JPN", metadata={"meaning": "The state whose W1..W5 are reported.", "unit": "-"})
     provocateur: str = field(default="PRK", metadata={"meaning": "The state that tests missiles.", "unit": "-"})
     belligerent: str = field(default="RUS", metadata={"meaning": "The state that wages the war.", "unit": "-"})
-    region: list[str] = listing(
-        ["BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"],
+    region: tuple[str, ...] = listing(
+        ("BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"),
         "Southeast Asian states whose means are reported and whose trust defines W2.",
     )
-    engagers: list[str] = listing(
-        ["CHN", "USA", "JPN"],
+    engagers: tuple[str, ...] = listing(
+        ("CHN", "USA", "JPN"),
         "States that engage others (trade, aid, reassurance) in proportion to trade ties.",
     )
 
@@ -162,6 +162,11 @@ class ActorParams:
                     raise ValueError(f"actors.{key} contains {code!r}, not among actors.codes; allowed: {self.codes}")
         if self.china_pole == self.us_pole:
             raise ValueError("actors.china_pole and actors.us_pole must differ")
+        if self.focal in (self.china_pole, self.us_pole):
+            raise ValueError(
+                f"actors.focal={self.focal!r} is a pole; allowed: a state other than "
+                f"{self.china_pole} and {self.us_pole}"
+            )
 
 
 @dataclass(frozen=True)
@@ -220,7 +225,7 @@ class Event:
     until_year: int = 0
     actor: str = ""
     target: str = ""
-    targets: list[str] = field(default_factory=list)
+    targets: tuple[str, ...] = ()
     size: float = 0.0
     driver: str = ""
     label: str = ""
@@ -244,6 +249,8 @@ class Event:
             raise ValueError(f"{where}: kind {self.kind!r} needs an actor")
         if not (self.target or self.targets):
             raise ValueError(f"{where}: needs a target or targets")
+        if self.actor and self.actor in (self.target, *self.targets):
+            raise ValueError(f"{where}: actor {self.actor!r} targets itself; allowed: targets other than the actor")
 
 
 @dataclass(frozen=True)
@@ -252,7 +259,7 @@ class ScenarioParams:
 
     name: str = field(default="baseline", metadata={"meaning": "Scenario name.", "unit": "-"})
     description: str = field(default="", metadata={"meaning": "What the scenario is for.", "unit": "-"})
-    events: list[Event] = field(default_factory=list, metadata={"meaning": "Dated events.", "unit": "-"})
+    events: tuple[Event, ...] = field(default=(), metadata={"meaning": "Dated events.", "unit": "-"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -757,7 +764,7 @@ class NoiseParams(Checked):
 class OutcomeParams:
     """How the five dimensions combine into the China-wants gap."""
 
-    gap_weights: list[float] = listing([0.2, 0.2, 0.2, 0.2, 0.2], "Weights of W1..W5 in the gap; they sum to 1.")
+    gap_weights: tuple[float, ...] = listing((0.2, 0.2, 0.2, 0.2, 0.2), "Weights of W1..W5 in the gap; they sum to 1.")
     action_log_threshold: float = p(
         0.05,
         unit="intensity",
@@ -827,7 +834,7 @@ def check_fields(obj: Any, prefix: str) -> None:
         key = f"{prefix}.{f.name}"
         if "range" in f.metadata:
             lo, hi = f.metadata["range"]
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
+            if value != value or (lo is not None and value < lo) or (hi is not None and value > hi):  # NaN != NaN
                 raise ValueError(f"{key}={value!r} is out of range; allowed: [{lo}, {hi}] ({f.metadata['unit']})")
         if "choices" in f.metadata and value not in f.metadata["choices"]:
             raise ValueError(f"{key}={value!r}; allowed: {list(f.metadata['choices'])}")
@@ -840,11 +847,11 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
         if not isinstance(value, Mapping):
             raise ValueError(f"{key}={value!r}; allowed: a mapping with keys {field_names(annotation)}")
         return _build(annotation, value, key)
-    if origin is list:
+    if origin is tuple:
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
             raise ValueError(f"{key}={value!r}; allowed: a list")
-        (item_type,) = typing.get_args(annotation)
-        return [_convert(v, item_type, f"{key}[{i}]") for i, v in enumerate(value)]
+        item_type = typing.get_args(annotation)[0]
+        return tuple(_convert(v, item_type, f"{key}[{i}]") for i, v in enumerate(value))
     if annotation is bool:
         if not isinstance(value, bool):
             raise ValueError(f"{key}={value!r}; allowed: true or false")

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 FAMILY_TITLES = {
     "japan_spending": "Japan's defence spending (% of GDP, SIPRI)",

@@ -1,0 +1,182 @@
+"""sim/records.py: the result contract of the tables, on a run and on a hand-made trajectory."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import ACTION_KINDS, CONTRACT
+
+from sim.outcomes import OUTCOME_COLUMNS
+from sim.params import Params
+from sim.records import (
+    TABLES,
+    Trajectory,
+    actions_table,
+    dyads_table,
+    outcomes_table,
+    states_table,
+    tables,
+)
+
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+T, N = 84, 15
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_tables_have_the_contract_columns_in_snake_case(baseline_run: dict[str, pd.DataFrame], name: str) -> None:
+    frame = baseline_run[name]
+    missing = [c for c in CONTRACT[name] if c not in frame.columns]
+    assert not missing, missing
+    assert all(SNAKE.match(c) for c in frame.columns), list(frame.columns)
+    for column in ("seed", "t", "year", "quarter"):
+        assert frame[column].dtype == np.int64, column
+    assert frame["run_id"].nunique() == 1
+    assert (frame["seed"] == 7).all()
+
+
+def test_outcome_table_has_every_outcome_column(baseline_run: dict[str, pd.DataFrame]) -> None:
+    assert set(OUTCOME_COLUMNS) <= set(baseline_run["outcomes"].columns)
+
+
+def test_row_counts(baseline_run: dict[str, pd.DataFrame]) -> None:
+    assert len(baseline_run["states"]) == T * N
+    assert len(baseline_run["dyads"]) == T * N * (N - 1)
+    assert len(baseline_run["outcomes"]) == T
+    assert not baseline_run["states"].duplicated(["t", "actor"]).any()
+    assert not baseline_run["dyads"].duplicated(["t", "observer", "target"]).any()
+    assert (baseline_run["dyads"]["observer"] != baseline_run["dyads"]["target"]).all()
+
+
+def test_turn_year_quarter_agree(baseline_run: dict[str, pd.DataFrame]) -> None:
+    for name in TABLES:
+        frame = baseline_run[name]
+        np.testing.assert_array_equal(frame["year"], 2010 + frame["t"] // 4)
+        np.testing.assert_array_equal(frame["quarter"], frame["t"] % 4 + 1)
+        assert frame["t"].is_monotonic_increasing, name
+
+
+def test_action_log(baseline_run: dict[str, pd.DataFrame], baseline_params: Params) -> None:
+    actions = baseline_run["actions"]
+    assert set(actions["kind"]) <= ACTION_KINDS
+    threshold = baseline_params.params.outcome.action_log_threshold
+    assert (actions["intensity"] >= threshold).all() and (actions["intensity"] > 0).all()
+    assert actions["t"].min() >= 1  # nothing is done in the initial state
+    codes = set(baseline_params.actors.codes)
+    assert set(actions["actor"]) <= codes
+    basing = actions[actions["kind"] == "basing"]
+    assert set(basing["actor"]) == {"USA"} and set(basing["target"]) <= codes - {"USA", "CHN"}
+    for kind, target in (("provocation", "REGION"), ("arms_buildup", "REGION"), ("war", "UKR")):
+        assert set(actions.loc[actions["kind"] == kind, "target"]) == {target}, kind
+    targeted = actions[actions["kind"].isin(["coercion", "criticism", "engagement", "derisking"])]
+    assert set(targeted["target"]) <= codes
+    assert (targeted["actor"] != targeted["target"]).all()
+
+
+def test_states_table_writes_no_ceiling_as_missing(baseline_run: dict[str, pd.DataFrame]) -> None:
+    states = baseline_run["states"]
+    ceiling = states.set_index(["t", "actor"])["spending_ceiling_share_gdp"]
+    assert ceiling.loc[(0, "CHN")] != ceiling.loc[(0, "CHN")]  # NaN: no ceiling
+    assert ceiling.loc[(0, "JPN")] == 1.0
+    assert not np.isinf(states.select_dtypes("float").to_numpy()).any()
+
+
+# ----------------------------------------------------------------------------------------------
+# A hand-made trajectory: 2 turns, 1 run, 3 actors
+# ----------------------------------------------------------------------------------------------
+
+CODES = ("CHN", "JPN", "USA")
+
+
+def hand_trajectory() -> Trajectory:
+    t, r, n = 2, 1, 3
+    fields = ("alignment", "spending", "capability", "lockin", "expenditure", "ceiling", "trend")
+    states = {f: np.arange(t * r * n, dtype=float).reshape(t, r, n) / 10 for f in fields}
+    states["ceiling"][1, 0, 0] = np.inf
+    dyads = {
+        f: np.arange(t * r * n * n, dtype=float).reshape(t, r, n, n) / 100
+        for f in ("threat", "intent", "criticism", "resistance", "denial", "trust")
+    }
+    zeros_pair, zeros_actor = np.zeros((t, r, n, n)), np.zeros((t, r, n))
+    actions = {k: zeros_pair.copy() for k in ("coercion", "criticism", "engagement", "derisking")}
+    actions.update({k: zeros_actor.copy() for k in ("basing", "buildup", "provocation", "war")})
+    actions["coercion"][1, 0, 0, 1] = 0.7  # CHN coerces JPN
+    actions["coercion"][1, 0, 0, 2] = 0.01  # below the log threshold
+    actions["engagement"][1, 0, 2, 1] = 0.2  # USA engages JPN
+    actions["basing"][1, 0, 1] = 0.3  # JPN accepts US basing
+    actions["buildup"][1, 0, 0] = 0.1
+    outcomes = {c: np.array([[0.1], [0.2]]) for c in OUTCOME_COLUMNS}
+    return Trajectory(
+        run_ids=("hand-s3",),
+        seeds=(3,),
+        codes=CODES,
+        us_pole="USA",
+        year=np.array([2010, 2010]),
+        quarter=np.array([1, 2]),
+        states=states,
+        dyads=dyads,
+        actions=actions,
+        outcomes=outcomes,
+    )
+
+
+def test_hand_trajectory_states_and_dyads() -> None:
+    traj = hand_trajectory()
+    states = states_table(traj)
+    assert len(states) == 2 * 3
+    assert states[["t", "actor"]].values.tolist() == [
+        [0, "CHN"],
+        [0, "JPN"],
+        [0, "USA"],
+        [1, "CHN"],
+        [1, "JPN"],
+        [1, "USA"],
+    ]
+    np.testing.assert_allclose(states["alignment"], np.arange(6) / 10)
+    assert np.isnan(states.loc[(states["t"] == 1) & (states["actor"] == "CHN"), "spending_ceiling_share_gdp"]).all()
+    dyads = dyads_table(traj)
+    assert len(dyads) == 2 * 3 * 2
+    row = dyads[(dyads["t"] == 1) & (dyads["observer"] == "JPN") & (dyads["target"] == "USA")]
+    # (t=1, observer=1, target=2) is element 9 + 3 + 2 = 14 of the flattened array
+    assert row["threat"].item() == pytest.approx(0.14)
+    assert row["tech_denial"].item() == pytest.approx(0.14)
+
+
+def test_hand_trajectory_actions_filtered_and_logged_by_kind() -> None:
+    actions = actions_table(hand_trajectory(), 0.05)
+    logged = actions[["t", "actor", "kind", "target", "intensity"]].values.tolist()
+    assert sorted(map(tuple, logged)) == sorted(
+        [
+            (1, "CHN", "coercion", "JPN", 0.7),
+            (1, "USA", "engagement", "JPN", 0.2),
+            (1, "USA", "basing", "JPN", 0.3),
+            (1, "CHN", "arms_buildup", "REGION", 0.1),
+        ]
+    )
+    assert (actions["run_id"] == "hand-s3").all() and (actions["seed"] == 3).all()
+    assert len(actions_table(hand_trajectory(), 0.0)) == 5  # the small coercion too, never the zeros
+    assert actions_table(hand_trajectory(), 1.0).empty
+
+
+def test_hand_trajectory_outcomes_and_table_names() -> None:
+    traj = hand_trajectory()
+    outcomes = outcomes_table(traj)
+    assert len(outcomes) == 2
+    np.testing.assert_allclose(outcomes["china_wants_gap"], [0.1, 0.2])
+    built = tables(traj, 0.05)
+    assert list(built) == list(TABLES)
+    assert list(tables(traj, 0.05, ("outcomes",))) == ["outcomes"]
+    with pytest.raises(ValueError, match="allowed"):
+        tables(traj, 0.05, ("outcomes", "trajectories"))
+
+
+def test_tables_without_recorded_dyads_or_actions_refuse_to_build_them() -> None:
+    traj = hand_trajectory()
+    bare = Trajectory(**{**vars(traj), "dyads": {}, "actions": {}})
+    with pytest.raises(ValueError, match="dyads"):
+        dyads_table(bare)
+    with pytest.raises(ValueError, match="actions"):
+        actions_table(bare, 0.05)
+    assert len(tables(bare, 0.05, ("states", "outcomes"))["states"]) == 6

@@ -1,0 +1,120 @@
+"""sim/turn.py: the phases of a turn give the same rows whether computed one actor at a time (the
+Mesa agents) or for all actors and runs at once (the ensemble), and respect the roles."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pytest
+from helpers import compose_params
+
+from sim.drivers import driver_levels
+from sim.model import AlignmentModel
+from sim.turn import ALL, N_NOISE, Actions, State, advance, decide, perceive, respond, stack, take
+
+SEED = 13
+TURN_STEPS = 20  # a mid-run snapshot (2015Q1) with non-trivial perceptions and events
+
+
+@pytest.fixture(scope="module")
+def mid_run() -> AlignmentModel:
+    model = AlignmentModel(compose_params(["run.end_year=2016"]), SEED)
+    for _ in range(TURN_STEPS):
+        model.step()
+    return model
+
+
+def _assert_same(a: State | Actions, b: State | Actions) -> None:
+    for f in fields(a):
+        np.testing.assert_allclose(getattr(a, f.name), getattr(b, f.name), rtol=1e-13, atol=1e-15, err_msg=f.name)
+
+
+def test_take_and_stack_are_inverse(mid_run: AlignmentModel) -> None:
+    snapshot = stack([a.state for a in mid_run.actors])
+    n = mid_run.inputs.n_actors
+    blocks = [take(snapshot, slice(i, i + 1)) for i in range(n)]
+    _assert_same(stack(blocks), snapshot)  # type: ignore[arg-type]
+    assert take(snapshot, slice(2, 5)).intent.shape == (1, 3, n)  # type: ignore[union-attr]
+
+
+def test_phases_row_by_row_equal_all_rows(mid_run: AlignmentModel) -> None:
+    m = mid_run
+    snapshot = stack([a.state for a in m.actors])
+    anchors = stack([a.anchors for a in m.actors])  # type: ignore[list-item]
+    assert isinstance(snapshot, State)
+    turn = m.turn + 1
+    params, inputs = m.params.params, m.inputs
+    noise = m.noise[turn][None]
+    drivers = driver_levels(inputs, params.policy, turn, snapshot.alignment)
+    n = inputs.n_actors
+    rows = [slice(i, i + 1) for i in range(n)]
+
+    everyone = decide(snapshot, ALL, inputs, params, turn, drivers, noise)
+    _assert_same(stack([decide(snapshot, r, inputs, params, turn, drivers, noise) for r in rows]), everyone)
+
+    intent, threat = perceive(snapshot, everyone, ALL, inputs, params, noise)
+    per_row = [perceive(snapshot, everyone, r, inputs, params, noise) for r in rows]
+    np.testing.assert_allclose(np.concatenate([p[0] for p in per_row], axis=1), intent, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(np.concatenate([p[1] for p in per_row], axis=1), threat, rtol=1e-13, atol=1e-15)
+
+    new = respond(snapshot, anchors, everyone, intent, threat, ALL, inputs, params, turn, drivers)  # type: ignore[arg-type]
+    new_rows = [
+        respond(snapshot, take(anchors, r), everyone, intent[:, r], threat[:, r], r, inputs, params, turn, drivers)  # type: ignore[arg-type]
+        for r in rows
+    ]
+    _assert_same(stack(new_rows), new)  # type: ignore[arg-type]
+    # and advance() is these three phases
+    advanced, actions, _ = advance(snapshot, anchors, inputs, params, turn, noise)  # type: ignore[arg-type]
+    _assert_same(advanced, new)
+    _assert_same(actions, everyone)
+
+
+def test_runs_of_a_batch_are_independent(mid_run: AlignmentModel) -> None:
+    """Two runs advanced together give what each gives alone (no leak across the run axis)."""
+    m = mid_run
+    snapshot = stack([a.state for a in m.actors])
+    anchors = stack([a.anchors for a in m.actors])  # type: ignore[list-item]
+    assert isinstance(snapshot, State)
+    turn = m.turn + 1
+    rng = np.random.default_rng(77)
+    other_noise = rng.standard_normal((1, m.inputs.n_actors, N_NOISE))
+    noise = np.concatenate([m.noise[turn][None], other_noise])
+
+    def rep(block):  # type: ignore[no-untyped-def]
+        return type(block)(**{f.name: np.repeat(getattr(block, f.name), 2, axis=0) for f in fields(block)})
+
+    both, _, _ = advance(rep(snapshot), rep(anchors), m.inputs, m.params.params, turn, noise)
+    for r, run_noise in enumerate((m.noise[turn][None], other_noise)):
+        alone, _, _ = advance(snapshot, anchors, m.inputs, m.params.params, turn, run_noise)  # type: ignore[arg-type]
+        for f in fields(alone):
+            np.testing.assert_allclose(getattr(both, f.name)[r], getattr(alone, f.name)[0], rtol=1e-13, atol=1e-15)
+
+
+def test_decisions_respect_roles_and_noise(mid_run: AlignmentModel) -> None:
+    m = mid_run
+    snapshot = stack([a.state for a in m.actors])
+    assert isinstance(snapshot, State)
+    inputs, params = m.inputs, m.params.params
+    turn = m.turn + 1
+    drivers = driver_levels(inputs, params.policy, turn, snapshot.alignment)
+    quiet = decide(snapshot, ALL, inputs, params, turn, drivers, None)
+    # without noise, China's coercion is the driver level times the dispute weight (plus dated events)
+    n = inputs.n_actors
+    extra = np.zeros((n, n)) if drivers.event_coercion is None else drivers.event_coercion[0]
+    np.testing.assert_allclose(
+        quiet.coercion[0, inputs.china], drivers.china_coercion[0] * inputs.dispute[inputs.china] + extra[inputs.china]
+    )
+    others = np.delete(quiet.coercion[0], inputs.china, axis=0)
+    np.testing.assert_array_equal(others, np.delete(extra, inputs.china, axis=0))
+    for kind in ("coercion", "criticism", "engagement", "derisking"):
+        np.testing.assert_array_equal(np.diagonal(getattr(quiet, kind)[0]), 0.0, err_msg=kind)
+    assert quiet.provocation[0, inputs.provocateur] == pytest.approx(float(drivers.nk_provocation[0, 0]))
+    np.testing.assert_array_equal(np.delete(quiet.provocation[0], inputs.provocateur), 0.0)
+    np.testing.assert_array_equal(quiet.basing[0, inputs.is_pole], 0.0)
+    np.testing.assert_array_equal(quiet.engagement[0, ~inputs.is_engager], 0.0)
+    # noise multiplies intensities by a mean-one log-normal factor and never changes the sign
+    noisy = decide(snapshot, ALL, inputs, params, turn, drivers, m.noise[turn][None])
+    for kind in ("coercion", "criticism", "engagement", "derisking", "provocation"):
+        a, b = getattr(quiet, kind), getattr(noisy, kind)
+        assert np.array_equal(a > 0, b > 0), kind
