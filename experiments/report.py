@@ -304,7 +304,7 @@ def figure_html(figure: Rendered) -> str:
 
 
 CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1180px; margin: 2em auto;
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1320px; margin: 2em auto;
        padding: 0 1.2em; color: #1d1d1f; line-height: 1.5; }
 h1 { font-size: 1.9em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em;
 margin-top: 2.2em; } h3 { margin-top: 1.6em; }
@@ -326,17 +326,17 @@ pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 """
 
 
-def question_html() -> str:
+def question_html(states: int, start: int, end: int) -> str:
     """The question, paraphrased from CLAIMS.md (Roy 2024), and how the model puts it to a test."""
-    return """
+    return f"""
 <h2 id="question">The question</h2>
 <p>Denny Roy (2024), in a short PacNet commentary, argues that Japan has been moving away from the Japan that
 Beijing would like to have on five counts: it criticises China more openly (W1), its standing in the region has
 grown (W2), it resists China's territorial claims (W3), it is arming and binding itself more tightly to the United
 States (W4), and it restricts the flow of advanced technology to China (W5). His causal claim is that Beijing's own
 coercive behaviour is the main cause, with North Korea's provocations and Russia's war contributing less.</p>
-<p>The simulation turns this into <b>claim C0</b>: in an agent-based model of fifteen states that perceive threats
-and adjust their alignment every quarter from 2010 to 2030, China's coercion explains the largest share of the
+<p>The simulation turns this into <b>claim C0</b>: in an agent-based model of {states} states that perceive threats
+and adjust their alignment every quarter from {start} to {end}, China's coercion explains the largest share of the
 change in Japan's "China-wants gap" (the mean of W1..W5, 0 = the Japan Beijing wants, 1 = its opposite), more than
 one half, while North Korea's and Russia's contributions are positive and smaller. The claim can fail: the model
 also carries rival drivers (US pressure for burden-sharing and a domestic trend in Japan), each with its own
@@ -451,8 +451,14 @@ def q4_html(q4: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
     spread = s.get("juncture_interval_90")
     path = s.get("vs_never_coerced", {})
     path_spread = path.get("juncture_interval_90")
+    first = int(q4["hysteresis.csv"]["restraint_year"].min())
+    censored = s.get("juncture_median") is not None and float(s["juncture_median"]) <= first
     rows = [
-        ["critical juncture (median over runs)", num(s.get("juncture_median"), 0)],
+        [
+            "critical juncture (median over runs)",
+            num(s.get("juncture_median"), 0)
+            + (f" (the first restraint year tried: the juncture is at {first} or earlier)" if censored else ""),
+        ],
         ["90% of runs' junctures within", f"{num(spread[0], 0)}-{num(spread[1], 0)}" if spread else "-"],
         ["runs with a juncture in the window", f"{s.get('runs_with_juncture')} of {s.get('runs')}"],
         ["runs that never come back, whenever restraint starts", f"{s.get('runs_never_returning')} of {s.get('runs')}"],
@@ -679,7 +685,7 @@ def gather(opts: Mapping[str, Any]) -> Inputs:
         run_folder = newest_run(opts["runs_dir"])
         if run_folder is None:
             raise ExperimentError(f"{' '.join(command[1:])} finished but left no complete run in {opts['runs_dir']}")
-        inputs.made_now[str(run_folder)] = " ".join(["python", *command[1:]])
+        inputs.made_now[str(run_folder)] = f"python -m sim hydra.run.dir={run_folder}"
     for name in missing:
         command = experiment_command(name, folders[name], opts["replicates"])
         make(command, str(folders[name]))
@@ -808,7 +814,8 @@ def run(ex: Experiment) -> dict[str, Any]:
             f"Experiments made by this report ran with replicates={opts['replicates']} "
             "(experiment.replicates_when_missing), not their default replicate counts: their intervals are wider."
         )
-    sections = [question_html()]
+    years = inputs.run_tables["outcomes"]["year"]
+    sections = [question_html(len(inputs.names), int(years.min()), int(years.max()))]
     experiments = inputs.experiments
     sections.append(verdict_html(experiments["q2_driver_shares"], figures))
     if "q1_counterfactuals" in experiments:

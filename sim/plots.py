@@ -71,16 +71,26 @@ STYLE: dict[str, Any] = {
 }
 
 
-def styled[**P](func: Callable[P, Figure]) -> Callable[P, Figure]:
-    """Build the figure under :data:`STYLE` (fonts are fixed when an artist is created)."""
+def styled_with[**P](scale: float) -> Callable[[Callable[P, Figure]], Callable[P, Figure]]:
+    """Build the figure under :data:`STYLE` with every font size times ``scale``.
 
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
-        rc: Any = STYLE  # matplotlib types rc keys as literals
-        with plt.rc_context(rc):
-            return func(*args, **kwargs)
+    Wide figures (two panels side by side) are shown shrunk to a page's width: larger fonts keep
+    them legible. Fonts are fixed when an artist is created, so the context covers the whole build.
+    """
 
-    return wrapper
+    def decorate(func: Callable[P, Figure]) -> Callable[P, Figure]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
+            rc: Any = {k: v * scale if k.endswith(("size", "fontsize")) else v for k, v in STYLE.items()}
+            with plt.rc_context(rc):  # matplotlib types rc keys as literals, hence Any
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+styled = styled_with(1.0)
 
 
 def time_axis(frame: pd.DataFrame) -> pd.Series:
@@ -130,7 +140,9 @@ def _draw_alignment(
         if many:
             ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.15, lw=0, gid=f"{actor} band")
         ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color))
-    heights = spread_labels([e[0] for e in ends], 0.055)
+    # Label spacing in alignment units, for labels of font size "small" on an axis about 6 inches tall.
+    gap = 0.0052 * float(plt.rcParams["font.size"])
+    heights = spread_labels([e[0] for e in ends], gap)
     for y, (value, x, label, color) in zip(heights, ends, strict=True):
         ax.annotate(
             label,
@@ -138,7 +150,7 @@ def _draw_alignment(
             xytext=(x + 0.5, min(max(y, -1.04), 1.04)),
             textcoords="data",
             va="center",
-            fontsize=9.5,
+            fontsize="small",
             color=color,
             arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6},
         )
@@ -150,12 +162,14 @@ def _draw_alignment(
             value + (0.02 if value < 0 else -0.02),
             f"{names.get(code, code)} pole ({value:+.0f})",
             va="bottom" if value < 0 else "top",
-            fontsize=9.5,
+            fontsize="small",
             color="0.25",
         )
     ax.axhline(0.0, color="0.75", lw=0.8)
     ax.set_ylim(-1.1, 1.1)
-    ax.set_xlim(start - 0.5, end + 3.6)
+    ax.set_xlim(start - 0.5, end + 0.33 * float(plt.rcParams["font.size"]))
+    step = 5 if end - start > 8 else 1  # no year ticks under the labels on the right
+    ax.set_xticks(np.arange(np.ceil(start / step) * step, end + 1e-9, step))
     ax.set_xlabel("year")
     return many
 
@@ -212,7 +226,7 @@ def plot_alignment(
     return fig
 
 
-@styled
+@styled_with(1.25)
 def plot_alignment_comparison(
     baseline: pd.DataFrame,
     counterfactual: pd.DataFrame,
@@ -239,7 +253,7 @@ def plot_alignment_comparison(
     for frame, what in ((baseline, "baseline states"), (counterfactual, "counterfactual states")):
         _check_columns(frame, ("run_id", "t", "year", "quarter", "actor", "alignment"), what)
     names = dict(names or {})
-    fig, axes = plt.subplots(1, 2, figsize=(17, 7.2), sharey=True, constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(16, 7.8), sharey=True, constrained_layout=True)
     actors = list(dict.fromkeys([*_non_pole_actors(baseline, poles), *_non_pole_actors(counterfactual, poles)]))
     colours = _actor_colours(actors)
     many = False
@@ -297,7 +311,7 @@ def plot_japan_dimensions(
             ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.15, lw=0)
     for when, label in events:
         ax.axvline(when, color="0.5", lw=0.8, ls=":")
-        ax.text(when + 0.08, 0.015, label, rotation=90, va="bottom", ha="left", fontsize=9, color="0.3")
+        ax.text(when + 0.08, 0.015, label, rotation=90, va="bottom", ha="left", fontsize="small", color="0.3")
     ax.set_ylim(0, 1)
     ax.set_xlabel("year")
     ax.set_ylabel("score (0 = as Beijing wants, 1 = its opposite)")
@@ -337,7 +351,7 @@ def threat_matrix(dyads: pd.DataFrame, year: int, value: str = "threat") -> pd.D
     return matrix.reindex(index=order, columns=order)
 
 
-@styled
+@styled_with(1.2)
 def threat_heatmap(
     dyads: pd.DataFrame,
     years: Sequence[int],
@@ -366,12 +380,11 @@ def threat_heatmap(
         raise ValueError("years is empty; allowed: one or more years of the dyads table")
     matrices = [threat_matrix(dyads, year) for year in years]
     n = len(matrices[0])
-    size = max(5.5, 0.42 * n + 1.5)
+    size = max(5.5, 0.4 * n + 1.2)
     fig, axes = plt.subplots(
         1, len(years), figsize=(size * len(years) + 1.6, size + 1.0), constrained_layout=True, squeeze=False
     )
-    cmap = plt.get_cmap("YlOrRd").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("YlOrRd").with_extremes(bad="0.85")
     image = None
     for ax, year, matrix in zip(axes[0], years, matrices, strict=True):
         values = matrix.to_numpy(dtype=float)
@@ -392,7 +405,7 @@ def threat_heatmap(
                     f"{v:.2f}"[1:] if v < 1 else "1",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize="x-small",
                     color="white" if v > 0.6 else "black",
                 )
     assert image is not None
@@ -455,7 +468,7 @@ def arc_layout(alignment: pd.Series, gap: float = 0.12) -> dict[str, np.ndarray]
     return {code: np.array([np.cos(a), np.sin(a)]) for code, a in zip(alignment.index, angles, strict=True)}
 
 
-@styled
+@styled_with(1.2)
 def alignment_network(
     states: pd.DataFrame,
     years: Sequence[int],
@@ -490,7 +503,7 @@ def alignment_network(
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold={threshold}; allowed: 0 < threshold <= 1")
     fig, axes = plt.subplots(
-        1, len(years), figsize=(8.0 * len(years) + 1.2, 6.4), constrained_layout=True, squeeze=False
+        1, len(years), figsize=(7.4 * len(years) + 1.4, 6.6), constrained_layout=True, squeeze=False
     )
     cmap = plt.get_cmap(ALIGNMENT_CMAP)
     norm = Normalize(vmin=-1.0, vmax=1.0)
@@ -512,7 +525,7 @@ def alignment_network(
                 1.2 * np.sin(angle) - (0.12 if value else -0.02),
                 text,
                 ha="center",
-                fontsize=9.5,
+                fontsize="small",
                 color="0.4",
             )
         span = max(1e-9, 1.0 - threshold)
@@ -532,7 +545,7 @@ def alignment_network(
                 nodelist=members,
                 ax=ax,
                 node_shape=shape,
-                node_size=900,
+                node_size=1100,
                 node_color=[float(alignment[a]) for a in members],
                 cmap=cmap,
                 vmin=-1.0,
@@ -548,7 +561,7 @@ def alignment_network(
                 pos,
                 labels=chosen,
                 ax=ax,
-                font_size=9,
+                font_size=0.8 * plt.rcParams["font.size"],
                 font_weight="bold",
                 font_color="white" if dark else "black",
             )
@@ -560,7 +573,7 @@ def alignment_network(
         ax.set_yticks([])
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_xlabel("position along the arc: alignment, China's side left, the US side right (nudged apart)")
+        ax.set_xlabel("place on the arc: alignment, China -1 (left) to US +1 (right)")
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[0].tolist(), shrink=0.8, label=ALIGNMENT_LABEL)
     handles: list[Any] = [
         Line2D([], [], color="0.5", lw=thin, label=f"link, closeness {threshold:g}"),
@@ -746,7 +759,7 @@ def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, Any]) -> Fi
             k,
             f"{share:.3f} [{low:.3f}, {high:.3f}]",
             va="center",
-            fontsize=9.5,
+            fontsize="small",
         )
     ax.axvline(0.0, color="0.3", lw=1)
     ax.axvline(0.5, color="0.3", ls="--", lw=1.2, label="one half (threshold of C0)")

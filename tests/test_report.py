@@ -1,0 +1,263 @@
+"""experiments/report.py: one self-contained HTML page from small pre-computed results; bad input refused.
+
+The experiments run here with two replicates (as subprocesses, like tests/test_experiments.py),
+once per module; each test then reads that page or builds the report again from copies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import REPO_ROOT
+
+from experiments.common import ExperimentError
+from experiments.report import experiment_state, gather, newest_run, run_state
+from sim import plots
+
+pytestmark = pytest.mark.slow
+
+EXPERIMENT_OVERRIDES = {
+    "q1_counterfactuals": (
+        "replicates=2",
+        "experiment.bootstrap=100",
+        "experiment.years=[2016,2024]",
+        "experiment.scenarios=[no_china_coercion,no_nk_provocation]",
+    ),
+    "q2_driver_shares": ("replicates=2", "experiment.bootstrap=100"),
+    "q4_hysteresis": ("replicates=2", "experiment.restraint_years=[2014,2022,2030]"),
+    "q5_asean_alignment": ("replicates=2", "experiment.bootstrap=100"),
+}
+FIGURES = {
+    "driver_shares",
+    "effects",
+    "effects_dimensions",
+    "alignment_comparison",
+    "hysteresis",
+    "classification",
+    "alignment",
+    "japan_dimensions",
+    "threat_heatmap",
+    "alignment_network",
+}
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, env=dict(os.environ))
+
+
+def report(out: Path, experiments: Path, runs: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    return run(
+        python(
+            "-m",
+            "experiments.report",
+            f"experiment.out={out}",
+            f"experiment.experiments_dir={experiments}",
+            f"experiment.runs_dir={runs}",
+            *overrides,
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A default run, the four experiments (two replicates each) and the report built from them."""
+    root = tmp_path_factory.mktemp("report")
+    experiments, runs = root / "experiments", root / "runs" / "baseline"
+    jobs = [
+        subprocess.Popen(
+            python("-m", f"experiments.{name}", f"experiment.out={experiments / name}", *overrides),
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, overrides in EXPERIMENT_OVERRIDES.items()
+    ]
+    sim = run(python("-m", "sim", f"hydra.run.dir={runs / 'r1'}"))
+    assert sim.returncode == 0, sim.stderr
+    for job in jobs:
+        _, err = job.communicate(timeout=900)
+        assert job.returncode == 0, err
+    result = report(root / "report", experiments, runs, "experiment.run_missing=false")
+    assert result.returncode == 0, result.stderr
+    return {"root": root, "experiments": experiments, "runs": runs, "report": root / "report"}
+
+
+class Links(HTMLParser):
+    """Every tag and every src/href value of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.sources: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href"):
+                self.sources.append((tag, name, value or ""))
+
+
+def test_the_page_is_one_self_contained_file(built: dict[str, Path]) -> None:
+    page = (built["report"] / "index.html").read_text(encoding="utf-8")
+    parser = Links()
+    parser.feed(page)
+    assert "http://" not in page and "https://" not in page
+    assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
+    assert "url(" not in page and "@import" not in page
+    images = [value for tag, name, value in parser.sources if tag == "img"]
+    assert len(images) == len(FIGURES)
+    for value in images:
+        assert value.startswith("data:image/png;base64,")
+        assert base64.b64decode(value.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(value.startswith("#") for tag, _, value in parser.sources if tag == "a"), "only links inside the page"
+    assert {p.stem for p in (built["report"] / "figures").glob("*.png")} == FIGURES
+
+
+def test_the_page_shows_the_verdict_and_the_numbers_of_the_results(built: dict[str, Path]) -> None:
+    page = (built["report"] / "index.html").read_text(encoding="utf-8")
+    q2 = built["experiments"] / "q2_driver_shares"
+    verdict = json.loads((q2 / "verdict.json").read_text())
+    word = plots.verdict_word(verdict["supported"])
+    assert f"Claim C0: {word}</span>" in page
+    assert f"supported = <code>{json.dumps(verdict['supported'])}</code>" in page
+    assert plots.DRIVER_LABELS[verdict["largest_driver"]] in page
+    assert f"{verdict['total_change']:+.3f}" in page
+    for row in pd.read_csv(q2 / "driver_shares.csv").itertuples():
+        assert f"{row.share:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" in page
+    effects = pd.read_csv(built["experiments"] / "q1_counterfactuals" / "effects.csv")
+    gap = effects[(effects["outcome"] == "china_wants_gap") & (effects["scenario"] == "no_china_coercion")]
+    for row in gap.itertuples():
+        assert f"{row.effect:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]" in page
+    juncture = json.loads((built["experiments"] / "q4_hysteresis" / "juncture.json").read_text())
+    if juncture["juncture_median"] is not None:
+        assert f"<td>{juncture['juncture_median']:.0f}" in page
+    classes = pd.read_csv(built["experiments"] / "q5_asean_alignment" / "classification.csv")
+    for _, row in classes.iterrows():
+        label = row["class"]
+        assert f'<span class="{label}">{label}</span> ({row[f"share_{label}"]:.2f} of runs)' in page
+    meta = json.loads((built["report"] / "meta.json").read_text())
+    assert meta["summary"]["supported"] == verdict["supported"]
+    assert meta["model_version"] in page
+    for name in EXPERIMENT_OVERRIDES:  # each experiment's configuration is on the page
+        assert f"{name}: meta.json (configuration included)" in page
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file of ``folder`` but the log Hydra appends to."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.suffix != ".log"}
+
+
+def _drop_q4(experiments: Path) -> str:
+    shutil.rmtree(experiments / "q4_hysteresis")
+    return f"missing results: ['{experiments / 'q4_hysteresis'}']"
+
+
+def _other_version(experiments: Path) -> str:
+    meta_path = experiments / "q5_asean_alignment" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "model_version": "0.0.1+000000000000"}))
+    return "model version '0.0.1+000000000000'"
+
+
+def _corrupt_verdict(experiments: Path) -> str:
+    (experiments / "q2_driver_shares" / "verdict.json").write_text("{not json")
+    return "verdict.json cannot be read"
+
+
+def _nothing(experiments: Path) -> str:
+    return ""
+
+
+@pytest.mark.parametrize(
+    ("damage", "overrides", "message"),
+    [
+        (_drop_q4, ("experiment.run_missing=false",), ""),
+        (_other_version, (), ""),
+        (_corrupt_verdict, (), ""),
+        (_nothing, ("experiment.years=[1990]",), "outside the run"),
+    ],
+)
+def test_bad_input_exits_2_naming_it_and_destroys_nothing(
+    built: dict[str, Path],
+    tmp_path: Path,
+    damage: Callable[[Path], str],
+    overrides: tuple[str, ...],
+    message: str,
+) -> None:
+    experiments, out = tmp_path / "experiments", tmp_path / "report"
+    shutil.copytree(built["experiments"], experiments)
+    shutil.copytree(built["report"], out)
+    message = message or damage(experiments)
+    results_before, report_before = _snapshot(experiments), _snapshot(out)
+    result = report(out, experiments, built["runs"], *overrides)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _snapshot(experiments) == results_before
+    assert _snapshot(out) == report_before
+
+
+def test_unusable_folders_are_refused_with_their_name(built: dict[str, Path], tmp_path: Path) -> None:
+    """In process: the checks behind the exit code 2 (an ExperimentError is a ValueError)."""
+    q5 = tmp_path / "q5"
+    shutil.copytree(built["experiments"] / "q5_asean_alignment", q5)
+    assert experiment_state(q5, "q5_asean_alignment") == "complete"
+    assert experiment_state(tmp_path / "never_run", "q5_asean_alignment") == "missing"
+    with pytest.raises(ExperimentError, match="holds results of experiment 'q5_asean_alignment', not 'q4_hysteresis'"):
+        experiment_state(q5, "q4_hysteresis")
+    (q5 / "classification_by_year.csv").unlink()
+    with pytest.raises(ExperimentError, match=r"is incomplete: \['classification_by_year.csv'\] missing"):
+        experiment_state(q5, "q5_asean_alignment")
+    (run,) = built["runs"].iterdir()
+    assert run_state(run) == "complete" and newest_run(built["runs"]) == run
+    copy = tmp_path / "runs" / "old"
+    shutil.copytree(run, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    (copy / "meta.json").write_text(json.dumps({**meta, "model_version": "0.0.1+000000000000"}))
+    with pytest.raises(ExperimentError, match=r"holds a run of model version '0\.0\.1"):
+        run_state(copy)
+    assert newest_run(tmp_path / "runs") is None, "a run of another version is never picked"
+    opts = {
+        "experiments": ["q2_driver_shares"],
+        "experiments_dir": built["experiments"],
+        "run": tmp_path / "nonexistent",
+        "runs_dir": built["runs"],
+        "run_missing": True,
+        "replicates": None,
+        "compare": "no_china_coercion",
+    }
+    with pytest.raises(ExperimentError, match="nonexistent' is not a folder"):
+        gather(opts)
+
+
+def test_missing_results_are_made_first_and_the_page_says_so(built: dict[str, Path], tmp_path: Path) -> None:
+    experiments = tmp_path / "experiments"
+    result = report(
+        tmp_path / "report",
+        experiments,
+        built["runs"],
+        "experiment.experiments=[q2_driver_shares]",
+        "experiment.replicates_when_missing=2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (experiments / "q2_driver_shares" / "verdict.json").is_file()
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Made by this report because they were missing" in page
+    assert "python -m experiments.q2_driver_shares" in page and "replicates=2" in page
+    assert "not their default replicate counts" in page
+    assert json.loads((experiments / "q2_driver_shares" / "meta.json").read_text())["replicates"] == 2
