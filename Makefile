@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DASHBOARD_STAMP := $(VENV)/.installed-dashboard
 EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment
 
-.PHONY: install run test test-fast lint clean dashboard bench experiments $(EXPERIMENTS)
+.PHONY: install run report test test-fast lint clean dashboard bench experiments $(EXPERIMENTS)
 
 DASHBOARD_PORT ?= 8765
 
@@ -20,14 +20,18 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(DASHBOARD_STAMP): $(STAMP) tools/install_solara_assets.py
-	$(BIN)/python -m pip install --quiet -e ".[dev,dashboard]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dashboard,cluster]"
 	$(BIN)/python tools/install_solara_assets.py
 	touch $(DASHBOARD_STAMP)
 
 install: $(DASHBOARD_STAMP)  ## create .venv and install the package, its dev tools, the dashboard and its offline page assets (needs npm once)
 
-run: $(STAMP)  ## the main job: the default scenario, its tables and figures, into results/runs/
+run: $(STAMP)  ## the main job: the default scenario (results/runs/), then the report (results/report/index.html)
 	$(BIN)/python -m sim
+	$(BIN)/python -m experiments.report
+
+report: $(STAMP)  ## the report: one offline HTML page, results/report/index.html (runs the experiments it lacks)
+	$(BIN)/python -m experiments.report
 
 test: $(DASHBOARD_STAMP)  ## every test, the slow ones included (the dashboard's browser test too)
 	$(BIN)/python -m pytest
