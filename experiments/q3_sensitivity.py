@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,21 +103,12 @@ def run(ex: Experiment) -> dict[str, Any]:
     problem = _problem(priors)
     design = morris_sample.sample(problem, int(ex.options["morris_trajectories"]), num_levels=4, seed=seed)
     results = _evaluate(ex, [point_params(ex.params, priors, p) for p in design], start, end)
-    morris_rows = []
-    for output in OUTPUTS:
-        y = results[output].to_numpy()
-        analysis = morris_analyze.analyze(problem, design, y, num_levels=4, seed=seed)
-        for k, key in enumerate(problem["names"]):
-            morris_rows.append(
-                {
-                    "output": output,
-                    "key": key,
-                    "mu_star": analysis["mu_star"][k],
-                    "mu_star_conf": analysis["mu_star_conf"][k],
-                    "sigma": analysis["sigma"][k],
-                }
-            )
-    morris = pd.DataFrame(morris_rows)
+    morris = _index_table(
+        results,
+        problem["names"],
+        lambda y: morris_analyze.analyze(problem, design, y, num_levels=4, seed=seed),
+        ("mu_star", "mu_star_conf", "sigma"),
+    )
     ex.write_csv("morris", morris)
     ex.save_figure(morris_figure(morris, OUTPUTS), "morris")
     ranks = morris.assign(rank=morris.groupby("output")["mu_star"].rank(ascending=False))
@@ -127,22 +119,12 @@ def run(ex: Experiment) -> dict[str, Any]:
     sub_problem = _problem(selected)
     sobol_design = sobol_sample.sample(sub_problem, int(ex.options["sobol_base"]), calc_second_order=False, seed=seed)
     sobol_results = _evaluate(ex, [point_params(ex.params, selected, p) for p in sobol_design], start, end)
-    sobol_rows = []
-    for output in OUTPUTS:
-        y = sobol_results[output].to_numpy()
-        analysis = sobol_analyze.analyze(sub_problem, y, calc_second_order=False, seed=seed)
-        for k, key in enumerate(sub_problem["names"]):
-            sobol_rows.append(
-                {
-                    "output": output,
-                    "key": key,
-                    "S1": analysis["S1"][k],
-                    "S1_conf": analysis["S1_conf"][k],
-                    "ST": analysis["ST"][k],
-                    "ST_conf": analysis["ST_conf"][k],
-                }
-            )
-    sobol = pd.DataFrame(sobol_rows)
+    sobol = _index_table(
+        sobol_results,
+        sub_problem["names"],
+        lambda y: sobol_analyze.analyze(sub_problem, y, calc_second_order=False, seed=seed),
+        ("S1", "S1_conf", "ST", "ST_conf"),
+    )
     ex.write_csv("sobol", sobol)
     ex.save_figure(sobol_figure(sobol, OUTPUTS), "sobol")
 
@@ -186,6 +168,17 @@ def run(ex: Experiment) -> dict[str, Any]:
         "sobol_china_share_ST": {r.key: round(r.ST, 3) for r in sobol[sobol["output"] == "china_share"].itertuples()},
         "robustness": robustness,
     }
+
+
+def _index_table(
+    results: pd.DataFrame, names: list[str], analyse: Callable[[np.ndarray], Any], fields: tuple[str, ...]
+) -> pd.DataFrame:
+    """One row per output and parameter with the ``fields`` of ``analyse`` (a SALib analysis) of that output."""
+    rows = []
+    for output in OUTPUTS:
+        analysis = analyse(results[output].to_numpy())
+        rows += [{"output": output, "key": key, **{f: analysis[f][k] for f in fields}} for k, key in enumerate(names)]
+    return pd.DataFrame(rows)
 
 
 def _problem(priors: list[Prior]) -> dict[str, Any]:
