@@ -9,7 +9,7 @@ Prints a table and writes ``results/bench/bench.json`` with
   log(seconds per turn) on log(actors) from 64 to 1,024 (2 = grows like the number of pairs);
 - ``sweep_runs``, ``sweep_seconds``, ``sweep_peak_memory_mb``: a sweep of the default scenario
   written to disk (states and outcomes) by ``workers`` processes with the ensemble engine;
-  peak memory is the largest resident set of the parent and any worker;
+  peak memory is the sum of the workers' peak resident sets (they run at once);
 - ``cores``: the machine's core count.
 
 Figures are measured, never asserted: tests do not time anything. Options (``key=value``):
@@ -72,13 +72,6 @@ def parse_options(argv: list[str]) -> dict[str, object]:
         else:
             options[key] = value
     return options
-
-
-def peak_memory_mb() -> float:
-    """Largest resident set so far of this process and of its finished children, in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024.0  # ru_maxrss is in KiB on Linux
 
 
 def mesa_runs_per_s(params: Params, runs: int) -> float:
@@ -162,22 +155,27 @@ def scaling(turns: int) -> tuple[dict[int, float], float]:
     return per_turn, exponent
 
 
-def _sweep_worker(args: tuple[int, int, str]) -> int:
+def _sweep_worker(args: tuple[int, int, str]) -> tuple[int, float]:
     first, count, folder = args
     stream_ensemble(Params(), list(range(first, first + count)), Path(folder))
-    return count
+    own_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    return count, own_peak_mb
 
 
 def sweep(runs: int, workers: int, folder: Path) -> tuple[float, float]:
-    """Wall time and peak memory (MB) of ``runs`` default runs written to disk by ``workers`` processes."""
+    """Wall time and peak memory (MB) of ``runs`` default runs written to disk by ``workers`` processes.
+
+    The memory is the sum of the workers' peak resident sets (all run at once: an upper bound of
+    the sweep's footprint); the launching process only waits.
+    """
     share = -(-runs // workers)
     jobs = [(k * share, min(share, runs - k * share), str(folder / f"part{k}")) for k in range(workers)]
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        done = sum(pool.map(_sweep_worker, [j for j in jobs if j[1] > 0]))
+        results = list(pool.map(_sweep_worker, [j for j in jobs if j[1] > 0]))
     seconds = time.perf_counter() - started
-    assert done == runs
-    return seconds, peak_memory_mb()
+    assert sum(count for count, _ in results) == runs
+    return seconds, sum(peak for _, peak in results)
 
 
 def main(argv: list[str]) -> dict[str, object]:

@@ -97,7 +97,10 @@ class Recorder:
             self._dyads.append({f: getattr(state, f) for f in DYAD_COLUMNS})
         if self.keep_actions:
             self._actions.append(actions)
-        self._outcomes.append(outcome_arrays(state, self.inputs, self.params))
+        # Copies: an outcome is a slice of an (R, N, N) array, which a view would keep alive.
+        self._outcomes.append(
+            {k: np.array(v, copy=True) for k, v in outcome_arrays(state, self.inputs, self.params).items()}
+        )
 
     def trajectory(self, run_ids: tuple[str, ...], seeds: tuple[int, ...], us_pole: str) -> Trajectory:
         """The record as arrays with a leading turn axis."""
