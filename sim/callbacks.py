@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,23 @@ def _current_sweep_id() -> str:
     return _CURRENT_SWEEP["id"]
 
 
-def register_resolvers() -> None:
-    """Make ``${sweep_id:}`` available to the configs.
+def _absolute_path(path: str) -> str:
+    return os.path.abspath(path)
 
-    :class:`SweepSummary` sets it from the sweep's own overrides when the multirun starts, in
-    the launching process; the resolver caches it, and Hydra copies that cache into every job's
-    config (as it does for ``${now:...}``), so all jobs of a sweep agree on its folder.
+
+def register_resolvers() -> None:
+    """Make ``${sweep_id:}`` and ``${abspath:path}`` available to the configs.
+
+    :class:`SweepSummary` sets ``sweep_id`` from the sweep's own overrides when the multirun
+    starts, in the launching process; the resolver caches it, and Hydra copies that cache into
+    every job's config (as it does for ``${now:...}``), so all jobs of a sweep agree on its folder.
+    ``abspath`` makes a path absolute against the launching process's working directory, cached
+    the same way: a Ray or SLURM worker started elsewhere still writes into that folder.
     """
     if not OmegaConf.has_resolver("sweep_id"):
         OmegaConf.register_new_resolver("sweep_id", _current_sweep_id, use_cache=True)
+    if not OmegaConf.has_resolver("abspath"):
+        OmegaConf.register_new_resolver("abspath", _absolute_path, use_cache=True)
 
 
 def job_overrides(job_dir: Path) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from sim.runs import ENGINES
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 PARAM_SECTIONS = ("run", "actors", "drivers", "scenario", "params")
 FIGURE_FORMATS = ("png", "svg", "pdf")
-NOT_IN_HASH = ("figures", "priors")  # keys that do not change a job's tables
+NOT_IN_HASH = ("figures", "priors", "results_root")  # keys that do not change a job's tables
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ def test_job_options_defaults_and_validation() -> None:
         assert needle in str(info.value), key
 
 
-def test_config_hash_ignores_figures_only() -> None:
+def test_config_hash_ignores_only_what_does_not_change_the_tables() -> None:
     cfg = compose_config([])
     base = config_hash(cfg)
     assert base == config_hash(compose_config([]))
@@ -161,6 +161,7 @@ def test_config_hash_ignores_figures_only() -> None:
         return config_hash(other)
 
     assert base == changed("figures.formats", ["svg"])
+    assert base == changed("results_root", "/shared/elsewhere")  # where results go, not what they are
     assert base != changed("seed", 1)
     assert base != changed("params.perception.intent_gain", 0.6)
 
