@@ -67,7 +67,10 @@ OUTPUTS = {
     "q2_driver_shares": ("driver_shares.csv", "verdict.json"),
     "q4_hysteresis": ("hysteresis.csv", "juncture.json"),
     "q5_asean_alignment": ("classification.csv", "classification_by_year.csv"),
+    "q3_sensitivity": ("robustness.json", "sobol.csv"),
 }
+# Shown when present, never made by the report (each takes minutes to tens of minutes).
+OPTIONAL = ("q3_sensitivity",)
 RUN_TABLES = ("states", "dyads", "outcomes")
 FIGURES_FOLDER = "figures"
 HTML_FILE = "index.html"
@@ -403,6 +406,39 @@ draws in which every criterion holds is {num(verdict.get("bootstrap_fraction_all
 """
 
 
+def robustness_html(q3: Mapping[str, Any]) -> str:
+    """q3: in how much of the prior space and of the posterior C0 holds, and which parameters decide it."""
+    robust, sobol = q3["robustness.json"], q3["sobol.csv"]
+
+    def share(block: Mapping[str, Any] | None) -> str:
+        if not block:
+            return "not computed (no posterior sample)"
+        low, high = block["wilson_95"]
+        return (
+            f"{num(block['fraction'], 2)} ({esc(block['c0_holds'])} of {esc(block['points'])} points; Wilson 95% "
+            f"[{num(low, 2)}, {num(high, 2)}])"
+        )
+
+    rows = [
+        [
+            esc(r.key).removeprefix("params."),
+            f"{num(r.ST, 2)} &plusmn; {num(r.ST_conf, 2)}",
+            f"{num(r.S1, 2)} &plusmn; {num(r.S1_conf, 2)}",
+        ]
+        for r in sobol[sobol["output"] == "china_share"].sort_values("ST", ascending=False).itertuples()
+    ]
+    return f"""
+<h2 id="robustness">How robust is the verdict? (q3)</h2>
+<p>The verdict above is for the default parameters. Over the uncertain parameters' prior ranges
+(<code>configs/priors/default.yaml</code>) C0 holds in a fraction {share(robust.get("prior_space"))} of the
+parameter space, and {share(robust.get("posterior"))} of the calibrated posterior. China's median Shapley share
+over the prior space is {num(robust.get("china_share_median"), 2)}. Sobol indices of China's share (total, first
+order; the parameters that decide the verdict):</p>
+{table(["parameter", "total index ST", "first order S1"], rows)}
+<p>From <code>python -m experiments.q3_sensitivity</code>; its figures are in {esc(q3["folder"])}.</p>
+"""
+
+
 def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -> str:
     """q1: the effects on the gap by year, on W1..W5 in the last year, the figures."""
     effects = q1["effects.csv"]
@@ -659,6 +695,13 @@ def gather(opts: Mapping[str, Any]) -> Inputs:
     inputs = Inputs()
     folders = {name: opts["experiments_dir"] / name for name in opts["experiments"]}
     missing = [name for name, folder in folders.items() if experiment_state(folder, name) == "missing"]
+    for name in OPTIONAL:
+        optional = opts["experiments_dir"] / name
+        try:
+            if experiment_state(optional, name) == "complete":
+                inputs.experiments[name] = read_experiment(optional, name)
+        except ExperimentError as err:  # an optional section is left out, not fatal
+            log.warning("report: %s left out: %s", name, err)
     run_folder = opts["run"]
     if run_folder is not None:
         if not run_folder.is_dir():
@@ -818,6 +861,8 @@ def run(ex: Experiment) -> dict[str, Any]:
     sections = [question_html(len(inputs.names), int(years.min()), int(years.max()))]
     experiments = inputs.experiments
     sections.append(verdict_html(experiments["q2_driver_shares"], figures))
+    if "q3_sensitivity" in experiments:
+        sections.append(robustness_html(experiments["q3_sensitivity"]))
     if "q1_counterfactuals" in experiments:
         sections.append(q1_html(experiments["q1_counterfactuals"], figures, inputs.comparison_note))
     if "q4_hysteresis" in experiments:

@@ -261,3 +261,31 @@ def test_missing_results_are_made_first_and_the_page_says_so(built: dict[str, Pa
     assert "python -m experiments.q2_driver_shares" in page and "replicates=2" in page
     assert "not their default replicate counts" in page
     assert json.loads((experiments / "q2_driver_shares" / "meta.json").read_text())["replicates"] == 2
+
+
+def test_robustness_section_states_the_fractions_and_the_deciding_parameters() -> None:
+    from experiments.report import robustness_html
+
+    q3 = {
+        "robustness.json": {
+            "prior_space": {"points": 150, "c0_holds": 30, "fraction": 0.2, "wilson_95": [0.1438, 0.2711]},
+            "posterior": {"points": 40, "c0_holds": 6, "fraction": 0.15, "wilson_95": [0.0706, 0.2907]},
+            "china_share_median": 0.381,
+        },
+        "sobol.csv": pd.DataFrame(
+            {
+                "output": ["china_share", "china_share", "gap_change"],
+                "key": ["params.perception.intent_gain", "params.perception.bloc_spillover", "params.x"],
+                "S1": [0.455, 0.248, 0.5],
+                "S1_conf": [0.36, 0.27, 0.1],
+                "ST": [0.558, 0.426, 0.6],
+                "ST_conf": [0.25, 0.19, 0.1],
+            }
+        ),
+        "folder": "results/experiments/q3_sensitivity",
+    }
+    html = robustness_html(q3)
+    assert "0.20 (30 of 150 points; Wilson 95% [0.14, 0.27])" in html
+    assert "0.15 (6 of 40 points" in html
+    assert html.index("perception.intent_gain") < html.index("perception.bloc_spillover")
+    assert "params.x" not in html and "x</td>" not in html  # only China's share is listed
