@@ -25,6 +25,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import json  # noqa: E402
+import multiprocessing  # noqa: E402
 import resource  # noqa: E402
 import string  # noqa: E402
 import sys  # noqa: E402
@@ -171,7 +172,7 @@ def sweep(runs: int, workers: int, folder: Path) -> tuple[float, float]:
     share = -(-runs // workers)
     jobs = [(k * share, min(share, runs - k * share), str(folder / f"part{k}")) for k in range(workers)]
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         results = list(pool.map(_sweep_worker, [j for j in jobs if j[1] > 0]))
     seconds = time.perf_counter() - started
     assert sum(count for count, _ in results) == runs

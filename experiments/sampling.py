@@ -6,6 +6,7 @@ parameter keys (``configs/priors/default.yaml``); a point is a vector in the ord
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -59,5 +60,6 @@ def evaluate[T](function: Callable[[Params], T], params_list: Sequence[Params], 
     """``function`` of every parameter set, on ``workers`` processes (in order)."""
     if workers <= 1 or len(params_list) <= 1:
         return [function(p) for p in params_list]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # forkserver, not fork: forking a process that already runs threads (BLAS, pyarrow) can deadlock.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         return list(pool.map(function, params_list, chunksize=max(1, len(params_list) // (8 * workers))))
