@@ -7,6 +7,8 @@ because the folder has no ``__init__.py``; running a test module as a script doe
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -91,3 +93,9 @@ def japan_yearly(outcomes: pd.DataFrame, column: str = "china_wants_gap") -> pd.
 
 
 GOLDEN_SEED = 7
+
+
+def run_module(module: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """``python -m <module> <args>`` from the repository root, output captured."""
+    command = [sys.executable, "-m", module, *args]
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)

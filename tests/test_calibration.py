@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO_ROOT
+from helpers import run_module
 
 from experiments.calibrate import abc_rejection, run_tables
 from experiments.q3_sensitivity import wilson_interval
@@ -100,16 +98,14 @@ def test_calibration_on_synthetic_data_recovers_the_parameters() -> None:
 @pytest.mark.slow
 def test_calibrate_cli_writes_params_posterior_fits_and_projections(tmp_path: Path) -> None:
     out, params_out = tmp_path / "out", tmp_path / "params"
-    command = [
-        sys.executable,
-        "-m",
+    result = run_module(
         "experiments.calibrate",
         f"experiment.out={out}",
         f"experiment.params_out={params_out}",
         "experiment.n_samples=12",
         "experiment.accept=3",
-    ]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     posterior = json.loads((params_out / "posterior.json").read_text())
     assert len(posterior["samples"]) == 3 and len(posterior["keys"]) == len(posterior["samples"][0])
@@ -143,17 +139,15 @@ def test_calibrate_cli_writes_params_posterior_fits_and_projections(tmp_path: Pa
 
     # The posterior in use: each replicate takes its own posterior sample.
     run_dir = tmp_path / "run"
-    command = [
-        sys.executable,
-        "-m",
+    result = run_module(
         "sim",
         f"hydra.run.dir={run_dir}",
         "posterior=true",
         f"posterior_file={params_out / 'posterior.json'}",
         "replicates=2",
         "tables=[outcomes]",
-    ]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["posterior"]["n_samples"] == 12
@@ -161,15 +155,13 @@ def test_calibrate_cli_writes_params_posterior_fits_and_projections(tmp_path: Pa
 
 
 def test_a_missing_posterior_is_refused(tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
+    result = run_module(
         "sim",
         f"hydra.run.dir={tmp_path / 'run'}",
         "posterior=true",
         f"posterior_file={tmp_path / 'none.json'}",
-    ]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+        timeout=600,
+    )
     assert result.returncode == 2
     assert "posterior_file=" in result.stderr and "no such file" in result.stderr
     assert not (tmp_path / "run" / "outcomes.parquet").exists()
@@ -183,9 +175,7 @@ def test_wilson_interval() -> None:
 
 @pytest.mark.slow
 def test_q3_sensitivity_cli_tiny(tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
+    result = run_module(
         "experiments.q3_sensitivity",
         f"experiment.out={tmp_path}",
         "experiment.morris_trajectories=2",
@@ -193,8 +183,8 @@ def test_q3_sensitivity_cli_tiny(tmp_path: Path) -> None:
         "experiment.sobol_base=2",
         "experiment.robustness_points=4",
         f"posterior_file={tmp_path / 'absent.json'}",
-    ]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     morris = pd.read_csv(tmp_path / "morris.csv")
     assert set(morris["output"]) == {"gap_change", "china_share"}

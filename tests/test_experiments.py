@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO_ROOT
+from helpers import run_module
 
 from experiments.q2_driver_shares import coalitions, shapley_values
 from experiments.q4_hysteresis import junctures
@@ -22,8 +20,7 @@ FAST = ("replicates=2", "experiment.bootstrap=200")
 
 
 def experiment(name: str, out: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", f"experiments.{name}", f"experiment.out={out}", *overrides]
-    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, env=dict(os.environ))
+    return run_module(f"experiments.{name}", f"experiment.out={out}", *overrides)
 
 
 # --- pure parts -------------------------------------------------------------------------------
