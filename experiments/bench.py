@@ -41,9 +41,9 @@ import pandas as pd  # noqa: E402
 from sim.ensemble import draw_noise, simulate_ensemble, stream_ensemble  # noqa: E402
 from sim.initial import initial_conditions, repeat_runs  # noqa: E402
 from sim.inputs import DATA_DIR, build_inputs  # noqa: E402
-from sim.model import AlignmentModel, run_id_for  # noqa: E402
+from sim.model import AlignmentModel  # noqa: E402
 from sim.params import ActorParams, Params, RunParams  # noqa: E402
-from sim.records import tables  # noqa: E402
+from sim.records import run_id_for, tables  # noqa: E402
 from sim.turn import advance  # noqa: E402
 
 DEFAULTS = {

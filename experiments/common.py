@@ -36,8 +36,8 @@ from sim.callbacks import register_resolvers
 from sim.config import CONFIG_DIR, check_scenario_not_overridden, job_options, params_from_config, register_schema
 from sim.ensemble import simulate_many
 from sim.inputs import DataFileError, build_inputs
-from sim.model import run_id_for
 from sim.params import DriverKnob, Params, params_digest
+from sim.records import run_id_for
 from sim.runs import replicate_seeds, resolve_engine, run_tables
 
 log = logging.getLogger("experiments")

@@ -21,7 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from sim import plots, store
+from sim import store
 from sim.callbacks import FAILED_MARK, register_resolvers
 from sim.config import (
     JobOptions,
@@ -32,9 +32,9 @@ from sim.config import (
     register_schema,
 )
 from sim.inputs import DataFileError, build_inputs
-from sim.model import run_id_for
 from sim.params import Params
 from sim.posterior import load_posterior
+from sim.records import run_id_for
 from sim.runs import replicate_seeds, resolve_engine, run_tables
 
 log = logging.getLogger("sim")
@@ -57,6 +57,8 @@ def validate(cfg: DictConfig) -> tuple[Params, JobOptions]:
 
 def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobOptions, folder: Path) -> list[Path]:
     """The run's figures: every actor's alignment (if states are kept), Japan's W1..W5 and the gap."""
+    from sim import plots  # matplotlib only where figures are drawn: --help and bad input answer fast
+
     names = dict(zip(params.actors.codes, build_inputs(params).names, strict=True))
     marks = plots.event_marks(
         pd.DataFrame(options.event_marks, columns=["date", "label"]), params.run.start_year, params.run.end_year

@@ -21,9 +21,8 @@ import pandas as pd
 
 from sim.initial import initial_conditions, repeat_runs
 from sim.inputs import build_inputs, with_run_knobs
-from sim.model import run_id_for
 from sim.params import Params, params_digest
-from sim.records import TABLES, Recorder, Trajectory, tables
+from sim.records import TABLES, Recorder, Trajectory, run_id_for, tables
 from sim.store import TableStreamWriter
 from sim.turn import N_NOISE, advance
 
@@ -67,11 +66,11 @@ def simulate_runs(
     for turn in range(1, inputs.n_turns):
         state, actions, _ = advance(state, anchors, inputs, first.params, turn, noise[turn])
         recorder.record(state, actions)
-    digests: dict[int, str] = {}
-    run_ids = tuple(
-        run_id_for(p, seed, digests.setdefault(id(p), params_digest(p)))
-        for p, seed in zip(params_list, seeds, strict=True)
-    )
+    digests: dict[int, str] = {}  # by object: the batch usually repeats one parameter set
+    for p in params_list:
+        if id(p) not in digests:
+            digests[id(p)] = params_digest(p)
+    run_ids = tuple(run_id_for(p, seed, digests[id(p)]) for p, seed in zip(params_list, seeds, strict=True))
     return recorder.trajectory(run_ids, tuple(int(s) for s in seeds), first.actors.us_pole)
 
 

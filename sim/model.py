@@ -21,8 +21,8 @@ from sim.agents import StateAgent
 from sim.drivers import TurnDrivers, driver_levels
 from sim.initial import initial_conditions
 from sim.inputs import build_inputs
-from sim.params import Params, params_digest
-from sim.records import Recorder, Trajectory, tables
+from sim.params import Params
+from sim.records import Recorder, Trajectory, run_id_for, tables
 from sim.turn import N_NOISE, Actions, State, stack, take
 
 # Mesa logs a line per step at INFO; a run of 84 quarters does not need them.
@@ -112,14 +112,6 @@ class AlignmentModel(mesa.Model):
             assert isinstance(state, State) and (actions is None or isinstance(actions, Actions))
             recorder.record(state, actions)
         return recorder.trajectory((run_id,), (self.seed,), self.params.actors.us_pole)
-
-
-def run_id_for(params: Params, seed: int, digest: str | None = None) -> str:
-    """A readable, unique id of a run: scenario, seed and a digest of the parameters.
-
-    ``digest`` (of ``params``) may be passed when many runs share the parameters.
-    """
-    return f"{params.scenario.name}-s{seed}-{(digest or params_digest(params))[:10]}"
 
 
 def simulate(params: Params, seed: int) -> dict[str, pd.DataFrame]:

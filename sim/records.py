@@ -15,7 +15,7 @@ import pandas as pd
 
 from sim.inputs import RunInputs
 from sim.outcomes import OUTCOME_COLUMNS, outcome_arrays
-from sim.params import ModelParams
+from sim.params import ModelParams, Params, params_digest
 from sim.turn import Actions, State
 
 # State field -> column of states.parquet.
@@ -124,6 +124,15 @@ class Recorder:
             actions=actions,
             outcomes={c: np.stack([o[c] for o in self._outcomes]) for c in OUTCOME_COLUMNS},
         )
+
+
+def run_id_for(params: Params, seed: int, digest: str | None = None) -> str:
+    """A readable, unique id of a run: scenario, seed and a digest of the parameters.
+
+    ``digest`` (of ``params``) may be passed when many runs share the parameters: the digest
+    hashes every parameter, so it is worth computing once per parameter set.
+    """
+    return f"{params.scenario.name}-s{seed}-{(digest or params_digest(params))[:10]}"
 
 
 def _keys(traj: Trajectory, extra_axes: int) -> dict[str, np.ndarray]:

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from sim.ensemble import simulate_ensemble
-from sim.model import simulate
 from sim.params import Params
 from sim.posterior import Posterior
 from sim.records import TABLES
@@ -61,5 +60,7 @@ def run_tables(
     elif resolve_engine(engine, len(seeds)) == "ensemble":
         return simulate_ensemble(params, seeds, names=names)
     else:
+        from sim.model import simulate  # Mesa only when the Mesa engine runs
+
         runs = [{n: t for n, t in simulate(params, seed).items() if n in names} for seed in seeds]
     return {name: pd.concat([run[name] for run in runs], ignore_index=True) for name in names}

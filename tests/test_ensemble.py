@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import compose_params
+from helpers import REPO_ROOT, compose_params
 
 from sim.ensemble import chunks, draw_noise, simulate_ensemble, stream_ensemble
 from sim.model import AlignmentModel, simulate
@@ -99,3 +102,9 @@ def test_interrupted_stream_leaves_no_table(tmp_path, monkeypatch) -> None:
     with pytest.raises(KeyboardInterrupt):
         stream_ensemble(compose_params([]), [1, 2, 3], tmp_path, chunk_size=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ensemble_path_imports_neither_mesa_nor_matplotlib() -> None:
+    code = "import sys, sim.ensemble, sim.runs; print(sorted(m for m in ('mesa', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert out.stdout.strip() == "[]"
