@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DASHBOARD_STAMP := $(VENV)/.installed-dashboard
-EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment
+EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment patterns
 
 .PHONY: install run report test test-fast lint clean dashboard bench experiments $(EXPERIMENTS)
 
