@@ -13,7 +13,7 @@ asked for; :func:`stream_ensemble` writes each chunk's tables to parquet before 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from sim.inputs import build_inputs, with_run_knobs
 from sim.params import Params, params_digest
 from sim.records import TABLES, Recorder, Trajectory, run_id_for, tables
 from sim.store import TableStreamWriter
-from sim.turn import N_NOISE, advance
+from sim.turn import N_NOISE, Anchors, State, advance
 
 DEFAULT_CHUNK = 250  # runs per batch: ~0.3 MB of working memory a run, throughput flat from ~100
 
@@ -32,41 +32,79 @@ DEFAULT_CHUNK = 250  # runs per batch: ~0.3 MB of working memory a run, throughp
 def draw_noise(seeds: Sequence[int], n_turns: int, n_actors: int) -> np.ndarray:
     """Each run's standard normal draws, stacked: shape (T, R, N, N_NOISE).
 
-    Identical to the Mesa model's draw for the same seed (its first use of the generator).
+    Identical to the Mesa model's draw for the same seed (its first use of the generator). Each
+    run's draw is written in place (run axis first), and the result is a view with turns first.
     """
-    draws = [np.random.default_rng(seed).standard_normal((n_turns, n_actors, N_NOISE)) for seed in seeds]
-    return np.stack(draws, axis=1)
+    draws = np.empty((len(seeds), n_turns, n_actors, N_NOISE))
+    for k, seed in enumerate(seeds):
+        np.random.default_rng(seed).standard_normal(out=draws[k])
+    return draws.transpose(1, 0, 2, 3)
+
+
+@dataclass(frozen=True)
+class Start:
+    """What every run of a batch shares, computed once: the spun-up start state and its anchors.
+
+    The start is the factual one whatever the driver knobs (``initial_conditions``), so parameter
+    sets batched together (they differ in drivers and scenario name only) share it.
+    """
+
+    state: State  # leading run axis of length 1
+    anchors: Anchors
+
+    @classmethod
+    def of(cls, params: Params) -> Start:
+        """The start of ``params`` (a deterministic spin-up: no random numbers)."""
+        return cls(*initial_conditions(params))
+
+
+def check_batch(params_list: Sequence[Params]) -> None:
+    """Raise ValueError unless the parameter sets differ in driver knobs and scenario name only."""
+    first = params_list[0]
+    for other in params_list[1:]:
+        if other is first:
+            continue
+        if replace(other, drivers=first.drivers, scenario=first.scenario) != first:
+            raise ValueError("runs batched together may differ only in drivers and scenario name")
+        if other.scenario.events != first.scenario.events:
+            raise ValueError("runs batched together must share the scenario's events")
 
 
 def simulate_runs(
-    params_list: Sequence[Params], seeds: Sequence[int], *, keep_dyads: bool = True, keep_actions: bool = True
+    params_list: Sequence[Params],
+    seeds: Sequence[int],
+    *,
+    keep_dyads: bool = True,
+    keep_actions: bool = True,
+    start: Start | None = None,
+    digests: dict[int, str] | None = None,
 ) -> Trajectory:
     """Run ``params_list[k]`` with ``seeds[k]`` for every k at once; return the recorded trajectory.
 
     The parameter sets may differ in their driver knobs only (counterfactuals side by side):
-    they share the factual start, the data and the behavioural parameters.
+    they share the factual start, the data and the behavioural parameters. ``start`` (the
+    batch's :class:`Start`) and ``digests`` (parameter digest by ``id`` of each set) may be
+    passed by a caller that runs the same parameter sets in several chunks, so that the spin-up
+    and the digests are computed once, not once per chunk.
     """
     if not seeds:
         raise ValueError("seeds is empty; allowed: one or more seeds")
     if len(params_list) != len(seeds):
         raise ValueError(f"{len(params_list)} parameter sets for {len(seeds)} seeds; allowed: one per seed")
+    check_batch(params_list)
     first = params_list[0]
-    for other in params_list[1:]:
-        if replace(other, drivers=first.drivers, scenario=first.scenario) != first:
-            raise ValueError("runs batched together may differ only in drivers and scenario name")
-        if other.scenario.events != first.scenario.events:
-            raise ValueError("runs batched together must share the scenario's events")
     inputs = build_inputs(first)
     if any(p.drivers != first.drivers for p in params_list):
         inputs = with_run_knobs(inputs, list(params_list))
-    state, anchors = repeat_runs(*initial_conditions(first), len(seeds))
+    start = start or Start.of(first)
+    state, anchors = repeat_runs(start.state, start.anchors, len(seeds))
     noise = draw_noise(seeds, inputs.n_turns, inputs.n_actors)
     recorder = Recorder(inputs, first.params, keep_dyads=keep_dyads, keep_actions=keep_actions)
     recorder.record(state, None)
     for turn in range(1, inputs.n_turns):
         state, actions, _ = advance(state, anchors, inputs, first.params, turn, noise[turn])
         recorder.record(state, actions)
-    digests: dict[int, str] = {}  # by object: the batch usually repeats one parameter set
+    digests = {} if digests is None else digests  # by object: a batch usually repeats one parameter set
     for p in params_list:
         if id(p) not in digests:
             digests[id(p)] = params_digest(p)
@@ -75,10 +113,46 @@ def simulate_runs(
 
 
 def simulate_chunk(
-    params: Params, seeds: Sequence[int], *, keep_dyads: bool = True, keep_actions: bool = True
+    params: Params,
+    seeds: Sequence[int],
+    *,
+    keep_dyads: bool = True,
+    keep_actions: bool = True,
+    start: Start | None = None,
+    digests: dict[int, str] | None = None,
 ) -> Trajectory:
     """Run one parameter set for every seed in ``seeds`` at once; return the recorded trajectory."""
-    return simulate_runs([params] * len(seeds), seeds, keep_dyads=keep_dyads, keep_actions=keep_actions)
+    return simulate_runs(
+        [params] * len(seeds), seeds, keep_dyads=keep_dyads, keep_actions=keep_actions, start=start, digests=digests
+    )
+
+
+def chunk_tables(
+    params_list: Sequence[Params], seeds: Sequence[int], names: tuple[str, ...], chunk_size: int
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """Tables of every parameter set in ``params_list`` run once per seed, one chunk of runs at a time.
+
+    Runs are in the order of ``params_list``, then ``seeds``, in chunks of at most ``chunk_size``;
+    the spin-up and the parameter digests are computed once for all chunks.
+    """
+    if not params_list:
+        raise ValueError("params_list is empty; allowed: one or more parameter sets")
+    if not seeds:
+        raise ValueError("seeds is empty; allowed: one or more seeds")
+    check_batch(params_list)
+    runs = [(p, int(s)) for p in params_list for s in seeds]
+    start, digests = Start.of(params_list[0]), {id(p): params_digest(p) for p in params_list}
+    threshold = params_list[0].params.outcome.action_log_threshold
+    for block in chunks(runs, chunk_size):
+        traj = simulate_runs(
+            [p for p, _ in block],
+            [s for _, s in block],
+            keep_dyads="dyads" in names,
+            keep_actions="actions" in names,
+            start=start,
+            digests=digests,
+        )
+        yield tables(traj, threshold, names)
 
 
 def simulate_many(
@@ -93,28 +167,19 @@ def simulate_many(
     Parameter sets that differ only in their driver knobs run side by side in batches of at most
     ``chunk_size`` runs; the tables are in the order of ``params_list``, then ``seeds``.
     """
-    if not params_list:
-        raise ValueError("params_list is empty; allowed: one or more parameter sets")
-    if not seeds:
-        raise ValueError("seeds is empty; allowed: one or more seeds")
-    runs = [(p, int(s)) for p in params_list for s in seeds]
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
-    for start in range(0, len(runs), chunk_size):
-        block = runs[start : start + chunk_size]
-        traj = simulate_runs(
-            [p for p, _ in block], [s for _, s in block], keep_dyads="dyads" in names, keep_actions="actions" in names
-        )
-        for name, frame in tables(traj, params_list[0].params.outcome.action_log_threshold, names).items():
+    for chunk in chunk_tables(params_list, seeds, names, chunk_size):
+        for name, frame in chunk.items():
             parts[name].append(frame)
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
-def chunks(seeds: Sequence[int], size: int) -> Iterator[list[int]]:
-    """``seeds`` in consecutive chunks of at most ``size``."""
+def chunks[T](items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """``items`` in consecutive chunks of at most ``size``."""
     if size < 1:
         raise ValueError(f"chunk_size={size}; allowed: an integer >= 1")
-    for start in range(0, len(seeds), size):
-        yield [int(s) for s in seeds[start : start + size]]
+    for first in range(0, len(items), size):
+        yield list(items[first : first + size])
 
 
 def simulate_ensemble(
@@ -124,14 +189,7 @@ def simulate_ensemble(
 
     Holds every table in memory: for very many runs use :func:`stream_ensemble`.
     """
-    if not seeds:
-        raise ValueError("seeds is empty; allowed: one or more seeds")
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
-    for block in chunks(seeds, chunk_size):
-        traj = simulate_chunk(params, block, keep_dyads="dyads" in names, keep_actions="actions" in names)
-        for name, frame in tables(traj, params.params.outcome.action_log_threshold, names).items():
-            parts[name].append(frame)
-    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+    return simulate_many([params], seeds, names=names, chunk_size=chunk_size)
 
 
 def stream_ensemble(
@@ -148,9 +206,8 @@ def stream_ensemble(
     """
     writers = {name: TableStreamWriter(Path(folder) / f"{name}.parquet") for name in names}
     try:
-        for block in chunks(seeds, chunk_size):
-            traj = simulate_chunk(params, block, keep_dyads="dyads" in names, keep_actions="actions" in names)
-            for name, frame in tables(traj, params.params.outcome.action_log_threshold, names).items():
+        for chunk in chunk_tables([params], seeds, names, chunk_size):
+            for name, frame in chunk.items():
                 writers[name].write(frame)
     except BaseException:
         for writer in writers.values():

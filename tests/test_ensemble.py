@@ -90,7 +90,7 @@ def test_interrupted_stream_leaves_no_table(tmp_path, monkeypatch) -> None:
     import sim.ensemble as ensemble
 
     calls = {"n": 0}
-    real = ensemble.simulate_chunk
+    real = ensemble.simulate_runs
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -98,7 +98,7 @@ def test_interrupted_stream_leaves_no_table(tmp_path, monkeypatch) -> None:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ensemble, "simulate_chunk", failing)
+    monkeypatch.setattr(ensemble, "simulate_runs", failing)
     with pytest.raises(KeyboardInterrupt):
         stream_ensemble(compose_params([]), [1, 2, 3], tmp_path, chunk_size=1)
     assert list(tmp_path.iterdir()) == []
