@@ -43,6 +43,7 @@ from sim.runs import replicate_seeds, resolve_engine, run_tables
 log = logging.getLogger("experiments")
 EXIT_BAD_INPUT = 2
 RUNS_FOLDER = "runs"
+CHECKSUM_SUFFIX = ".sha256"  # beside each cached table: its sha256, written after it
 
 
 class ExperimentError(ValueError):
@@ -111,6 +112,25 @@ class Experiment:
         key = f"{params.scenario.name}-{params_digest(params)[:16]}-{seeds_digest}"
         return {name: self.folder / RUNS_FOLDER / f"{key}.{name}.parquet" for name in names}
 
+    def _cached(self, paths: dict[str, Path]) -> bool:
+        """True if every cached table is present and matches the sha256 recorded beside it."""
+        for name, path in paths.items():
+            try:
+                recorded = {name: path.with_suffix(CHECKSUM_SUFFIX).read_text(encoding="utf-8").strip()}
+            except (OSError, UnicodeDecodeError):
+                recorded = {}
+            problem = store.checksum_problem({name: path}, recorded)
+            if problem:
+                if path.exists():
+                    log.warning("cached table redone: %s", problem)
+                return False
+        return True
+
+    def _cache(self, path: Path, frame: pd.DataFrame) -> None:
+        """Write a cached table, then its sha256 (last: a table without one is not trusted)."""
+        store.write_table(path, frame)
+        store.write_text(path.with_suffix(CHECKSUM_SUFFIX), store.file_sha256(path) + "\n")
+
     def tables(self, params: Params, names: tuple[str, ...] = ("outcomes",)) -> dict[str, pd.DataFrame]:
         """Tables of ``params`` for this experiment's seeds, from the cache or freshly run."""
         return self.tables_many([params], names)[0]
@@ -124,18 +144,20 @@ class Experiment:
         differ only in their driver knobs); each set's tables are cached on their own.
         """
         paths = [self._cache_paths(p, names) for p in params_list]
-        missing = [k for k, path in enumerate(paths) if not all(p.is_file() for p in path.values())]
+        for stale in store.remove_stale_temporaries(self.folder / RUNS_FOLDER):
+            log.warning("removed %s, left by an interrupted write", stale)
+        missing = [k for k, path in enumerate(paths) if not self._cached(path)]
         engine = resolve_engine(str(self.options.get("engine", "auto")), len(self.seeds))
         if missing and engine == "ensemble":
             fresh = simulate_many([params_list[k] for k in missing], self.seeds, names=names)
             for k in missing:
                 ids = {run_id_for(params_list[k], seed) for seed in self.seeds}
                 for name, frame in fresh.items():
-                    store.write_table(paths[k][name], frame[frame["run_id"].isin(ids)].reset_index(drop=True))
+                    self._cache(paths[k][name], frame[frame["run_id"].isin(ids)].reset_index(drop=True))
         elif missing:
             for k in missing:
                 for name, frame in run_tables(params_list[k], self.seeds, engine, names).items():
-                    store.write_table(paths[k][name], frame)
+                    self._cache(paths[k][name], frame)
         self.runs_done += len(missing) * len(self.seeds)
         self.runs_cached += (len(params_list) - len(missing)) * len(self.seeds)
         return [{name: pd.read_parquet(path) for name, path in p.items()} for p in paths]

@@ -92,15 +92,23 @@ def remove_job_scaffolding(folder: Path) -> None:
 def run_job(cfg: DictConfig, folder: Path) -> Path:
     """Validate ``cfg``, run it, and write the run folder; return the folder.
 
-    A folder that already holds a complete run of the same config (same hash) is left as it is:
-    a re-launched sweep finishes only what is missing.
+    A folder that already holds a complete, intact run of the same config (same hash, every
+    table matching its recorded sha256) is left as it is: a re-launched sweep finishes only what
+    is missing, and redoes (with a warning naming the file) what is truncated or corrupted.
     """
     started = time.perf_counter()
     params, options = validate(cfg)
     digest = config_hash(cfg)
-    if store.is_complete(folder, digest):
+    for stale in store.remove_stale_temporaries(folder):
+        log.warning("removed %s, left by an interrupted write", stale)
+    problem = store.run_problem(folder, digest)
+    if problem is None:
         log.info("complete run of this config in %s: skipped", folder)
         return folder
+    if (folder / store.META_FILE).exists():
+        log.warning("redoing the run in %s: %s", folder, problem)
+        (folder / store.META_FILE).unlink()
+    (folder / FAILED_MARK).unlink(missing_ok=True)
     seeds = replicate_seeds(options.seed, options.replicates)
     engine = resolve_engine(options.engine, len(seeds))
     t0 = time.perf_counter()
@@ -123,6 +131,7 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
         "seconds_total": round(time.perf_counter() - started, 3),
         "figures": [p.name for p in figures],
         "rows": {name: len(frame) for name, frame in result.items()},
+        "sha256": store.checksums(store.table_paths(folder, result)),
     }
     store.write_meta(folder, meta)
     gap = result["outcomes"].groupby("year")["china_wants_gap"].mean()

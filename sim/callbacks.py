@@ -87,17 +87,28 @@ def job_folders(sweep_dir: Path) -> list[Path]:
     return sorted(jobs, key=lambda p: (int(p.name) if p.name.isdigit() else 10**9, p.name))
 
 
+def failure_reason(job: Path, problem: str) -> str:
+    """The error a failed job recorded in its ``failed.json``, else ``problem`` (why it is incomplete)."""
+    try:
+        return str(json.loads((job / FAILED_MARK).read_text(encoding="utf-8"))["error"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return problem
+
+
 def summarise_sweep(sweep_dir: Path) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """The combined outcomes of a sweep's complete jobs, and the jobs that are not complete."""
     frames, failures = [], []
     for job in job_folders(sweep_dir):
-        try:
-            store.read_meta(job)
-            outcomes = pd.read_parquet(job / "outcomes.parquet")
-        except (store.ResultsError, OSError) as err:
-            mark = job / FAILED_MARK
-            reason = json.loads(mark.read_text())["error"] if mark.is_file() else str(err)
-            failures.append({"job": job.name, "overrides": json.dumps(job_overrides(job)), "error": reason})
+        problem = store.run_problem(job)
+        if problem is None:
+            try:
+                outcomes = pd.read_parquet(job / "outcomes.parquet")
+            except Exception as err:  # an unreadable table with a matching checksum: written broken
+                problem = f"{job / 'outcomes.parquet'}: {type(err).__name__}: {err}"
+        if problem is not None:
+            failures.append(
+                {"job": job.name, "overrides": json.dumps(job_overrides(job)), "error": failure_reason(job, problem)}
+            )
             continue
         for key, value in job_overrides(job).items():
             column = f"job_{key}" if key in outcomes.columns else key  # e.g. seed: the runs' own seeds differ
@@ -116,21 +127,37 @@ class SweepSummary(Callback):
         _CURRENT_SWEEP["id"] = sweep_id(config.hydra.overrides.task)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Join the jobs' outcomes; name the failed jobs; exit non-zero if any failed."""
+        """Join the jobs' outcomes; name the failed jobs; exit non-zero if any job or the summary failed.
+
+        Hydra turns an exception in a callback into a warning, so every error here is caught,
+        listed in ``failures.json`` (job ``summary``) and ends the sweep with ``SystemExit(1)``.
+        """
         sweep_dir = Path(config.hydra.sweep.dir)
         if not sweep_dir.is_dir():
             return
-        summary, failures = summarise_sweep(sweep_dir)
-        if len(summary):
-            store.write_table(sweep_dir / SUMMARY_FILE, summary)
-            log.info(
-                "sweep summary: %d rows from %d job(s) -> %s",
-                len(summary),
-                summary["job"].nunique(),
-                sweep_dir / SUMMARY_FILE,
-            )
-        store.write_text(sweep_dir / FAILURES_FILE, json.dumps(failures, indent=2))
+        failures: list[dict[str, str]] = []
+        try:
+            for stale in store.remove_stale_temporaries(sweep_dir):
+                log.warning("removed %s, left by an interrupted write", stale)
+            summary, failures = summarise_sweep(sweep_dir)
+            if len(summary):
+                store.write_table(sweep_dir / SUMMARY_FILE, summary)
+                log.info(
+                    "sweep summary: %d rows from %d job(s) -> %s",
+                    len(summary),
+                    summary["job"].nunique(),
+                    sweep_dir / SUMMARY_FILE,
+                )
+            else:
+                (sweep_dir / SUMMARY_FILE).unlink(missing_ok=True)  # no complete job: no stale summary
+        except Exception as err:
+            failures.append({"job": "summary", "overrides": "", "error": f"{type(err).__name__}: {err}"})
         for failure in failures:
             log.error("job %s (%s) failed: %s", failure["job"], failure["overrides"], failure["error"])
+        try:
+            store.write_text(sweep_dir / FAILURES_FILE, json.dumps(failures, indent=2))
+        except OSError as err:
+            log.error("could not write the list of failures: %s", err)
+            raise SystemExit(1) from err
         if failures:
             raise SystemExit(1)

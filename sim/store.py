@@ -1,9 +1,11 @@
 """Writing and reading results: parquet tables, the resolved config, provenance. Atomic.
 
 A run folder holds ``config.yaml``, ``states.parquet``, ``dyads.parquet``, ``actions.parquet``,
-``outcomes.parquet``, figures, and ``meta.json`` last: a folder whose ``meta.json`` exists is
-complete. Every file is written to a temporary name in the same folder and renamed into place,
-so an interrupted run never leaves a half-written table under a final name.
+``outcomes.parquet``, figures, and ``meta.json`` last. ``meta.json`` records each table's row
+count and sha256: a folder is complete when its ``meta.json`` reads and every table it lists
+matches its checksum, so a truncated or bit-flipped table is found and redone, never trusted.
+Every file is written to a temporary name in the same folder (tagged with host and process)
+and renamed into place; temporaries left by a killed process are removed on the next launch.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import hashlib
 import json
 import os
 import platform
+import re
+import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,10 @@ RESULT_SCHEMA_VERSION = 1
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK  # what open() would give; mkstemp's own 0600 is for secrets
+TMP_SUFFIX = ".tmp"
+# A temporary file is named ``.<final name>.<host>~<pid>~<random>.tmp``: its writer can be told apart.
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[^~/]+)~(?P<pid>\d+)~[^/]*\.tmp$")
+STALE_AFTER_SECONDS = 3600.0  # a temporary of another host (or untagged) untouched this long is dead
 
 
 # The modules whose code decides a run's tables (figures, CLI and dashboard do not).
@@ -53,23 +62,104 @@ class ResultsError(ValueError):
     """A results folder that cannot be read as this version's results."""
 
 
+def temporary_file(path: Path) -> Path:
+    """A new empty temporary file beside ``path``, named after it, this host and this process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{path.name}.{socket.gethostname().replace('~', '-')}~{os.getpid()}~"
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=TMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale_temporary(path: Path, now: float | None = None) -> bool:
+    """True if ``path`` is a temporary file whose writer is gone.
+
+    Written on this host: its process no longer runs. Written elsewhere (a cluster node) or
+    untagged (an older version): untouched for :data:`STALE_AFTER_SECONDS`.
+    """
+    if not (path.name.startswith(".") and path.name.endswith(TMP_SUFFIX)):
+        return False
+    match = _TMP_NAME.match(path.name)
+    if match and match["host"] == socket.gethostname().replace("~", "-"):
+        return not _process_alive(int(match["pid"]))
+    try:
+        age = (time.time() if now is None else now) - path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age > STALE_AFTER_SECONDS
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files in ``folder`` left by killed writers; return them."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.glob(f".*{TMP_SUFFIX}") if is_stale_temporary(p)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums(paths: Mapping[str, Path]) -> dict[str, str]:
+    """The sha256 of each file, by name."""
+    return {name: file_sha256(path) for name, path in paths.items()}
+
+
+def checksum_problem(paths: Mapping[str, Path], expected: Mapping[str, str]) -> str | None:
+    """Why the files ``paths`` do not match their recorded ``expected`` sha256, or None if they do."""
+    for name, path in paths.items():
+        if name not in expected:
+            return f"{path} has no recorded sha256 (written by an older version)"
+        if not path.is_file():
+            return f"{path} is missing"
+        if file_sha256(path) != expected[name]:
+            return f"{path} does not match its recorded sha256 (truncated or corrupted)"
+    return None
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     The temporary file is removed if ``write`` fails, so ``path`` is either absent, its
-    previous content, or complete.
+    previous content, or complete. An I/O error (a full disk, say) is raised naming ``path``.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temporary_file(path)
     try:
         write(tmp)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise io_error(err, path) from err
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def io_error(err: OSError, path: Path) -> OSError:
+    """``err`` as an error that names ``path`` (pyarrow's and some OS errors name no file)."""
+    if err.errno is not None:
+        return OSError(err.errno, f"{err.strerror or err} (writing {path})")
+    return OSError(f"{err} (writing {path})")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -95,26 +185,29 @@ class TableStreamWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(name)
+        self._tmp = temporary_file(self.path)
         self._writer: pq.ParquetWriter | None = None
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame`` (same columns and types as the first one)."""
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp, table.schema)
-        self._writer.write_table(table.cast(self._writer.schema))
+        try:
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self._tmp, table.schema)
+            self._writer.write_table(table.cast(self._writer.schema))
+        except OSError as err:
+            raise io_error(err, self.path) from err
 
     def close(self) -> Path:
         """Finish the file and move it to its final name; return that path."""
         if self._writer is None:
             raise ValueError(f"nothing was written to {self.path}")
-        self._writer.close()
-        os.chmod(self._tmp, FILE_MODE)
-        os.replace(self._tmp, self.path)
+        try:
+            self._writer.close()
+            os.chmod(self._tmp, FILE_MODE)
+            os.replace(self._tmp, self.path)
+        except OSError as err:
+            raise io_error(err, self.path) from err
         return self.path
 
     def abort(self) -> None:
@@ -197,9 +290,11 @@ def read_meta(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ResultsError(f"{folder} is not a complete run folder (no {META_FILE})")
     try:
-        meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ResultsError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(meta, dict):
+        raise ResultsError(f"{path} is not a JSON object")
     version = meta.get("result_schema_version")
     if version != RESULT_SCHEMA_VERSION:
         raise ResultsError(
@@ -209,18 +304,29 @@ def read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
-def is_complete(folder: Path, config_hash: str) -> bool:
-    """True if ``folder`` holds a complete run (``meta.json`` and every table it lists) of ``config_hash``."""
-    path = Path(folder) / META_FILE
-    if not path.is_file():
-        return False
+def table_paths(folder: Path, names: Any) -> dict[str, Path]:
+    """The parquet file of each table name in ``folder``."""
+    return {name: Path(folder) / f"{name}.parquet" for name in names}
+
+
+def run_problem(folder: Path, config_hash: str | None = None) -> str | None:
+    """Why ``folder`` is not a complete, intact run (of ``config_hash`` if given), or None if it is.
+
+    Complete means: ``meta.json`` reads as this schema version's JSON, records ``config_hash``,
+    and every table it lists is present with the sha256 it recorded.
+    """
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return False
-    if meta.get("config_hash") != config_hash or meta.get("result_schema_version") != RESULT_SCHEMA_VERSION:
-        return False
-    return all((Path(folder) / f"{name}.parquet").is_file() for name in meta.get("rows", {}))
+        meta = read_meta(folder)
+    except ResultsError as err:
+        return str(err)
+    if config_hash is not None and meta.get("config_hash") != config_hash:
+        return f"{Path(folder) / META_FILE} records another config"
+    return checksum_problem(table_paths(folder, meta.get("rows", {})), meta.get("sha256", {}))
+
+
+def is_complete(folder: Path, config_hash: str) -> bool:
+    """True if ``folder`` holds a complete, intact run of ``config_hash`` (see :func:`run_problem`)."""
+    return run_problem(folder, config_hash) is None
 
 
 def read_run(folder: Path) -> dict[str, pd.DataFrame]:

@@ -179,9 +179,15 @@ def test_an_interrupted_experiment_finishes_what_is_missing(tmp_path: Path) -> N
     cached = sorted((tmp_path / "runs").glob("no_china_coercion-*.parquet"))
     for path in cached:  # as if the run had been interrupted before its tables were written
         path.unlink()
+    # A cached table with one flipped bit is not trusted: its run is redone too.
+    corrupt = sorted((tmp_path / "runs").glob("baseline-*.states.parquet"))[0]
+    data = bytearray(corrupt.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    corrupt.write_bytes(bytes(data))
     (tmp_path / "classification.csv").unlink()
     second = experiment("q5_asean_alignment", tmp_path, *FAST)
     assert second.returncode == 0, second.stderr
+    assert f"{corrupt} does not match its recorded sha256" in second.stdout + second.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["runs_simulated"] == 2 and meta["runs_from_cache"] == 2
+    assert meta["runs_simulated"] == 4 and meta["runs_from_cache"] == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "classification.csv"), table)

@@ -123,12 +123,86 @@ def test_results_error_is_a_value_error() -> None:
     assert issubclass(store.ResultsError, ValueError)
 
 
+def _complete_run(folder: Path) -> None:
+    tables = {"states": pd.DataFrame({"t": [0, 1], "x": [0.5, 0.25]}), "outcomes": pd.DataFrame({"t": [0, 1]})}
+    store.write_run_tables(folder, tables, "")
+    sums = store.checksums(store.table_paths(folder, tables))
+    store.write_meta(folder, {"config_hash": "abc", "rows": {"states": 2, "outcomes": 2}, "sha256": sums})
+
+
 def test_is_complete_needs_meta_matching_hash_and_every_listed_table(tmp_path: Path) -> None:
     assert not store.is_complete(tmp_path, "abc")
-    tables = {"states": pd.DataFrame({"t": [0]}), "outcomes": pd.DataFrame({"t": [0]})}
-    store.write_run_tables(tmp_path, tables, "")
-    store.write_meta(tmp_path, {"config_hash": "abc", "rows": {"states": 1, "outcomes": 1}})
+    _complete_run(tmp_path)
     assert store.is_complete(tmp_path, "abc")
+    assert store.run_problem(tmp_path) is None
     assert not store.is_complete(tmp_path, "abd")
     (tmp_path / "states.parquet").unlink()
     assert not store.is_complete(tmp_path, "abc")
+    assert store.run_problem(tmp_path) == f"{tmp_path / 'states.parquet'} is missing"
+
+
+def test_a_truncated_table_is_not_complete_and_is_named(tmp_path: Path) -> None:
+    _complete_run(tmp_path)
+    path = tmp_path / "states.parquet"
+    path.write_bytes(path.read_bytes()[:-100])
+    problem = store.run_problem(tmp_path, "abc")
+    assert problem is not None and str(path) in problem and "sha256" in problem
+
+
+def test_a_bit_flip_inside_a_table_is_not_complete(tmp_path: Path) -> None:
+    _complete_run(tmp_path)
+    path = tmp_path / "states.parquet"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01  # one bit, inside a page: the file still reads
+    path.write_bytes(bytes(data))
+    assert not store.is_complete(tmp_path, "abc")
+
+
+def test_a_binary_or_unchecksummed_meta_is_not_complete(tmp_path: Path) -> None:
+    _complete_run(tmp_path)
+    meta_path = tmp_path / store.META_FILE
+    meta = json.loads(meta_path.read_text())
+    del meta["sha256"]  # written by a version that recorded no checksums
+    meta_path.write_text(json.dumps(meta))
+    assert "no recorded sha256" in str(store.run_problem(tmp_path, "abc"))
+    meta_path.write_bytes(b"\x00\xff\xfe")
+    assert "not valid JSON" in str(store.run_problem(tmp_path, "abc"))
+    with pytest.raises(store.ResultsError, match="not valid JSON"):
+        store.read_meta(tmp_path)
+    meta_path.write_text("[1, 2]")
+    assert "not a JSON object" in str(store.run_problem(tmp_path, "abc"))
+
+
+def test_stale_temporaries_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    dead = store.temporary_file(tmp_path / "states.parquet")
+    dead = dead.rename(dead.with_name(dead.name.replace(f"~{os.getpid()}~", f"~{dead_pid}~")))
+    alive = store.temporary_file(tmp_path / "dyads.parquet")  # this process: still writing
+    old_untagged = tmp_path / ".outcomes.parquet.x1y2.tmp"
+    old_untagged.write_bytes(b"")
+    past = time.time() - 2 * store.STALE_AFTER_SECONDS
+    os.utime(old_untagged, (past, past))
+    fresh_untagged = tmp_path / ".actions.parquet.x1y2.tmp"
+    fresh_untagged.write_bytes(b"")
+    (tmp_path / "states.parquet").write_bytes(b"final")
+    assert sorted(store.remove_stale_temporaries(tmp_path)) == sorted([dead, old_untagged])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, fresh_untagged.name, "states.parquet"])
+
+
+def test_an_io_error_names_the_file(tmp_path: Path) -> None:
+    import errno
+
+    def disk_full(tmp: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "summary.parquet"
+    with pytest.raises(OSError, match="No space left on device") as info:
+        store.atomic_write(target, disk_full)
+    assert str(target) in str(info.value) and info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []

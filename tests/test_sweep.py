@@ -51,15 +51,26 @@ def test_joblib_sweep_writes_a_summary_and_a_relaunch_completes_it(tmp_path: Pat
     rows = duckdb.sql(f"select count(*) from '{folder / 'summary.parquet'}' where year = 2024").fetchall()
     assert rows == [(4 * 4,)]
 
-    # An interrupted sweep: one job never finished (no meta.json). Re-launching the same command
-    # runs only that job, and the combined table equals the uninterrupted one.
+    # An interrupted sweep: one job never finished (no meta.json), one table was truncated, one
+    # meta.json is binary garbage, one killed write left a temporary file. Re-launching the same
+    # command redoes those jobs only (naming the bad files), removes the temporary, and the
+    # combined table equals the uninterrupted one.
     (jobs[2] / "meta.json").unlink()
     (jobs[2] / "outcomes.parquet").unlink()
-    kept = {job: (job / "meta.json").stat().st_mtime_ns for job in jobs if job != jobs[2]}
+    truncated = jobs[1] / "outcomes.parquet"
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    (jobs[3] / "meta.json").write_bytes(b"\x00\xff" * 8)
+    leftover = jobs[0] / ".outcomes.parquet.otherhost~1~abc.tmp"
+    leftover.write_bytes(b"")
+    os.utime(leftover, (0, 0))
+    kept = {jobs[0]: (jobs[0] / "meta.json").stat().st_mtime_ns}
     second = sweep(folder, *args, launcher="joblib")
     assert second.returncode == 0, second.stderr
+    assert f"{truncated} does not match its recorded sha256" in second.stdout + second.stderr
+    assert f"{jobs[3] / 'meta.json'} is not valid JSON" in second.stdout + second.stderr
     assert {job: (job / "meta.json").stat().st_mtime_ns for job in kept} == kept
-    assert (jobs[2] / "meta.json").is_file()
+    assert not leftover.exists()
+    assert all((job / "meta.json").is_file() for job in jobs)
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "summary.parquet"), summary)
 
 
@@ -72,6 +83,16 @@ def test_a_failing_job_is_named_and_the_others_are_collected(tmp_path: Path) -> 
     assert "from_year=1990" in failures[0]["error"]
     summary = pd.read_parquet(folder / "summary.parquet")
     assert summary["job"].unique().tolist() == ["0"]
+
+
+def test_a_failed_summary_exits_non_zero_and_is_listed(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    (folder / "summary.parquet").mkdir(parents=True)  # the summary cannot be written there
+    result = sweep(folder, "seed=1,2")
+    assert result.returncode == 1, result.stderr
+    failures = json.loads((folder / "failures.json").read_text())
+    assert [f["job"] for f in failures] == ["summary"]
+    assert str(folder / "summary.parquet") in failures[0]["error"]
 
 
 def test_a_sweep_axis_that_undoes_the_counterfactual_is_refused(tmp_path: Path) -> None:
