@@ -290,25 +290,22 @@ def trade_balance(
 
 
 def alignment_drive(
-    china_side: ArrayLike,
-    us_side: ArrayLike,
-    bandwagon: ArrayLike,
+    strategic: ArrayLike,
     economic: ArrayLike,
     lockin: ArrayLike,
     trend: ArrayLike,
-    balancing_gain: float,
     economic_gain: float,
     lockin_gain: float,
     trend_gain: float,
 ) -> Array:
     """The non-constant part of the target-alignment logit (eq. 19).
 
-    ``beta_b ((1 - 2 bw_i) Theta^C_i - Theta^U_i) + beta_e e_i + beta_L L_i + beta_n n_i``:
-    a state balances against the more threatening side; a state vulnerable to China
-    (bw near 1) instead bends toward China under China-side threat (bandwagoning).
+    ``S_i + beta_e e_i + beta_L L_i + beta_n n_i``: the strategic drive ``S_i`` of the chosen
+    alignment rule (``sim/rules/``; balance of threat by default) plus the pulls that every
+    rule shares: economic hedging, alliance lock-in and the domestic trend.
     """
     return np.asarray(
-        balancing_gain * ((1.0 - 2.0 * np.asarray(bandwagon)) * np.asarray(china_side) - np.asarray(us_side))
+        np.asarray(strategic)
         + economic_gain * np.asarray(economic)
         + lockin_gain * np.asarray(lockin)
         + trend_gain * np.asarray(trend)

@@ -83,7 +83,7 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
         if max(moves) <= params.run.spinup_tolerance:
             break
     drivers = driver_levels(inputs, model.policy, 0, state.alignment)
-    drive, china_bloc, us_bloc = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend)
+    drive, china_bloc, us_bloc = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend, 0)
     x0 = np.clip(state.alignment, -ALIGNMENT_LIMIT, ALIGNMENT_LIMIT)
     baseline_logit = np.where(inputs.is_pole, 0.0, np.arctanh(x0) - drive)
     spending_baseline = dynamics.spending_baseline(

@@ -39,6 +39,8 @@ DRIVER_NAMES = (
 )
 MODES = ("replay", "policy")
 EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling")
+ALIGNMENT_RULES = ("balance_of_threat", "landscape", "balance_of_power")
+SIZE_BASES = ("capability", "gdp")
 
 
 def p(default: Any, *, unit: str, bounds: tuple[float | None, float | None], meaning: str, source: str) -> Any:
@@ -488,6 +490,63 @@ class AlignmentParams(Checked):
 
 
 @dataclass(frozen=True)
+class LandscapeParams(Checked):
+    """The landscape rule (Axelrod and Bennett 1993): states move to lower their frustration."""
+
+    config_key: ClassVar[str] = "params.landscape"
+
+    gain: float = p(
+        1.0,
+        unit="1/(size share x propensity)",
+        bounds=(0.0, 20.0),
+        meaning="beta_A: pull of the frustration difference between the two sides on the target alignment.",
+        source="Axelrod and Bennett 1993 (the rule); assumption for the value (no data: calibrate)",
+    )
+    size_basis: str = choice(
+        "capability",
+        SIZE_BASES,
+        "What measures an actor's size z_j (its weight in others' frustration): the military capability stock "
+        "(power, as in Axelrod and Bennett) or GDP.",
+    )
+    trust_weight: float = p(
+        1.0,
+        unit="propensity/trust",
+        bounds=(0.0, 20.0),
+        meaning="w_tau: propensity to be together per unit of mutual trust above neutral, (2 tau - 1).",
+        source="Axelrod and Bennett 1993 (propensity from friendship); assumption for the value",
+    )
+    threat_weight: float = p(
+        1.0,
+        unit="propensity/threat",
+        bounds=(0.0, 20.0),
+        meaning="w_T: propensity to be apart per unit of mutual threat.",
+        source="Axelrod and Bennett 1993 (propensity from conflict); assumption for the value",
+    )
+    dispute_weight: float = p(
+        1.0,
+        unit="propensity/dispute",
+        bounds=(0.0, 20.0),
+        meaning="w_d: propensity to be together per unit of a dispute shared with the same third state.",
+        source="Axelrod and Bennett 1993 (common enemies); assumption for the value",
+    )
+
+
+@dataclass(frozen=True)
+class BalanceOfPowerParams(Checked):
+    """The balance-of-power rule (Waltz 1979): states lean against the side with more capability."""
+
+    config_key: ClassVar[str] = "params.balance_of_power"
+
+    gain: float = p(
+        1.0,
+        unit="1/capability share",
+        bounds=(0.0, 20.0),
+        meaning="beta_P: pull toward the weaker side per unit of the capability balance of the others.",
+        source="Waltz 1979 (the rule); assumption for the value (no data: calibrate)",
+    )
+
+
+@dataclass(frozen=True)
 class SpendingParams(Checked):
     """Richardson-type defence spending with eroding political ceilings."""
 
@@ -784,6 +843,12 @@ class OutcomeParams:
 class ModelParams:
     """All behavioural parameters, grouped by submodel (the symbols of docs/ODD.md)."""
 
+    alignment_rule: str = choice(
+        "balance_of_threat",
+        ALIGNMENT_RULES,
+        "The theory of how states align (sim/rules/): balance of threat (Walt 1987), landscape "
+        "(Axelrod and Bennett 1993) or balance of power (Waltz 1979); chosen by the alignment_rule config group.",
+    )
     perception: PerceptionParams = field(default_factory=PerceptionParams)
     hostility: HostilityParams = field(default_factory=HostilityParams)
     alignment: AlignmentParams = field(default_factory=AlignmentParams)
@@ -793,6 +858,11 @@ class ModelParams:
     policy: PolicyParams = field(default_factory=PolicyParams)
     noise: NoiseParams = field(default_factory=NoiseParams)
     outcome: OutcomeParams = field(default_factory=OutcomeParams)
+    landscape: LandscapeParams = field(default_factory=LandscapeParams)
+    balance_of_power: BalanceOfPowerParams = field(default_factory=BalanceOfPowerParams)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "params")
 
 
 @dataclass(frozen=True)

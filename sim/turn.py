@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from sim import dynamics
+from sim import dynamics, rules
 from sim.drivers import TurnDrivers, driver_levels
 from sim.inputs import RunInputs
 from sim.params import ModelParams
@@ -264,29 +264,26 @@ def alignment_pull(
     inputs: RunInputs,
     params: ModelParams,
     trend: np.ndarray,
+    turn: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The variable part of the alignment logit (eq. 19) and the two bloc threats (eq. 10)."""
+    """The variable part of the alignment logit (eq. 19) and the two bloc threats (eq. 10).
+
+    The strategic drive comes from the chosen alignment rule (``sim/rules/``); economic hedging,
+    lock-in and the domestic trend are added under every rule.
+    """
     al = params.alignment
     china_bloc, us_bloc = dynamics.bloc_threats(threat, snapshot.alignment[:, None, :])
-    vuln = dynamics.vulnerability(
-        inputs.threat_proximity[rows, inputs.china],
-        own.capability,
-        snapshot.capability[:, inputs.china, None],
-        own.lockin,
-        snapshot.capability[:, inputs.us, None],
+    situation = rules.Situation(
+        _indices(rows, inputs.n_actors), own, snapshot, threat, china_bloc, us_bloc, inputs, turn
     )
-    bandwagon = dynamics.bandwagon_weight(vuln, al.bandwagon_threshold, al.bandwagon_width)
     economic = dynamics.trade_balance(
         inputs.trade_us[rows], inputs.trade_china[rows], own.denial[:, :, inputs.china], al.derisking_trade_discount
     )
     drive = dynamics.alignment_drive(
-        china_bloc,
-        us_bloc,
-        bandwagon,
+        rules.strategic_drive(situation, params),
         economic,
         own.lockin,
         trend,
-        al.balancing_gain,
         al.economic_gain,
         al.lockin_gain,
         al.domestic_trend_gain,
@@ -325,7 +322,7 @@ def respond(
     al, sp, lk = params.alignment, params.spending, params.lockin
     is_pole = inputs.is_pole[rows]
     trend = own.trend + np.where(ids == inputs.focal, drivers.trend_increment, 0.0)
-    drive, china_bloc, us_bloc = alignment_pull(own, snapshot, threat, rows, inputs, params, trend)
+    drive, china_bloc, us_bloc = alignment_pull(own, snapshot, threat, rows, inputs, params, trend, turn)
     alignment = dynamics.update_alignment(
         own.alignment, anchors.baseline_logit, drive, own.lockin, al.adjustment_per_quarter, al.lockin_stickiness
     )

@@ -296,14 +296,9 @@ def test_trade_balance_hand_values() -> None:
     assert dy.trade_balance(0.1, 0.3, 1.0, 0.5) == pytest.approx(0.1 - 0.15)  # full de-risking halves China's pull
 
 
-def test_alignment_drive_balances_or_bandwagons() -> None:
-    args = {"economic": 0.0, "lockin": 0.0, "trend": 0.0}
-    gains = {"balancing_gain": 1.5, "economic_gain": 1.0, "lockin_gain": 1.0, "trend_gain": 1.0}
-    balancing = dy.alignment_drive(0.4, 0.1, 0.0, **args, **gains)
-    assert balancing == pytest.approx(1.5 * (0.4 - 0.1))  # away from the more threatening China side
-    bandwagon = dy.alignment_drive(0.4, 0.1, 1.0, **args, **gains)
-    assert bandwagon == pytest.approx(1.5 * (-0.4 - 0.1))  # toward China under China-side threat
-    full = dy.alignment_drive(0.0, 0.0, 0.0, 0.2, 0.6, 0.3, 1.5, 2.0, 0.5, 4.0)
+def test_alignment_drive_adds_the_shared_pulls_to_the_strategic_drive() -> None:
+    assert dy.alignment_drive(0.45, 0.0, 0.0, 0.0, 2.0, 0.5, 4.0) == pytest.approx(0.45)
+    full = dy.alignment_drive(0.0, 0.2, 0.6, 0.3, 2.0, 0.5, 4.0)
     assert full == pytest.approx(2.0 * 0.2 + 0.5 * 0.6 + 4.0 * 0.3)
 
 

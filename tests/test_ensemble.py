@@ -24,6 +24,10 @@ SCENARIOS = [
     ["scenario=china_restraint_from_2025"],
     ["run.mode=policy"],
     ["actors=extended"],
+    ["alignment_rule=landscape"],
+    ["alignment_rule=balance_of_power"],
+    ["alignment_rule=landscape", "actors=extended", "params.landscape.size_basis=gdp", "run.mode=policy"],
+    ["alignment_rule=balance_of_power", "actors=extended", "scenario=no_china_coercion"],
 ]
 TOLERANCE = 1e-12
 

@@ -51,7 +51,7 @@ def test_start_state_takes_the_attribute_file_values(baseline_params: Params) ->
 
 def test_start_is_a_rest_point_of_the_alignment_equation(start: tuple[Params, RunInputs, State, Anchors]) -> None:
     params, inputs, state, anchors = start
-    drive, _, _ = alignment_pull(state, state, state.threat, ALL, inputs, params.params, state.trend)
+    drive, _, _ = alignment_pull(state, state, state.threat, ALL, inputs, params.params, state.trend, 0)
     target = np.tanh(anchors.baseline_logit + drive)
     x0 = np.clip(inputs.alignment_start, -ALIGNMENT_LIMIT, ALIGNMENT_LIMIT)
     non_poles = ~inputs.is_pole
@@ -63,7 +63,7 @@ def test_start_is_a_rest_point_of_the_spending_equation(start: tuple[Params, Run
     params, inputs, state, anchors = start
     model = params.params
     drivers = driver_levels(inputs, model.policy, 0, state.alignment)
-    _, china_bloc, us_bloc = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend)
+    _, china_bloc, us_bloc = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend, 0)
     pressure = us_pressure(state, model, drivers)
     desired = dynamics.desired_spending(
         anchors.spending_baseline,

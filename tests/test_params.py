@@ -267,7 +267,8 @@ def test_parameter_table_has_unit_range_meaning_and_source_for_every_numeric_fie
 
 def test_parameter_table_covers_every_numeric_field_of_the_model() -> None:
     numeric = []
-    for group in dataclasses.fields(ModelParams):
+    groups = [g for g in dataclasses.fields(ModelParams) if dataclasses.is_dataclass(getattr(ModelParams(), g.name))]
+    for group in groups:
         for f in dataclasses.fields(group.type if isinstance(group.type, type) else getattr(ModelParams(), group.name)):
             if f.type in ("float", "int", float, int):
                 numeric.append(f"params.{group.name}.{f.name}")
