@@ -76,13 +76,17 @@ def bootstrap_ci(
 
 def with_drivers(params: Params, knobs: dict[str, DriverKnob], label: str) -> Params:
     """``params`` with some driver knobs replaced and the scenario renamed ``label``."""
-    drivers = replace(params.drivers, **knobs)
+    drivers = params.drivers.with_knobs(knobs)
     return replace(params, drivers=drivers, scenario=replace(params.scenario, name=label))
 
 
 def switched_off(params: Params, names: Sequence[str], label: str, from_year: int = 0) -> Params:
-    """``params`` with the drivers ``names`` at scale 0 from ``from_year`` (0: the start)."""
-    return with_drivers(params, {n: DriverKnob(scale=0.0, from_year=from_year) for n in names}, label)
+    """``params`` with the drivers ``names`` at scale 0 from ``from_year`` (0: the start).
+
+    Each driver keeps its configured counterfactual semantics (absent or frozen) and freeze year.
+    """
+    knobs = {n: replace(params.drivers.knob(n), scale=0.0, from_year=from_year) for n in names}
+    return with_drivers(params, knobs, label)
 
 
 @dataclass

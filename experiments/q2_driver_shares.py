@@ -3,10 +3,10 @@
 The value of a coalition S of drivers is the change in Japan's China-wants gap (annual means,
 ``from_year`` to ``to_year``) when the drivers in S are on (at their configured scale) and the
 others off for the whole run. Each driver's Shapley value is its average marginal contribution
-over all orders (Shapley 1953), computed exactly from the 2^5 = 32 coalitions, run by run with
-the same seeds (paired); the values sum to v(all) - v(none), the total change the drivers
-explain (checked). A driver's share is its value over that total. Intervals: percentile
-bootstrap over runs.
+over all orders (Shapley 1953), computed exactly from the 2^k coalitions of the k registered
+drivers (``sim/drivers``), run by run with the same seeds (paired); the values sum to
+v(all) - v(none), the total change the drivers explain (checked). A driver's share is its value
+over that total. Intervals: percentile bootstrap over runs.
 
 C0 holds (``supported: true``) if the intervals show China's share above ``majority_share``
 and above every other driver's, and North Korea's and Russia's contributions positive;
@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.common import Experiment, ExperimentError, annual, check_years, entry_point, switched_off
-from sim.params import DRIVER_NAMES, Params
+from sim import drivers as registry
+from sim.params import Params
 from sim.plots import driver_shares_figure
 
 NAME = "q2_driver_shares"
@@ -56,7 +57,7 @@ def shapley_values(values: dict[tuple[int, ...], np.ndarray], n: int) -> np.ndar
 
 def coalition_params(params: Params) -> list[Params]:
     """``params`` once per coalition of drivers (in :func:`coalitions` order): the others off from the start."""
-    drivers = list(DRIVER_NAMES)
+    drivers = list(registry.names())
     return [
         switched_off(params, [d for d, on in zip(drivers, c, strict=True) if not on], "drivers-" + "".join(map(str, c)))
         for c in coalitions(len(drivers))
@@ -78,7 +79,7 @@ def coalition_values(
 
 def c0_holds(shares: np.ndarray, contributions: np.ndarray, majority: float) -> bool:
     """C0 at a point estimate: China's share above ``majority`` and the largest; NK's and Russia's positive."""
-    drivers = list(DRIVER_NAMES)
+    drivers = list(registry.names())
     china = shares[drivers.index(CHINA)]
     return bool(
         china > majority
@@ -125,7 +126,7 @@ def verdict(boot_shares: np.ndarray, boot_contrib: np.ndarray, drivers: list[str
 
 
 def run(ex: Experiment) -> dict[str, Any]:
-    """All 32 coalitions; write driver_shares.csv, shapley_runs.csv, verdict.json, driver_shares.png."""
+    """All 2^k coalitions; write driver_shares.csv, shapley_runs.csv, verdict.json, driver_shares.png."""
     start, end = check_years(
         [ex.options["from_year"], ex.options["to_year"]], ex.params, "experiment.from_year/to_year"
     )
@@ -133,7 +134,7 @@ def run(ex: Experiment) -> dict[str, Any]:
         raise ExperimentError(
             f"experiment.to_year={end} is not after experiment.from_year={start}; allowed: to_year > from_year"
         )
-    drivers = list(DRIVER_NAMES)
+    drivers = list(registry.names())
     combos = coalitions(len(drivers))
     values = coalition_values(ex.tables_many(coalition_params(ex.params)), combos, ex.seeds, start, end)
     phi = shapley_values(values, len(drivers))

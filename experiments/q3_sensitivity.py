@@ -3,7 +3,7 @@
 Over the uncertain parameters and their prior ranges (``configs/priors/default.yaml``), for two
 outputs of one run per point: (a) ``gap_change``, the change in Japan's China-wants gap from
 ``from_year`` to ``to_year`` with every driver on, and (b) ``china_share``, China's Shapley
-share of it (the 32 driver coalitions of q2, run side by side):
+share of it (the 2^k coalitions of q2's k registered drivers, run side by side):
 
 1. Morris screening (Morris 1991; Campolongo et al. 2007): ``morris_trajectories`` trajectories;
    mu* ranks the parameters; the ``sobol_top`` largest by mu* (of either output) go on.
@@ -37,9 +37,10 @@ from SALib.sample import sobol as sobol_sample
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
 from experiments.q2_driver_shares import c0_holds, coalition_params, coalition_values, coalitions, shapley_values
 from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
+from sim import drivers as registry
 from sim.ensemble import simulate_many
 from sim.model import run_id_for
-from sim.params import DRIVER_NAMES, Params
+from sim.params import Params
 from sim.plots_calibration import morris_figure, robustness_figure, sobol_figure
 from sim.posterior import load_posterior, posterior_path
 
@@ -49,21 +50,21 @@ OUTPUTS = ("gap_change", "china_share")
 
 def shapley_point(params: Params, seed: int, start: int, end: int, majority: float) -> dict[str, float]:
     """Japan's gap change, every driver's Shapley share, and whether C0 holds, for one run of ``params``."""
-    combos = coalitions(len(DRIVER_NAMES))
+    combos = coalitions(len(registry.names()))
     runs = coalition_params(params)
     outcomes = simulate_many(runs, [seed], names=("outcomes",))["outcomes"]
     by_run = dict(tuple(outcomes.groupby("run_id")))
     per_coalition = [{"outcomes": by_run[run_id_for(p, seed)]} for p in runs]
     values = coalition_values(per_coalition, combos, [seed], start, end)
-    phi = shapley_values(values, len(DRIVER_NAMES))[0]
-    total = float(values[(1,) * len(DRIVER_NAMES)][0] - values[(0,) * len(DRIVER_NAMES)][0])
+    phi = shapley_values(values, len(registry.names()))[0]
+    total = float(values[(1,) * len(registry.names())][0] - values[(0,) * len(registry.names())][0])
     shares = phi / total if total != 0 else np.full(len(phi), np.nan)
     out = {
-        "gap_change": float(values[(1,) * len(DRIVER_NAMES)][0]),
+        "gap_change": float(values[(1,) * len(registry.names())][0]),
         "total_change": total,
         "c0_holds": float(c0_holds(shares, phi, majority)),
     }
-    out.update({f"share_{d}": float(s) for d, s in zip(DRIVER_NAMES, shares, strict=True)})
+    out.update({f"share_{d}": float(s) for d, s in zip(registry.names(), shares, strict=True)})
     out["china_share"] = out["share_china_coercion"]
     return out
 
@@ -82,7 +83,7 @@ def _evaluate(ex: Experiment, params_list: list[Params], start: int, end: int) -
     function = functools.partial(
         shapley_point, seed=int(ex.cfg.seed), start=start, end=end, majority=float(ex.options["majority_share"])
     )
-    ex.runs_done += 32 * len(params_list)
+    ex.runs_done += 2 ** len(registry.names()) * len(params_list)
     return pd.DataFrame(evaluate(function, params_list, int(ex.options["workers"])))
 
 

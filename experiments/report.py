@@ -53,6 +53,7 @@ from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
+from sim import drivers as registry
 from sim import plots, store
 from sim.config import job_options, params_from_config
 from sim.inputs import build_inputs
@@ -372,7 +373,7 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
     for _, r in shares.iterrows():
         rows.append(
             [
-                plots.DRIVER_LABELS.get(str(r["driver"]), str(r["driver"])),
+                registry.labels().get(str(r["driver"]), str(r["driver"])),
                 interval(r["share"], r["ci_low"], r["ci_high"]),
                 interval(r["contribution"], r["contribution_ci_low"], r["contribution_ci_high"], 4, True)
                 if has_contribution
@@ -391,12 +392,12 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
 <h2 id="verdict">The verdict (q2)</h2>
 <div class="verdict {cls}"><span class="word">Claim C0: {esc(word)}</span><br>
 supported = <code>{esc(json.dumps(supported))}</code>; largest driver:
-<b>{esc(plots.DRIVER_LABELS.get(largest, largest))}</b>. {esc(china_text)}The five drivers together account
+<b>{esc(registry.labels().get(largest, largest))}</b>. {esc(china_text)}The {len(shares)} drivers together account
 for a change of <b>{num(verdict.get("total_change"), 3, True)}</b> in Japan's China-wants gap from {esc(window[0])}
 to {esc(window[1])}: the gap changes by {num(verdict.get("change_all_drivers"), 3, True)} with every driver on and by
 {num(verdict.get("change_no_driver"), 3, True)} with none ({esc(verdict.get("runs_per_coalition"))} paired runs for
-each of the 32 on/off combinations). The verdict is {esc(word)} because {esc(explanation)}; the share of bootstrap
-draws in which every criterion holds is {num(verdict.get("bootstrap_fraction_all_criteria"), 3)}.</div>
+each of the {2 ** len(shares)} on/off combinations). The verdict is {esc(word)} because {esc(explanation)}; the share
+of bootstrap draws in which every criterion holds is {num(verdict.get("bootstrap_fraction_all_criteria"), 3)}.</div>
 <h3>Each driver's share of the change in Japan's gap, {esc(window[0])}-{esc(window[1])}</h3>
 {table(["driver", "share [95% interval]", "contribution to the gap [95% interval]"], rows)}
 <details><summary>The criteria of C0 and their 95% intervals</summary>

@@ -5,10 +5,10 @@ Start it with ``make dashboard`` (or ``solara run sim.app --host 127.0.0.1 --por
 (``make install`` puts Solara's page assets in the virtual env).
 
 The sidebar holds Mesa's controls (*Step*, play/pause, *Reset*) and the model parameters: the
-five driver scales (``drivers.<name>.scale``), three behavioural parameters, the scenario and
-the seed. A changed setting takes effect on *Reset*. The page plots every actor's alignment and
-Japan's China-wants gap with its five dimensions W1..W5, one point per quarter, and prints the
-command line that reproduces the run.
+scale of every registered driver (``drivers.<name>.scale``, ``sim/drivers``), three behavioural
+parameters, the scenario and the seed. A changed setting takes effect on *Reset*. The page plots
+every actor's alignment and Japan's China-wants gap with its five dimensions W1..W5, one point
+per quarter, and prints the command line that reproduces the run.
 
 The page only drives the model. Settings become the same Hydra overrides the command line takes
 (:func:`dashboard_overrides`), composed by Hydra into validated parameters, so
@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from mesa.visualization import SolaraViz
 
+from sim import drivers as registry
 from sim.config import (
     CONFIG_DIR,
     JobOptions,
@@ -45,22 +46,15 @@ from sim.config import (
     register_schema,
     scenario_driver_settings,
 )
+from sim.drivers import names as driver_names
 from sim.model import AlignmentModel
 from sim.outcomes import W_COLUMNS, outcome_arrays
-from sim.params import DRIVER_NAMES, Params
+from sim.params import Params
 from sim.plots import spread_labels
 from sim.turn import State, stack
 
 DEFAULTS = Params()
 DEFAULT_SCENARIO = "baseline"
-# Slider labels stay short: Solara gives the label and the slider one line of the sidebar.
-DRIVER_LABELS = {
-    "china_coercion": "China coercion",
-    "nk_provocation": "N. Korea provocations",
-    "russia_war": "Russia's war",
-    "us_pressure": "US pressure",
-    "japan_domestic_trend": "Japan domestic trend",
-}
 # Behavioural parameters on the page: keyword of DashboardModel -> (config key, label, max, step).
 # Chosen because the claim turns on them: how strongly states balance against threat, how long
 # hostile intent is remembered, and how hard Beijing pushes back on drift (the spiral).
@@ -146,9 +140,9 @@ def dashboard_overrides(
     allowed = scenario_names()
     if scenario_name not in allowed:
         raise ValueError(f"scenario={scenario_name!r}; allowed: {allowed}")
-    unknown = sorted(set(driver_scales) - set(DRIVER_NAMES)) + sorted(set(parameters) - set(KEY_PARAMETERS))
+    unknown = sorted(set(driver_scales) - set(driver_names())) + sorted(set(parameters) - set(KEY_PARAMETERS))
     if unknown:
-        raise ValueError(f"unknown setting(s) {unknown}; allowed: {[*DRIVER_NAMES, *KEY_PARAMETERS]}")
+        raise ValueError(f"unknown setting(s) {unknown}; allowed: {[*driver_names(), *KEY_PARAMETERS]}")
     overrides = [f"scenario={scenario_name}", f"seed={seed}"]
     fixed_by_scenario = scenario_driver_settings(scenario_name)
     for name, scale in driver_scales.items():
@@ -242,25 +236,15 @@ class DashboardModel(AlignmentModel):
 
     def __init__(
         self,
-        china_coercion: float = DEFAULTS.drivers.china_coercion.scale,
-        nk_provocation: float = DEFAULTS.drivers.nk_provocation.scale,
-        russia_war: float = DEFAULTS.drivers.russia_war.scale,
-        us_pressure: float = DEFAULTS.drivers.us_pressure.scale,
-        japan_domestic_trend: float = DEFAULTS.drivers.japan_domestic_trend.scale,
         balancing_gain: float = DEFAULTS.params.alignment.balancing_gain,
         intent_decay_per_quarter: float = DEFAULTS.params.perception.intent_decay_per_quarter,
         china_spiral_gain: float = DEFAULTS.params.policy.china_spiral_gain,
         scenario_name: str = DEFAULT_SCENARIO,
         seed: int | str = JobOptions.seed,
         lenient_seed: bool = False,
+        **driver_scales: float,
     ) -> None:
-        drivers = {
-            "china_coercion": china_coercion,
-            "nk_provocation": nk_provocation,
-            "russia_war": russia_war,
-            "us_pressure": us_pressure,
-            "japan_domestic_trend": japan_domestic_trend,
-        }
+        drivers = {name: DEFAULTS.drivers.knob(name).scale for name in driver_names()} | driver_scales
         parameters = {
             "balancing_gain": balancing_gain,
             "intent_decay_per_quarter": intent_decay_per_quarter,
@@ -417,14 +401,14 @@ def slider_settings() -> dict[str, Any]:
         "seed": {"type": "InputText", "value": str(JobOptions.seed), "label": "Seed (press Enter)"},
         "lenient_seed": True,  # a fixed value: SolaraViz passes it at every Reset
     }
-    for name in DRIVER_NAMES:
+    for name in driver_names():
         settings[name] = {
             "type": "SliderFloat",
             "value": default_value(f"drivers.{name}.scale"),
             "min": 0.0,
             "max": 2.0,
             "step": 0.05,
-            "label": DRIVER_LABELS[name],
+            "label": registry.spec(name).label,
         }
     for name, (key, label, maximum, step) in KEY_PARAMETERS.items():
         settings[name] = {
@@ -473,10 +457,12 @@ def settings_rows(model: DashboardModel) -> list[tuple[str, str, str]]:
     """(label, config key, value) of every page setting, as ``model``'s run uses it."""
     fixed = scenario_driver_settings(model.params.scenario.name)
     rows = []
-    for name in DRIVER_NAMES:
+    for name in driver_names():
         knob = model.params.drivers.knob(name)
         value = f"{knob.scale:g}" + (f" from {knob.from_year}" if knob.from_year else "")
-        rows.append((DRIVER_LABELS[name], f"drivers.{name}.scale", value + (" (scenario)" if name in fixed else "")))
+        rows.append(
+            (registry.spec(name).label, f"drivers.{name}.scale", value + (" (scenario)" if name in fixed else ""))
+        )
     for key, label, _maximum, _step in KEY_PARAMETERS.values():
         rows.append((label, key, f"{value_of(model.params, key):g}"))
     return rows

@@ -17,7 +17,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from sim.params import DRIVER_NAMES, Params, params_from_mapping, params_to_mapping
+from sim import drivers as registry
+from sim.params import Params, params_from_mapping, params_to_mapping
 from sim.records import TABLES
 from sim.runs import ENGINES
 
@@ -123,7 +124,7 @@ def scenario_driver_settings(name: str) -> dict[str, dict[str, Any]]:
     loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     assert isinstance(loaded, dict)
     drivers = loaded.get("drivers") or {}
-    return {k: dict(v) for k, v in drivers.items() if k in DRIVER_NAMES}
+    return {k: dict(v) for k, v in drivers.items() if k in registry.names()}
 
 
 def check_scenario_not_overridden(params: Params) -> None:

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from sim import dynamics
-from sim.drivers import driver_levels
+from sim.drivers.levels import driver_levels
 from sim.inputs import DataFileError, RunInputs, build_inputs
 from sim.params import DriverParams, Params
 from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, us_pressure

@@ -10,14 +10,17 @@ and what was expected.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim import drivers as registry
 from sim import dynamics
-from sim.params import DRIVER_NAMES, Params
+from sim.drivers.spec import DataFileError
+from sim.params import DriverKnob, Params, PolicyParams
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -41,20 +44,9 @@ ACTOR_COLUMNS = {
 }
 SERIES_COLUMNS = ("country", "metric", "value")
 
-# Normalisations of the driver indices (ODD section 6, "Input data").
-DAYS_PER_YEAR = 365.0
-SCRAMBLES_VS_CHINA_PEAK = 851.0  # FY2016, the series maximum (jasdf_scrambles.csv)
-NK_MISSILES_REFERENCE = 20.0  # missiles per year that count as intensity 1 (~2014-2017 level)
-CHINA_DATA_LAST_YEAR = 2024  # last year in which both China components are observed
-NK_DATA_LAST_YEAR = 2024  # launch counts for 2025 may cover part of the year only
-WAR_DATA_LAST_YEAR = 2025
+# The export-control series of the us_pressure driver (ODD section 6, "Input data").
 TECH_CONTROLS_START = (2022, 4)  # BIS rules of 2022-10-07 (milestones_project.csv)
-RUSSIA_WAR_START = (2022, 1)  # 2022-02-24 (milestones.csv)
-SENKAKU_GAP_YEARS = (2010, 2011)  # contiguous-zone days not observed: derived from vessel entries
-
-
-class DataFileError(ValueError):
-    """A data file is missing, malformed, or lacks a value the model needs."""
+TECH_CONTROLS_DATA_LAST_YEAR = 2025
 
 
 def data_path(name: str) -> Path:
@@ -159,41 +151,17 @@ def annual_series(name: str, country: str, metric: str) -> dict[int, float]:
     return out
 
 
-def china_coercion_index() -> dict[int, dict[int, float]]:
-    """China's coercion index by year and quarter, in [0, 1] (ODD section 6).
-
-    The mean of two observed components: the share of days Chinese government vessels were in
-    the Senkaku contiguous zone, and scrambles against Chinese aircraft relative to their FY2016
-    peak. Scrambles are counted per Japanese fiscal year (April to March), so a calendar
-    quarter takes the fiscal year it falls in. Contiguous-zone days before 2012 are derived from
-    the vessel entries with the 2012-2013 days-per-entry ratio.
-    """
-    days = annual_series("senkaku_china_gov_vessels.csv", "China", "cz_presence_days")
-    vessels = annual_series("senkaku_china_gov_vessels.csv", "China", "cz_presence_vessels")
-    ratio = (days[2012] + days[2013]) / (vessels[2012] + vessels[2013])
-    for year in SENKAKU_GAP_YEARS:
-        days.setdefault(year, vessels[year] * ratio)
-    scrambles = annual_series("jasdf_scrambles.csv", "Japan", "scrambles_vs_china")
-    index: dict[int, dict[int, float]] = {}
-    for year in range(min(SENKAKU_GAP_YEARS), CHINA_DATA_LAST_YEAR + 1):
-        index[year] = {}
-        for quarter in (1, 2, 3, 4):
-            fiscal_year = year if quarter >= 2 else year - 1
-            if year not in days or fiscal_year not in scrambles:
-                raise DataFileError(f"China coercion index: no data for {year}Q{quarter}")
-            index[year][quarter] = (
-                0.5 * days[year] / DAYS_PER_YEAR + 0.5 * scrambles[fiscal_year] / SCRAMBLES_VS_CHINA_PEAK
-            )
-    return index
-
-
 @dataclass(frozen=True)
 class DriverSeries:
-    """One driver's exogenous level per turn, where data define it, and its knob factor."""
+    """One driver's exogenous level per turn, where data define it, and its knob.
+
+    The knobbed level is ``knob * level + (1 - knob) * reference`` (exactly the level at knob 1).
+    """
 
     level: np.ndarray  # (T,) the data level (0 where the policy applies)
     has_data: np.ndarray  # (T,) bool: True where the data level applies
     knob: np.ndarray  # (T,) the counterfactual knob's factor per turn, or (R, T): one row per run
+    reference: np.ndarray  # (T,) or (R, T): the counterfactual level (0: absent; frozen: a year's level)
 
 
 @dataclass(frozen=True)
@@ -249,26 +217,90 @@ class RunInputs:
         return len(self.year)
 
 
-def knob_factors(params: Params, year: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-turn factor of each driver's knob: its scale from ``from_year`` on, 1 before."""
-    out = {}
-    for name in DRIVER_NAMES:
-        knob = params.drivers.knob(name)
-        start = knob.from_year or params.run.start_year
-        out[name] = np.where(year >= start, knob.scale, 1.0)
-    return out
+def knob_factor(knob: DriverKnob, year: np.ndarray, start_year: int) -> np.ndarray:
+    """Per-turn factor of a knob: its scale from ``from_year`` on, 1 before."""
+    return np.where(year >= (knob.from_year or start_year), knob.scale, 1.0)
+
+
+def reference_level(
+    knob: DriverKnob, level: np.ndarray, has_data: np.ndarray, policy_level: float, year: np.ndarray
+) -> np.ndarray:
+    """The counterfactual reference of a series per turn (ODD section 6.3).
+
+    ``absent``: 0. ``frozen``: the series' mean level over ``freeze_year`` where data define it
+    that year, else the driver's policy level.
+    """
+    if knob.semantics == "absent":
+        return np.zeros(len(year))
+    in_year = year == knob.freeze_year
+    frozen = float(level[in_year].mean()) if has_data[in_year].all() else policy_level
+    return np.full(len(year), frozen)
 
 
 def with_run_knobs(inputs: RunInputs, params_list: list[Params]) -> RunInputs:
-    """``inputs`` with one row of knob factors per run, for runs that differ only in their drivers.
+    """``inputs`` with one row of knob factors and references per run, for runs that differ only in their drivers.
 
     The many-run engine uses it to run counterfactuals side by side in one batch (the Shapley
-    decomposition's 32 driver combinations, say).
+    decomposition's 2^k driver combinations, say).
     """
-    rows = [knob_factors(p, inputs.year) for p in params_list]
-    drivers = {name: replace(series, knob=np.stack([r[name] for r in rows])) for name, series in inputs.drivers.items()}
-    tech = replace(inputs.tech_controls, knob=np.stack([r["us_pressure"] for r in rows]))
+
+    def stacked(name: str, series: DriverSeries, policy_level: float) -> DriverSeries:
+        rows = [driver_series_for(name, series, policy_level, p) for p in params_list]
+        return replace(series, knob=np.stack([r.knob for r in rows]), reference=np.stack([r.reference for r in rows]))
+
+    policy = params_list[0].params.policy
+    drivers = {name: stacked(name, series, _policy_level(name, policy)) for name, series in inputs.drivers.items()}
+    tech = stacked("us_pressure", inputs.tech_controls, policy.us_pressure_level)
     return replace(inputs, drivers=drivers, tech_controls=tech)
+
+
+def _policy_level(name: str, policy: PolicyParams) -> float:
+    level = registry.spec(name).policy_level
+    return level(policy) if level is not None else float("nan")
+
+
+def driver_series_for(name: str, series: DriverSeries, policy_level: float, params: Params) -> DriverSeries:
+    """``series`` (of driver ``name``) with the knob factor and reference of ``params``."""
+    knob = params.drivers.knob(name)
+    year = params.run.start_year + np.arange(len(series.level)) // 4
+    return replace(
+        series,
+        knob=knob_factor(knob, year, params.run.start_year),
+        reference=reference_level(knob, series.level, series.has_data, policy_level, year),
+    )
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """The :class:`sim.drivers.spec.SeriesReader` of a run: reads files, maps years to turns."""
+
+    year: np.ndarray
+    quarter: np.ndarray
+
+    def annual(self, file: str, country: str, metric: str) -> dict[int, float]:
+        return annual_series(file, country, metric)
+
+    def on_turns(self, values: Mapping[int, Mapping[int, float]], last_year: int) -> tuple[np.ndarray, np.ndarray]:
+        return _series_on_turns(self.year, self.quarter, values, last_year)
+
+    def step(
+        self, start: tuple[int, int], last_year: int, before: float, after: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _step_series(self.year, self.quarter, start, last_year, before, after)
+
+
+def check_registry() -> None:
+    """Every registered driver's data files exist (before anything is written).
+
+    Raises
+    ------
+    DataFileError
+        Naming the driver and the missing file.
+    """
+    for spec in registry.specs():
+        for file in spec.files:
+            if not data_path(file).is_file():
+                raise DataFileError(f"driver {spec.name!r}: series file {data_path(file)} does not exist")
 
 
 def _series_on_turns(
@@ -343,37 +375,25 @@ def build_inputs(params: Params) -> RunInputs:
     ceiling = table["spending_ceiling_share_gdp"].to_numpy(dtype=float)
     ceiling = np.where(np.isnan(ceiling), np.inf, ceiling)
 
-    factors = knob_factors(params, year)
-    china_level, china_has = _series_on_turns(year, quarter, china_coercion_index(), CHINA_DATA_LAST_YEAR)
-    nk = annual_series("nk_missile_launches.csv", "North Korea", "missiles_launched_cns")
-    nk_level, nk_has = _series_on_turns(
-        year,
-        quarter,
-        {y: dict.fromkeys((1, 2, 3, 4), v / NK_MISSILES_REFERENCE) for y, v in nk.items()},
-        NK_DATA_LAST_YEAR,
-    )
-    war_level, war_has = _step_series(year, quarter, RUSSIA_WAR_START, WAR_DATA_LAST_YEAR, 0.0, 1.0)
+    drivers = load_drivers(params, year, quarter)
     policy = params.params.policy
     tech_level, tech_has = _step_series(
-        year, quarter, TECH_CONTROLS_START, WAR_DATA_LAST_YEAR, policy.us_techcontrol_baseline, 1.0
+        year, quarter, TECH_CONTROLS_START, TECH_CONTROLS_DATA_LAST_YEAR, policy.us_techcontrol_baseline, 1.0
     )
     china_share = annual_series("sipri_milex.csv", "China", "milex_share_gdp")
     share_level, share_has = _series_on_turns(
         year, quarter, {y: dict.fromkeys((1, 2, 3, 4), v) for y, v in china_share.items()}, max(china_share)
     )
-    war_has_any_mode = war_has.copy()
     if run.mode == "policy":
-        for has in (china_has, nk_has, tech_has, share_has):
+        for has in (tech_has, share_has):
             has[:] = False
-    no_data = np.zeros(len(year), dtype=bool)
-    drivers = {
-        "china_coercion": DriverSeries(china_level, china_has, factors["china_coercion"]),
-        "nk_provocation": DriverSeries(nk_level, nk_has, factors["nk_provocation"]),
-        # Russia's war is exogenous in both modes: the dated war, then the policy level.
-        "russia_war": DriverSeries(war_level, war_has_any_mode, factors["russia_war"]),
-        "us_pressure": DriverSeries(np.zeros(len(year)), no_data, factors["us_pressure"]),
-        "japan_domestic_trend": DriverSeries(np.zeros(len(year)), no_data, factors["japan_domestic_trend"]),
-    }
+    no_knob = DriverSeries(share_level, share_has, np.ones(len(year)), np.zeros(len(year)))
+    tech = driver_series_for(
+        "us_pressure",
+        DriverSeries(tech_level, tech_has, no_knob.knob, no_knob.reference),
+        policy.us_pressure_level,
+        params,
+    )
     extra, ruling = _event_arrays(
         params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year, quarter
     )
@@ -409,11 +429,31 @@ def build_inputs(params: Params) -> RunInputs:
         lockin_start=table["lockin_2010"].to_numpy(dtype=float),
         ceiling_start=ceiling,
         drivers=drivers,
-        china_spending=DriverSeries(share_level, share_has, np.ones(len(year))),
-        tech_controls=DriverSeries(tech_level, tech_has, factors["us_pressure"]),
+        china_spending=no_knob,
+        tech_controls=tech,
         extra_coercion=extra,
         ruling=ruling,
     )
+
+
+def load_drivers(params: Params, year: np.ndarray, quarter: np.ndarray) -> dict[str, DriverSeries]:
+    """Every registered driver's series on the run's turns, with its knob (ODD section 6).
+
+    In policy mode the data apply only to drivers replayed in both modes (Russia's dated war).
+    """
+    check_registry()
+    reader = _Reader(year, quarter)
+    out = {}
+    for spec in registry.specs():
+        if spec.load is not None:
+            level, has = spec.load(reader)
+        else:
+            level, has = np.zeros(len(year)), np.zeros(len(year), dtype=bool)
+        if params.run.mode == "policy" and not spec.replayed_in_policy_mode:
+            has = np.zeros(len(year), dtype=bool)
+        series = DriverSeries(level, has, np.ones(len(year)), np.zeros(len(year)))
+        out[spec.name] = driver_series_for(spec.name, series, _policy_level(spec.name, params.params.policy), params)
+    return out
 
 
 def _event_arrays(
@@ -425,7 +465,7 @@ def _event_arrays(
 ) -> tuple[dict[int, dict[str, np.ndarray]], np.ndarray]:
     """Turn the scenario's events into per-turn extra coercion (by driver, unscaled) and rulings.
 
-    The knob of an event's driver scales it at each turn (``sim/drivers.py``).
+    The knob of an event's driver scales it at each turn (``sim/drivers/levels.py``).
 
     Events name actors by code: a code without attributes is an error; a known actor that is
     not simulated in this actor set drops out of the event (the ECS zone event names Taiwan,

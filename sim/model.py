@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import StateAgent
-from sim.drivers import TurnDrivers, driver_levels
+from sim.drivers.levels import TurnDrivers, driver_levels
 from sim.initial import initial_conditions
 from sim.inputs import build_inputs
 from sim.params import Params

@@ -29,14 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sim import drivers as registry
+
 ISO3_LENGTH = 3
-DRIVER_NAMES = (
-    "china_coercion",
-    "nk_provocation",
-    "russia_war",
-    "us_pressure",
-    "japan_domestic_trend",
-)
 MODES = ("replay", "policy")
 EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling")
 ALIGNMENT_RULES = ("balance_of_threat", "landscape", "balance_of_power")
@@ -173,10 +168,19 @@ class ActorParams:
 
 @dataclass(frozen=True)
 class DriverKnob:
-    """Scale of one driver from a given year on (1 = as history or policy gives, 0 = absent)."""
+    """The counterfactual knob of one driver (1 = as history or policy gives it).
+
+    From ``from_year`` on the driver's level is ``scale * level + (1 - scale) * reference``,
+    where the reference is 0 (``absent``) or the driver's level in ``freeze_year``
+    (``frozen``: "what if it had not escalated"). Before ``from_year`` the driver is as history.
+    """
 
     scale: float = p(
-        1.0, unit="1", bounds=(0.0, 10.0), meaning="Multiplier on the driver from from_year on.", source="C0"
+        1.0,
+        unit="1",
+        bounds=(0.0, 10.0),
+        meaning="Weight of the driver's level against its counterfactual reference from from_year on.",
+        source="C0",
     )
     from_year: int = p(
         0,
@@ -185,28 +189,96 @@ class DriverKnob:
         meaning="First year the scale applies; 0 means the run's start year. Before it the driver is at scale 1.",
         source="C0",
     )
+    semantics: str = choice(
+        "absent",
+        registry.SEMANTICS,
+        "Counterfactual reference: absent (0) or frozen (the driver's level in freeze_year).",
+    )
+    freeze_year: int = p(
+        2010,
+        unit="year",
+        bounds=(1990, 2100),
+        meaning="Year whose level a frozen driver keeps (used with semantics=frozen).",
+        source="issue 10 (default: the start of the record)",
+    )
 
 
-@dataclass(frozen=True)
-class DriverParams:
-    """The five drivers of Japan's shift (CLAIMS.md C0) and their counterfactual knobs."""
+class DriverParams(Mapping[str, DriverKnob]):
+    """The knobs of every registered driver (``sim/drivers``), by name, immutable.
 
-    china_coercion: DriverKnob = field(default_factory=DriverKnob)
-    nk_provocation: DriverKnob = field(default_factory=DriverKnob)
-    russia_war: DriverKnob = field(default_factory=DriverKnob)
-    us_pressure: DriverKnob = field(default_factory=DriverKnob)
-    japan_domestic_trend: DriverKnob = field(default_factory=DriverKnob)
+    Built with each driver's own defaults (its default semantics and freeze year) for the
+    drivers the mapping does not name. ``drivers.<name>`` attribute access reads a knob.
+    """
 
-    def __post_init__(self) -> None:
-        for name in DRIVER_NAMES:
-            check_fields(getattr(self, name), f"drivers.{name}")
+    def __init__(self, knobs: Mapping[str, DriverKnob] | None = None) -> None:
+        given = dict(knobs or {})
+        unknown = sorted(set(given) - set(registry.names()))
+        if unknown:
+            raise KeyError(f"unknown driver(s) {unknown} in drivers; allowed: {list(registry.names())}")
+        defaults = {
+            s.name: DriverKnob(semantics=s.default_semantics, freeze_year=s.freeze_year) for s in registry.specs()
+        }
+        self._knobs = {name: given.get(name, defaults[name]) for name in registry.names()}
+        for name, knob in self._knobs.items():
+            check_fields(knob, f"drivers.{name}")
+            allowed = registry.spec(name).semantics
+            if knob.semantics not in allowed:
+                raise ValueError(f"drivers.{name}.semantics={knob.semantics!r}; allowed: {list(allowed)}")
+
+    def __getitem__(self, name: str) -> DriverKnob:
+        return self._knobs[name]
+
+    def __iter__(self) -> typing.Iterator[str]:
+        return iter(self._knobs)
+
+    def __len__(self) -> int:
+        return len(self._knobs)
+
+    def __getattr__(self, name: str) -> DriverKnob:
+        knobs = self.__dict__.get("_knobs", {})
+        if name in knobs:
+            return knobs[name]
+        raise AttributeError(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DriverParams) and self._knobs == other._knobs
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._knobs.items()))
+
+    def __repr__(self) -> str:
+        return f"DriverParams({self._knobs!r})"
 
     def knob(self, name: str) -> DriverKnob:
         """The knob of driver ``name``; KeyError naming the allowed drivers otherwise."""
-        if name not in DRIVER_NAMES:
-            raise KeyError(f"unknown driver {name!r}; allowed: {list(DRIVER_NAMES)}")
-        knob: DriverKnob = getattr(self, name)
-        return knob
+        if name not in self._knobs:
+            raise KeyError(f"unknown driver {name!r}; allowed: {list(self._knobs)}")
+        return self._knobs[name]
+
+    def with_knobs(self, knobs: Mapping[str, DriverKnob]) -> DriverParams:
+        """A copy with some knobs replaced (validated)."""
+        return DriverParams({**self._knobs, **knobs})
+
+    def to_mapping(self) -> dict[str, dict[str, Any]]:
+        """The plain-dict form, ``{name: {scale, from_year, semantics, freeze_year}}``."""
+        return {name: dataclasses.asdict(knob) for name, knob in self._knobs.items()}
+
+    @classmethod
+    def from_mapping(cls, mapping: Any, prefix: str = "drivers") -> DriverParams:
+        """Validated knobs from ``{name: {key: value}}``; keys not given take the driver's defaults."""
+        if not isinstance(mapping, Mapping):
+            raise ValueError(f"{prefix}={mapping!r}; allowed: a mapping with keys {list(registry.names())}")
+        unknown = sorted(set(mapping) - set(registry.names()))
+        if unknown:
+            raise KeyError(f"unknown driver(s) {unknown} in {prefix}; allowed: {list(registry.names())}")
+        knobs = {}
+        for name, values in mapping.items():
+            s = registry.spec(name)
+            base = {"semantics": s.default_semantics, "freeze_year": s.freeze_year}
+            if not isinstance(values, Mapping):
+                raise ValueError(f"{prefix}.{name}={values!r}; allowed: a mapping with keys {field_names(DriverKnob)}")
+            knobs[name] = _build(DriverKnob, {**base, **values}, f"{prefix}.{name}")
+        return cls(knobs)
 
 
 @dataclass(frozen=True)
@@ -240,8 +312,8 @@ class Event:
             raise ValueError(f"{where}: quarter={self.quarter}; allowed: 1..4")
         if self.size < 0:
             raise ValueError(f"{where}: size={self.size}; allowed: >= 0")
-        if self.driver and self.driver not in DRIVER_NAMES:
-            raise ValueError(f"{where}: driver={self.driver!r}; allowed: {list(DRIVER_NAMES)} or ''")
+        if self.driver and self.driver not in registry.names():
+            raise ValueError(f"{where}: driver={self.driver!r}; allowed: {list(registry.names())} or ''")
         if self.until_year and self.until_year < self.year:
             raise ValueError(f"{where}: until_year={self.until_year} is before year={self.year}")
         for code in [self.actor, self.target, *self.targets]:
@@ -877,12 +949,17 @@ class Params:
 
     def __post_init__(self) -> None:
         run = self.run
-        for name in DRIVER_NAMES:
-            year = self.drivers.knob(name).from_year
+        for name, knob in self.drivers.items():
+            year = knob.from_year
             if year != 0 and not run.start_year <= year <= run.end_year:
                 raise ValueError(
                     f"drivers.{name}.from_year={year} is outside the run; allowed: 0 (start) or "
                     f"{run.start_year}..{run.end_year}"
+                )
+            if knob.semantics == "frozen" and not run.start_year <= knob.freeze_year <= run.end_year:
+                raise ValueError(
+                    f"drivers.{name}.freeze_year={knob.freeze_year} is outside the run; allowed: "
+                    f"{run.start_year}..{run.end_year} (a frozen driver keeps a level the run has)"
                 )
 
 
@@ -913,6 +990,8 @@ def check_fields(obj: Any, prefix: str) -> None:
 def _convert(value: Any, annotation: Any, key: str) -> Any:
     """Convert a plain value to ``annotation`` (a dataclass, list, int, float, str or bool)."""
     origin = typing.get_origin(annotation)
+    if annotation is DriverParams:
+        return DriverParams.from_mapping(value, key)
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):
             raise ValueError(f"{key}={value!r}; allowed: a mapping with keys {field_names(annotation)}")
@@ -980,7 +1059,9 @@ def params_from_mapping(mapping: Mapping[str, Any]) -> Params:
 
 def params_to_mapping(params: Params) -> dict[str, Any]:
     """The plain-dict form of ``params`` (inverse of :func:`params_from_mapping`)."""
-    return dataclasses.asdict(params)
+    mapping = dataclasses.asdict(params)
+    mapping["drivers"] = params.drivers.to_mapping()
+    return mapping
 
 
 def parameter_table() -> list[dict[str, Any]]:

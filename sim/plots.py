@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim import drivers as registry
 from sim.outcomes import W_COLUMNS
 from sim.store import atomic_write
 
@@ -603,13 +604,6 @@ SCENARIO_LABELS = {
     "no_japan_domestic_trend": "no Japanese domestic trend",
     "baseline": "baseline",
 }
-DRIVER_LABELS = {
-    "china_coercion": "China's coercion",
-    "nk_provocation": "North Korea's provocations",
-    "russia_war": "Russia's war",
-    "us_pressure": "US pressure",
-    "japan_domestic_trend": "Japan's domestic trend",
-}
 SCENARIO_COLOURS = {
     "no_china_coercion": "#d62728",
     "no_nk_provocation": "#2ca02c",
@@ -738,9 +732,9 @@ def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, Any]) -> Fi
     """
     _check_columns(shares, ("driver", "share", "ci_low", "ci_high"), "driver shares")
     fig, ax = plt.subplots(figsize=(11, 6), constrained_layout=True)
-    labels = [DRIVER_LABELS.get(d, d) for d in shares["driver"]]
+    labels = [registry.labels().get(d, d) for d in shares["driver"]]
     y = np.arange(len(shares))
-    colours = ["#d62728" if d == "china_coercion" else "#8c8c8c" for d in shares["driver"]]
+    colours = [registry.colours().get(d, "#8c8c8c") for d in shares["driver"]]
     ax.barh(y, shares["share"], color=colours, alpha=0.85, label="share (mean over runs)", gid="shares")
     ax.errorbar(
         shares["share"],
@@ -778,7 +772,7 @@ def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, Any]) -> Fi
     largest = verdict.get("largest_driver")
     ax.set_title(
         f"Who drove Japan's shift? Claim C0: {verdict_word(verdict.get('supported'))}\n"
-        f"(largest driver: {DRIVER_LABELS.get(str(largest), largest)})"
+        f"(largest driver: {registry.labels().get(str(largest), largest)})"
     )
     ax.legend(loc="lower right", framealpha=0.9)
     return fig

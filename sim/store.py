@@ -44,7 +44,6 @@ STALE_AFTER_SECONDS = 3600.0  # a temporary of another host (or untagged) untouc
 # The modules whose code decides a run's tables (figures, CLI and dashboard do not).
 MODEL_SOURCES = (
     "agents",
-    "drivers",
     "dynamics",
     "ensemble",
     "initial",
@@ -243,8 +242,9 @@ def source_digest() -> str:
     """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted([*(package / f"{name}.py" for name in MODEL_SOURCES), *package.glob("data/*.csv")]):
-        digest.update(path.name.encode())
+    files = [*(package / f"{name}.py" for name in MODEL_SOURCES), *package.glob("drivers/*.py")]
+    for path in sorted([*files, *package.glob("data/*.csv")]):
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -7,7 +7,7 @@ phase for their own row (``rows = slice(i, i + 1)``, one run); the many-run engi
 for all rows of R runs at once (``rows = slice(None)``). One piece of code therefore serves
 both engines, and the equations it calls live in ``sim/dynamics.py``.
 
-The phases follow ODD section 3: drivers (``sim/drivers.py``), :func:`decide`,
+The phases follow ODD section 3: drivers (``sim/drivers/levels.py``), :func:`decide`,
 :func:`perceive`, :func:`respond`. Shapes: actor arrays ``(R, n)``, dyad arrays
 ``(R, n, N)`` for a block of ``n`` rows; the observer (or actor) comes first.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from sim import dynamics, rules
-from sim.drivers import TurnDrivers, driver_levels
+from sim.drivers.levels import TurnDrivers, driver_levels
 from sim.inputs import RunInputs
 from sim.params import ModelParams
 
@@ -321,7 +321,7 @@ def respond(
     ids = _indices(rows, inputs.n_actors)
     al, sp, lk = params.alignment, params.spending, params.lockin
     is_pole = inputs.is_pole[rows]
-    trend = own.trend + np.where(ids == inputs.focal, drivers.trend_increment, 0.0)
+    trend = own.trend + np.where(ids == inputs.focal, drivers.japan_domestic_trend, 0.0)
     drive, china_bloc, us_bloc = alignment_pull(own, snapshot, threat, rows, inputs, params, trend, turn)
     alignment = dynamics.update_alignment(
         own.alignment, anchors.baseline_logit, drive, own.lockin, al.adjustment_per_quarter, al.lockin_stickiness

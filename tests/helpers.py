@@ -17,7 +17,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from sim.config import params_from_config, register_schema
-from sim.params import DRIVER_NAMES, Params
+from sim.drivers import names as driver_names
+from sim.params import Params
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
@@ -26,7 +27,7 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 # Overrides that remove every source of randomness from a run.
 NO_NOISE = ("params.noise.action_noise_sd=0", "params.perception.perception_noise_sd=0")
 # Overrides that switch every driver off from the start of the run.
-ALL_DRIVERS_OFF = tuple(f"drivers.{name}.scale=0" for name in DRIVER_NAMES)
+ALL_DRIVERS_OFF = tuple(f"drivers.{name}.scale=0" for name in driver_names())
 
 STATE_CONTRACT = (
     "run_id",

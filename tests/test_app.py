@@ -37,8 +37,8 @@ from sim.app import (
     scenario_names,
     slider_settings,
 )
+from sim.drivers import names as driver_names
 from sim.model import simulate
-from sim.params import DRIVER_NAMES
 from sim.plots import figure_has_data
 
 SEED = 11
@@ -159,7 +159,7 @@ def test_scenario_selector_lists_every_scenario_file_baseline_first() -> None:
     assert sorted(names) == sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml"))
     settings = slider_settings()
     assert settings["scenario_name"]["values"] == names
-    assert set(settings) == {*DRIVER_NAMES, *KEY_PARAMETERS, "scenario_name", "seed", "lenient_seed"}
+    assert set(settings) == {*driver_names(), *KEY_PARAMETERS, "scenario_name", "seed", "lenient_seed"}
 
 
 def test_figures_draw_the_recorded_data(stepped: DashboardModel) -> None:

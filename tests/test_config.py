@@ -20,7 +20,8 @@ from sim.config import (
     params_from_config,
     scenario_driver_settings,
 )
-from sim.params import DRIVER_NAMES, DriverKnob, Params, params_to_mapping
+from sim.drivers import names as driver_names
+from sim.params import DriverKnob, Params, params_to_mapping
 
 SCENARIO_FILES = sorted((CONFIG_DIR / "scenario").glob("*.yaml"))
 ACTOR_FILES = sorted((CONFIG_DIR / "actors").glob("*.yaml"))
@@ -39,8 +40,8 @@ def test_every_scenario_composes_with_its_driver_knobs(path: Path) -> None:
     assert params.scenario.name == path.stem
     assert params.scenario.description
     declared = (yaml.safe_load(path.read_text()) or {}).get("drivers") or {}
-    assert set(declared) <= set(DRIVER_NAMES), declared
-    for name in DRIVER_NAMES:
+    assert set(declared) <= set(driver_names()), declared
+    for name in driver_names():
         expected = DriverKnob(**declared.get(name, {}))
         assert params.drivers.knob(name) == expected, (path.stem, name)
     assert scenario_driver_settings(path.stem) == {k: dict(v) for k, v in declared.items()}
@@ -56,7 +57,7 @@ def test_counterfactual_scenarios_switch_their_driver_off() -> None:
         assert knob.scale == 0.0 and knob.from_year == 0, scenario
     restraint = compose_params(["scenario=china_restraint_from_2025"]).drivers.china_coercion
     assert (restraint.scale, restraint.from_year) == (0.0, 2025)
-    assert all(compose_params([]).drivers.knob(n) == DriverKnob() for n in DRIVER_NAMES)
+    assert all(compose_params([]).drivers.knob(n) == DriverKnob() for n in driver_names())
 
 
 @pytest.mark.parametrize("path", ACTOR_FILES, ids=lambda p: p.stem)

@@ -1,4 +1,4 @@
-"""sim/drivers.py: each driver's level per turn, data in replay, policy otherwise, knobs applied."""
+"""sim/drivers/levels.py: each driver's level per turn, data in replay, policy otherwise, knobs applied."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from sim.drivers import driver_levels
-from sim.inputs import build_inputs, china_coercion_index
+from sim.drivers.china_coercion import coercion_index
+from sim.drivers.levels import driver_levels
+from sim.inputs import annual_series, build_inputs
 from sim.params import params_from_mapping
 
 
@@ -22,12 +23,12 @@ def test_replay_levels_follow_the_data() -> None:
     x = inputs.alignment_start[None, :]
     d = driver_levels(inputs, params.params.policy, turn_of(2016, 3), x)
     assert d.china_coercion.shape == (1, inputs.n_actors)
-    np.testing.assert_allclose(d.china_coercion, china_coercion_index()[2016][3])
+    np.testing.assert_allclose(d.china_coercion, coercion_index(annual_series)[2016][3])
     assert d.nk_provocation == pytest.approx(24 / 20)
     assert d.russia_war == 0.0
     assert d.us_pressure == 1.0
     assert d.tech_controls == pytest.approx(0.2)
-    assert d.trend_increment == pytest.approx(0.05 / 4)
+    assert d.japan_domestic_trend == pytest.approx(0.05 / 4)
     assert d.china_spending == pytest.approx(float(inputs.china_spending.level[turn_of(2016, 3)]))
     war = driver_levels(inputs, params.params.policy, turn_of(2023, 1), x)
     assert war.russia_war == 1.0 and war.tech_controls == 1.0
@@ -69,7 +70,7 @@ def test_knobs_scale_every_driver() -> None:
         assert b.russia_war == pytest.approx(2.0 * a.russia_war)
         assert b.us_pressure == pytest.approx(0.25 * a.us_pressure)
         assert b.tech_controls == pytest.approx(0.25 * a.tech_controls)
-        assert b.trend_increment == pytest.approx(3.0 * a.trend_increment)
+        assert b.japan_domestic_trend == pytest.approx(3.0 * a.japan_domestic_trend)
         assert b.china_spending == a.china_spending or (math.isnan(a.china_spending) and math.isnan(b.china_spending))
 
 

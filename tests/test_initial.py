@@ -10,7 +10,7 @@ import pytest
 from helpers import compose_params
 
 from sim import dynamics
-from sim.drivers import driver_levels
+from sim.drivers.levels import driver_levels
 from sim.initial import (
     ALIGNMENT_LIMIT,
     BASELINE_FLOOR_SHARE,

@@ -13,14 +13,15 @@ import pandas as pd
 import pytest
 from helpers import compose_params
 
-from sim.drivers import driver_levels
+from sim.drivers.china_coercion import coercion_index
+from sim.drivers.levels import driver_levels
 from sim.inputs import (
     DATA_DIR,
     DataFileError,
     RunInputs,
+    annual_series,
     build_inputs,
-    china_coercion_index,
-    knob_factors,
+    knob_factor,
     load_actor_table,
 )
 from sim.params import Params, params_from_mapping
@@ -101,11 +102,11 @@ def test_china_coercion_index_by_hand_with_fiscal_years(inputs: RunInputs, year:
     expected = _index_by_hand(year, quarter, CZ_DAYS[year])
     level = inputs.drivers["china_coercion"].level[turn_of(year, quarter)]
     assert level == pytest.approx(expected, rel=1e-12)
-    assert china_coercion_index()[year][quarter] == pytest.approx(expected, rel=1e-12)
+    assert coercion_index(annual_series)[year][quarter] == pytest.approx(expected, rel=1e-12)
 
 
 def test_china_coercion_index_fiscal_year_mapping_explicit_values() -> None:
-    index = china_coercion_index()
+    index = coercion_index(annual_series)
     # 2017Q1 (Jan-Mar 2017) lies in FY2016, the scramble peak: 0.5 * 171/365 + 0.5 * 851/851
     assert index[2017][1] == pytest.approx(0.5 * 171 / 365 + 0.5)
     # 2017Q2 starts FY2017 (500 scrambles)
@@ -117,7 +118,7 @@ def test_china_coercion_index_fiscal_year_mapping_explicit_values() -> None:
 
 def test_china_coercion_index_derives_2010_2011_days_from_vessel_entries() -> None:
     ratio = (CZ_DAYS[2012] + CZ_DAYS[2013]) / (CZ_VESSELS[2012] + CZ_VESSELS[2013])  # 311 / 1226
-    index = china_coercion_index()
+    index = coercion_index(annual_series)
     assert index[2010][1] == pytest.approx(0.5 * CZ_VESSELS[2010] * ratio / 365 + 0.5 * SCRAMBLES_FY[2009] / PEAK)
     assert index[2011][3] == pytest.approx(0.5 * CZ_VESSELS[2011] * ratio / 365 + 0.5 * SCRAMBLES_FY[2011] / PEAK)
 
@@ -192,9 +193,8 @@ def test_knob_factors_scale_from_from_year_on_and_one_before() -> None:
     np.testing.assert_array_equal(us[turn_of(2030, 1) :], 2.0)
     np.testing.assert_array_equal(inputs.tech_controls.knob, us)  # export controls follow the US knob
     np.testing.assert_array_equal(inputs.drivers["china_coercion"].knob, 1.0)
-    factors = knob_factors(params, inputs.year)
     for name, series in inputs.drivers.items():
-        np.testing.assert_array_equal(factors[name], series.knob)
+        np.testing.assert_array_equal(knob_factor(params.drivers.knob(name), inputs.year, 2010), series.knob)
 
 
 SIPRI_NAMES = {

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from sim.drivers import names as driver_names
 from sim.params import (
-    DRIVER_NAMES,
     DriverKnob,
     Event,
     ModelParams,
@@ -27,7 +27,7 @@ def test_defaults_validate_and_describe_the_default_run() -> None:
     assert params.run.start_year == 2010 and params.run.end_year == 2030
     assert params.run.n_turns == 4 * 21
     assert params.actors.codes[:5] == ("CHN", "JPN", "USA", "RUS", "PRK")
-    assert all(params.drivers.knob(name).scale == 1.0 for name in DRIVER_NAMES)
+    assert all(params.drivers.knob(name).scale == 1.0 for name in driver_names())
     assert sum(params.params.outcome.gap_weights) == pytest.approx(1.0)
     # the defaults pass the mapping boundary too
     assert params_from_mapping({}) == params

@@ -22,6 +22,7 @@ from helpers import REPO_ROOT
 
 from experiments.common import ExperimentError
 from experiments.report import experiment_state, gather, newest_run, run_state
+from sim import drivers as registry
 from sim import plots
 
 pytestmark = pytest.mark.slow
@@ -135,7 +136,7 @@ def test_the_page_shows_the_verdict_and_the_numbers_of_the_results(built: dict[s
     word = plots.verdict_word(verdict["supported"])
     assert f"Claim C0: {word}</span>" in page
     assert f"supported = <code>{json.dumps(verdict['supported'])}</code>" in page
-    assert plots.DRIVER_LABELS[verdict["largest_driver"]] in page
+    assert registry.spec(verdict["largest_driver"]).label in page
     assert f"{verdict['total_change']:+.3f}" in page
     for row in pd.read_csv(q2 / "driver_shares.csv").itertuples():
         assert f"{row.share:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" in page

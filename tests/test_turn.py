@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import compose_params
 
-from sim.drivers import driver_levels
+from sim.drivers.levels import driver_levels
 from sim.model import AlignmentModel
 from sim.turn import ALL, N_NOISE, Actions, State, advance, decide, perceive, respond, stack, take
 

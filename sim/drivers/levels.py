@@ -1,9 +1,10 @@
-"""The five drivers' levels in one turn: data where the replay has them, else the policy.
+"""Every registered driver's level in one turn: data where the replay has them, else the policy.
 
 Shared by both engines. ``alignment`` is last turn's alignment of all actors in R runs,
 shape ``(R, N)`` (one run: R = 1). Levels come out per run, shape ``(R, 1)``, so that runs
 with different counterfactual knobs can share a batch; China's coercion comes out per run and
-target, ``(R, N)``.
+target, ``(R, N)``. A knob blends the level with its counterfactual reference,
+``knob * level + (1 - knob) * reference`` (exactly the level at knob 1).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import drivers as registry
 from sim import dynamics
 from sim.inputs import DriverSeries, RunInputs
 from sim.params import PolicyParams
@@ -19,36 +21,34 @@ from sim.params import PolicyParams
 
 @dataclass(frozen=True)
 class TurnDrivers:
-    """Driver levels of one turn, knob factors applied (ODD sections 6.3 and 8).
+    """Driver levels of one turn, knobs applied (ODD sections 6.3 and 8).
+
+    ``drivers.<name>`` reads ``level[name]`` for every registered driver.
 
     Attributes
     ----------
-    china_coercion : array (R, N)
-        Coercion index of the China pole toward each target (before dispute weights).
-    nk_provocation : array (R, 1)
-        North Korea's missile launches, in units of 20 missiles a year.
-    russia_war : array (R, 1)
-        Intensity of Russia's war (1 = the full-scale war from 2022).
-    us_pressure : array (R, 1)
-        US burden-sharing pressure on its allies' spending (index).
+    level : dict of str to array
+        Each registered driver's level, ``(R, 1)``; ``china_coercion`` is ``(R, N)``, the
+        coercion index of the China pole toward each target (before dispute weights).
+        Units in each driver's spec (``sim/drivers/<name>.py``).
     tech_controls : array (R, 1)
         US export-control pressure on its allies (index; 1 = after the 2022 controls).
-    trend_increment : array (R, 1)
-        Quarterly increment of Japan's domestic normalisation index.
     event_coercion : array (R, N, N) or None
         Extra coercion from the scenario's dated events this turn, scaled by their drivers' knobs.
     china_spending : float
         China's observed defence spending share (% GDP), or NaN where the model decides it.
     """
 
-    china_coercion: np.ndarray
-    nk_provocation: np.ndarray
-    russia_war: np.ndarray
-    us_pressure: np.ndarray
+    level: dict[str, np.ndarray]
     tech_controls: np.ndarray
-    trend_increment: np.ndarray
     event_coercion: np.ndarray | None
     china_spending: float
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        level = self.__dict__.get("level", {})
+        if name in level:
+            return np.asarray(level[name])
+        raise AttributeError(name)
 
 
 def knob_at(series: DriverSeries, turn: int, runs: int) -> np.ndarray:
@@ -57,23 +57,32 @@ def knob_at(series: DriverSeries, turn: int, runs: int) -> np.ndarray:
     return np.broadcast_to(factor.reshape(-1, 1), (runs, 1))
 
 
+def knobbed(series: DriverSeries, base: np.ndarray | float, turn: int, runs: int) -> np.ndarray:
+    """``base`` blended with the series' counterfactual reference by its knob at ``turn``."""
+    knob = knob_at(series, turn, runs)
+    reference = np.broadcast_to(np.asarray(series.reference[..., turn], dtype=float).reshape(-1, 1), (runs, 1))
+    return np.asarray(knob * base + (1.0 - knob) * reference)
+
+
 def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment: np.ndarray) -> TurnDrivers:
     """Levels of every driver at ``turn`` given last turn's ``alignment`` (eq. 11 and ODD section 6.3)."""
     runs = alignment.shape[0]
     series = inputs.drivers
-
-    def level(name: str, policy_level: float) -> np.ndarray:
-        driver = series[name]
-        base = driver.level[turn] if driver.has_data[turn] else policy_level
-        return base * knob_at(driver, turn, runs)
-
-    china = series["china_coercion"]
-    if china.has_data[turn]:
-        china_level = np.full(alignment.shape, china.level[turn])
-    else:
-        china_level = policy.china_coercion_level * dynamics.coercion_policy_multiplier(
-            alignment, inputs.alignment_start, policy.china_spiral_gain
-        )
+    level = {}
+    for spec in registry.specs():
+        driver = series[spec.name]
+        if spec.policy_level is None:
+            continue  # the model decides the level itself (its mechanism reads the knob)
+        if driver.has_data[turn]:
+            base: np.ndarray | float = driver.level[turn]
+        elif spec.name == "china_coercion":  # Beijing's policy answers drift toward the US (the spiral)
+            base = policy.china_coercion_level * dynamics.coercion_policy_multiplier(
+                alignment, inputs.alignment_start, policy.china_spiral_gain
+            )
+        else:
+            base = spec.policy_level(policy)
+        level[spec.name] = knobbed(driver, base, turn, runs)
+    level["china_coercion"] = np.broadcast_to(level["china_coercion"], alignment.shape)
     events = inputs.extra_coercion.get(turn)
     event_coercion = None
     if events:
@@ -84,12 +93,8 @@ def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment:
     tech = inputs.tech_controls
     tech_level = tech.level[turn] if tech.has_data[turn] else policy.us_pressure_level
     return TurnDrivers(
-        china_coercion=china_level * knob_at(china, turn, runs),
-        nk_provocation=level("nk_provocation", policy.nk_provocation_level),
-        russia_war=level("russia_war", policy.russia_war_level),
-        us_pressure=level("us_pressure", policy.us_pressure_level),
-        tech_controls=tech_level * knob_at(tech, turn, runs),
-        trend_increment=level("japan_domestic_trend", policy.japan_trend_per_year / 4.0),
+        level=level,
+        tech_controls=knobbed(tech, tech_level, turn, runs),
         event_coercion=np.asarray(event_coercion) if event_coercion is not None else None,
         china_spending=float(inputs.china_spending.level[turn])
         if inputs.china_spending.has_data[turn]
