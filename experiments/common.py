@@ -31,10 +31,10 @@ from hydra.core.hydra_config import HydraConfig
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
-from sim import plots, store
+from sim import cli, plots, progress, store
 from sim.callbacks import register_resolvers
 from sim.config import CONFIG_DIR, check_scenario_not_overridden, job_options, params_from_config, register_schema
-from sim.ensemble import simulate_many
+from sim.ensemble import chunk_tables
 from sim.inputs import DataFileError, build_inputs
 from sim.params import DriverKnob, Params, params_digest
 from sim.records import run_id_for
@@ -44,6 +44,7 @@ log = logging.getLogger("experiments")
 EXIT_BAD_INPUT = 2
 RUNS_FOLDER = "runs"
 CHECKSUM_SUFFIX = ".sha256"  # beside each cached table: its sha256, written after it
+PROGRESS_RUNS = 50  # runs simulated between two progress updates
 
 
 class ExperimentError(ValueError):
@@ -152,16 +153,29 @@ class Experiment:
             log.warning("removed %s, left by an interrupted write", stale)
         missing = [k for k, path in enumerate(paths) if not self._cached(path)]
         engine = resolve_engine(str(self.options.get("engine", "auto")), len(self.seeds))
-        if missing and engine == "ensemble":
-            fresh = simulate_many([params_list[k] for k in missing], self.seeds, names=names)
-            for k in missing:
-                ids = {run_id_for(params_list[k], seed) for seed in self.seeds}
-                for name, frame in fresh.items():
-                    self._cache(paths[k][name], frame[frame["run_id"].isin(ids)].reset_index(drop=True))
-        elif missing:
-            for k in missing:
-                for name, frame in run_tables(params_list[k], self.seeds, engine, names).items():
-                    self._cache(paths[k][name], frame)
+        label = (
+            f"{self.name}: "
+            + ", ".join(params_list[k].scenario.name for k in missing[:3])
+            + ("..." * (len(missing) > 3))
+        )
+        with progress.bar(total=len(missing) * len(self.seeds), desc=label, disable=not missing) as done:
+            if missing and engine == "ensemble":
+                parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+                chunks = chunk_tables([params_list[k] for k in missing], self.seeds, names, PROGRESS_RUNS)
+                for chunk in chunks:
+                    for name, frame in chunk.items():
+                        parts[name].append(frame)
+                    done.update(min(PROGRESS_RUNS, done.total - done.n))
+                fresh = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+                for k in missing:
+                    ids = {run_id_for(params_list[k], seed) for seed in self.seeds}
+                    for name, frame in fresh.items():
+                        self._cache(paths[k][name], frame[frame["run_id"].isin(ids)].reset_index(drop=True))
+            else:
+                for k in missing:
+                    for name, frame in run_tables(params_list[k], self.seeds, engine, names).items():
+                        self._cache(paths[k][name], frame)
+                    done.update(len(self.seeds))
         self.runs_done += len(missing) * len(self.seeds)
         self.runs_cached += (len(params_list) - len(missing)) * len(self.seeds)
         return [{name: pd.read_parquet(path) for name, path in p.items()} for p in paths]
@@ -291,6 +305,15 @@ def entry_point(name: str, body: Callable[[Experiment], dict[str, Any]]) -> Call
     def run() -> None:
         if not any(arg.startswith("experiment=") for arg in sys.argv[1:]):
             sys.argv.insert(1, f"experiment={name}")
-        main()
+        try:
+            cli.check_overrides(sys.argv[1:])
+        except cli.UsageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        resume = f"run the same command again to resume: {progress.resume_command()}"
+        with progress.stop_cleanly(
+            lambda: f"every finished run, cached in the experiment's {RUNS_FOLDER}/ folder", resume
+        ):
+            main()
 
     return run

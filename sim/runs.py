@@ -13,12 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.ensemble import simulate_ensemble
+from sim.ensemble import chunk_tables
 from sim.params import Params
 from sim.posterior import Posterior
+from sim.progress import bar
 from sim.records import TABLES
 
 ENGINES = ("auto", "mesa", "ensemble")
+PROGRESS_CHUNK = 50  # ensemble runs between two progress updates (throughput is flat from a few dozen)
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -53,14 +55,26 @@ def run_tables(
 ) -> dict[str, pd.DataFrame]:
     """Result tables ``names`` of ``params`` run once per seed, by ``engine``.
 
-    With a ``posterior``, run k takes the behavioural parameters of posterior sample k.
+    With a ``posterior``, run k takes the behavioural parameters of posterior sample k. Several
+    runs show a progress bar (:mod:`sim.progress`).
     """
-    if posterior is not None:
-        runs = [run_tables(posterior.params(params, k), [seed], engine, names) for k, seed in enumerate(seeds)]
-    elif resolve_engine(engine, len(seeds)) == "ensemble":
-        return simulate_ensemble(params, seeds, names=names)
-    else:
-        from sim.model import simulate  # Mesa only when the Mesa engine runs
+    resolved = resolve_engine(engine, len(seeds))
+    runs: list[dict[str, pd.DataFrame]] = []
+    with bar(total=len(seeds), desc=params.scenario.name, disable=len(seeds) == 1) as done:
+        if posterior is not None:
+            for k, seed in enumerate(seeds):
+                runs.append(run_tables(posterior.params(params, k), [seed], resolved, names))
+                done.update(1)
+        elif resolved == "ensemble":
+            for first, chunk in zip(
+                range(0, len(seeds), PROGRESS_CHUNK), chunk_tables([params], seeds, names, PROGRESS_CHUNK), strict=True
+            ):
+                runs.append(chunk)
+                done.update(min(PROGRESS_CHUNK, len(seeds) - first))
+        else:
+            from sim.model import simulate  # Mesa only when the Mesa engine runs
 
-        runs = [{n: t for n, t in simulate(params, seed).items() if n in names} for seed in seeds]
+            for seed in seeds:
+                runs.append({n: t for n, t in simulate(params, seed).items() if n in names})
+                done.update(1)
     return {name: pd.concat([run[name] for run in runs], ignore_index=True) for name in names}

@@ -114,8 +114,11 @@ BAD_INPUT = {
         ["params.perception.intent_decay_per_quarter=1.5", "[0.0, 1.0]"],
         2,
     ),
-    "unknown_scenario": (["scenario=no_such_scenario"], ["no_such_scenario"], None),
-    "unknown_key": (["params.perception.bogus=1"], ["bogus"], None),
+    "unknown_scenario": (["scenario=no_russia_wra"], ["no_russia_wra", "did you mean 'no_russia_war'"], 2),
+    "unknown_key": (["params.perception.bogus=1"], ["bogus", "intent_gain"], 2),
+    "misspelt_key": (["replicate=100"], ["did you mean 'replicates'", "'seed'"], 2),
+    "misspelt_added_key": (["+replicate=100"], ["did you mean 'replicates'"], 2),
+    "misspelt_nested_key": (["drivers.china_coersion.scale=0"], ["did you mean 'china_coercion'"], 2),
     "missing_data_file": (["actors.attributes_file=/nonexistent.csv"], ["/nonexistent.csv"], 2),
     "scenario_overridden": (
         ["scenario=no_china_coercion", "drivers.china_coercion.scale=0.5"],
@@ -147,6 +150,20 @@ def bad_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, s
         _, stderr = proc.communicate(timeout=TIMEOUT_S)
         results[case] = (proc.returncode, stderr, run_dir)
     return results
+
+
+def test_help_lists_groups_parameters_with_ranges_and_sweeps() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    assert done.returncode == 0, done.stderr
+    assert "scenario: baseline, " in done.stdout
+    assert "no_china_coercion" in done.stdout
+    line = next(x for x in done.stdout.splitlines() if x.strip().startswith("drivers.china_coercion.scale"))
+    assert "[0.0, 10.0]" in line
+    assert "run.end_year" in done.stdout and "year" in done.stdout
+    assert "nk_vs_china" in done.stdout
+    assert "hydra.run.dir" not in done.stdout  # no dump of the composed config
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from helpers import REPO_ROOT
 
-from sim.callbacks import sweep_id
+from sim.callbacks import summarise_sweep, sweep_id
 
 pytestmark = pytest.mark.slow
 
@@ -74,14 +74,27 @@ def test_joblib_sweep_writes_a_summary_and_a_relaunch_completes_it(tmp_path: Pat
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "summary.parquet"), summary)
 
 
-def test_a_failing_job_is_named_and_the_others_are_collected(tmp_path: Path) -> None:
+def test_a_bad_job_stops_the_sweep_before_any_job_is_launched(tmp_path: Path) -> None:
     folder = tmp_path / "sweep"
     result = sweep(folder, "drivers.china_coercion.from_year=2015,1990")
-    assert result.returncode == 1
-    failures = json.loads((folder / "failures.json").read_text())
+    assert result.returncode == 2, result.stderr
+    assert "job 1 (drivers.china_coercion.from_year=1990" in result.stderr
+    assert "nothing was launched" in result.stderr
+    assert not folder.exists() or not any(p.is_dir() for p in folder.iterdir())
+
+
+def test_a_failing_job_is_named_and_the_others_are_collected(tmp_path: Path) -> None:
+    """A job that fails while running (after the checks) is marked; the summary names it."""
+    folder = tmp_path / "sweep"
+    result = sweep(folder, "drivers.china_coercion.from_year=2015,2016")
+    assert result.returncode == 0, result.stderr
+    job = folder / "1"
+    (job / "meta.json").unlink()
+    (job / "failed.json").write_text(json.dumps({"error": "MemoryError: out of memory"}))
+    summary, failures = summarise_sweep(folder)
     assert [f["job"] for f in failures] == ["1"]
-    assert "from_year=1990" in failures[0]["error"]
-    summary = pd.read_parquet(folder / "summary.parquet")
+    assert failures[0]["error"] == "MemoryError: out of memory"
+    assert "from_year" in failures[0]["overrides"]
     assert summary["job"].unique().tolist() == ["0"]
 
 
@@ -98,8 +111,6 @@ def test_a_failed_summary_exits_non_zero_and_is_listed(tmp_path: Path) -> None:
 def test_a_sweep_axis_that_undoes_the_counterfactual_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "sweep"
     result = sweep(folder, "scenario=no_china_coercion", "drivers.china_coercion.scale=0.5,1")
-    assert result.returncode == 1
-    failures = json.loads((folder / "failures.json").read_text())
-    assert len(failures) == 2
-    assert all("overrides scenario 'no_china_coercion'" in f["error"] for f in failures)
+    assert result.returncode == 2
+    assert "overrides scenario 'no_china_coercion'" in result.stderr
     assert not list(folder.glob("*/outcomes.parquet"))

@@ -1,0 +1,319 @@
+"""The job of ``python -m sim [overrides]``: run one scenario and write its run folder.
+
+The folder (``results/runs/<scenario>/<time>-seed<seed>`` unless ``hydra.run.dir=...``) gets
+``config.yaml``, the four result tables, the figures, and ``meta.json`` last. Bad input (an
+unknown key or actor, a value out of range, a broken data file) stops the job before anything
+is written, with a message naming the key, the value and what is allowed, and exit code 2.
+A sweep (``-m``) checks every job's config before it launches any (:class:`SweepJobs`) and shows
+the jobs done as a progress bar; several runs in one job show the runs done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pandas as pd
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from sim import cli, progress, store
+from sim.callbacks import FAILED_MARK, register_resolvers
+from sim.config import (
+    CONFIG_DIR,
+    JobOptions,
+    check_scenario_not_overridden,
+    config_hash,
+    job_options,
+    params_from_config,
+    register_schema,
+)
+from sim.inputs import DataFileError, build_inputs
+from sim.params import Params
+from sim.posterior import load_posterior
+from sim.records import run_id_for
+from sim.runs import replicate_seeds, resolve_engine, run_tables
+
+log = logging.getLogger("sim")
+EXIT_BAD_INPUT = 2
+
+register_schema()
+register_resolvers()
+
+
+def validate(cfg: DictConfig, checked: set[Any] | None = None) -> tuple[Params, JobOptions]:
+    """Everything the job needs, validated before anything is written.
+
+    ``checked`` holds the parameter sets and posterior files whose data files were already read
+    (a sweep's jobs often share them): they are not read again.
+    """
+    params = params_from_config(cfg)
+    options = job_options(cfg)
+    check_scenario_not_overridden(params)
+    seen = set() if checked is None else checked
+    if params not in seen:
+        build_inputs(params)  # reads and checks every data file the run will use
+        seen.add(params)
+    if options.posterior_file and options.posterior_file not in seen:
+        load_posterior(options.posterior_file)
+        seen.add(options.posterior_file)
+    return params, options
+
+
+def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobOptions, folder: Path) -> list[Path]:
+    """The run's figures: every actor's alignment (if states are kept), Japan's W1..W5 and the gap."""
+    from sim import plots  # matplotlib only where figures are drawn: --help and bad input answer fast
+
+    names = dict(zip(params.actors.codes, build_inputs(params).names, strict=True))
+    marks = plots.event_marks(
+        pd.DataFrame(options.event_marks, columns=["date", "label"]), params.run.start_year, params.run.end_year
+    )
+    scenario = params.scenario.name
+    written = []
+    if "states" in result:
+        figure = plots.plot_alignment(
+            result["states"],
+            names,
+            title=f"Alignment of every actor ({scenario})",
+            poles=(params.actors.china_pole, params.actors.us_pole),
+        )
+        written += plots.save_figure(figure, folder / "alignment", options.figure_formats)
+    figure = plots.plot_japan_dimensions(
+        result["outcomes"], marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"
+    )
+    written += plots.save_figure(figure, folder / "japan_dimensions", options.figure_formats)
+    return written
+
+
+def remove_job_scaffolding(folder: Path) -> None:
+    """Remove what Hydra wrote for a job that failed validation (its .hydra folder and log)."""
+    shutil.rmtree(folder / ".hydra", ignore_errors=True)
+    for log_file in folder.glob("*.log"):
+        log_file.unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def run_job(cfg: DictConfig, folder: Path) -> Path:
+    """Validate ``cfg``, run it, and write the run folder; return the folder.
+
+    A folder that already holds a complete, intact run of the same config (same hash, every
+    table matching its recorded sha256) is left as it is: a re-launched sweep finishes only what
+    is missing, and redoes (with a warning naming the file) what is truncated or corrupted.
+    """
+    started = time.perf_counter()
+    params, options = validate(cfg)
+    digest = config_hash(cfg)
+    for stale in store.remove_stale_temporaries(folder):
+        log.warning("removed %s, left by an interrupted write", stale)
+    problem = store.run_problem(folder, digest)
+    if problem is None:
+        log.info("complete run of this config in %s: skipped", folder)
+        return folder
+    if (folder / store.META_FILE).exists():
+        log.warning("redoing the run in %s: %s", folder, problem)
+        (folder / store.META_FILE).unlink()
+    (folder / FAILED_MARK).unlink(missing_ok=True)
+    seeds = replicate_seeds(options.seed, options.replicates)
+    engine = resolve_engine(options.engine, len(seeds))
+    t0 = time.perf_counter()
+    posterior = load_posterior(options.posterior_file) if options.posterior_file else None
+    result = run_tables(params, seeds, engine, tuple(options.tables), posterior)
+    simulated = time.perf_counter() - t0
+    log.info("writing %s to %s", ", ".join(f"{n} ({len(t):,} rows)" for n, t in result.items()), folder)
+    store.write_run_tables(folder, result, OmegaConf.to_yaml(cfg, resolve=True))
+    figures = write_figures(result, params, options, folder)
+    meta = {
+        "run_ids": sorted(result["outcomes"]["run_id"].unique()),
+        "run_id": run_id_for(params, options.seed),
+        "seed": options.seed,
+        "seeds": seeds,
+        "replicates": options.replicates,
+        "scenario": params.scenario.name,
+        "engine": engine,
+        "posterior": posterior.provenance if posterior else None,
+        "config_hash": digest,
+        "seconds_simulate": round(simulated, 3),
+        "seconds_total": round(time.perf_counter() - started, 3),
+        "figures": [p.name for p in figures],
+        "rows": {name: len(frame) for name, frame in result.items()},
+        "sha256": store.checksums(store.table_paths(folder, result)),
+    }
+    store.write_meta(folder, meta)
+    gap = result["outcomes"].groupby("year")["china_wants_gap"].mean()
+    log.info(
+        "%s (%d run(s), %s engine, %.1f s): Japan's China-wants gap %.3f (%d) -> %.3f (%d); folder %s",
+        params.scenario.name,
+        len(seeds),
+        engine,
+        simulated,
+        gap.iloc[0],
+        gap.index[0],
+        gap.iloc[-1],
+        gap.index[-1],
+        folder,
+    )
+    return folder
+
+
+def record_failure(folder: Path, err: BaseException) -> None:
+    """Mark a sweep job as failed, with its error, for the sweep summary."""
+    store.write_text(folder / FAILED_MARK, json.dumps({"error": f"{type(err).__name__}: {error_message(err)}"}))
+
+
+def error_message(err: BaseException) -> str:
+    """The message of an error (a KeyError's without its quotes)."""
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def main(cfg: DictConfig) -> None:
+    """Hydra entry point (``python -m sim``; ``python -m sim -m ...`` for a sweep).
+
+    A single run with bad input exits with code 2 and leaves nothing behind. In a sweep a failing
+    job is marked failed in its folder and the others go on; the summary names it and the sweep
+    exits with code 1.
+    """
+    hydra_cfg = HydraConfig.get()
+    folder = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        progress.silence()
+        try:
+            run_job(cfg, folder)
+        except Exception as err:
+            record_failure(folder, err)
+            log.error("job %s failed: %s", hydra_cfg.job.num, error_message(err))
+        return
+    _INTERRUPTED["kept"] = f"nothing (the unfinished run folder {folder} was removed)"
+    try:
+        run_job(cfg, folder)
+    except (ValueError, KeyError, DataFileError) as err:
+        remove_job_scaffolding(folder)
+        print(f"error: {error_message(err)}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        discard_incomplete(folder)
+        raise
+
+
+_INTERRUPTED = {"kept": "nothing"}
+RUN_FILE_SUFFIXES = (".parquet", ".png", ".svg", ".pdf", ".log", ".yaml", ".json", ".tmp")
+
+
+def kept_on_interrupt() -> str:
+    """What an interrupted ``python -m sim`` leaves behind, for the line printed on Ctrl-C."""
+    return _INTERRUPTED["kept"]
+
+
+def discard_incomplete(folder: Path) -> None:
+    """Remove an interrupted single run's folder if it holds only this tool's files and no meta.json."""
+    if not folder.is_dir() or (folder / store.META_FILE).exists():
+        return
+    entries = list(folder.iterdir())
+    if all(p.name == ".hydra" or p.suffix in RUN_FILE_SUFFIXES or p.name.startswith(".") for p in entries):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sweep_job_overrides(config: DictConfig) -> list[list[str]]:
+    """The overrides of every job of a sweep, as Hydra's basic sweeper will launch them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    swept = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    arguments = [*swept, *OmegaConf.to_container(config.hydra.overrides.task, resolve=False)]  # type: ignore[misc]
+    parsed = OverridesParser.create().parse_overrides(arguments)
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+def job_config(config: DictConfig, overrides: list[str]) -> DictConfig:
+    """The config of one sweep job (its ``hydra`` node aside, which the launcher fills per job).
+
+    Jobs that only set existing keys are the sweep's config with those values, which is what
+    composing them gives, at a fraction of the cost; others (group choices, ``+`` or ``~``
+    overrides) are composed by Hydra.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import OverrideType
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    group_names = set(cli.groups())
+    if any(o.type != OverrideType.CHANGE or o.key_or_group in group_names or "/" in o.key_or_group for o in parsed):
+        composed = GlobalHydra.instance().config_loader().load_sweep_config(config, list(overrides))
+    else:
+        composed = config.copy()
+        for override in parsed:
+            if not override.key_or_group.startswith("hydra."):
+                OmegaConf.update(composed, override.key_or_group, override.value(), merge=False)
+    with open_dict(composed):
+        del composed["hydra"]
+    return composed
+
+
+def check_sweep(config: DictConfig, jobs: list[list[str]]) -> None:
+    """Validate every job's config; exit 2 naming the first bad job before any is launched."""
+    checked: set[Any] = set()
+    for number, overrides in enumerate(progress.track(jobs, desc="checking the jobs' configs", unit="job")):
+        try:
+            validate(job_config(config, list(overrides)), checked)
+        except (ValueError, KeyError, DataFileError) as err:
+            print(f"error: job {number} ({' '.join(overrides)}): {error_message(err)}", file=sys.stderr)
+            print("nothing was launched", file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+
+
+class SweepJobs(Callback):
+    """Check every job of a sweep before launching any; then show the jobs done as a progress bar.
+
+    The bar counts job folders holding ``meta.json`` (complete) or a failure mark, so it works
+    with every launcher that writes to this filesystem (joblib, Ray, SLURM) and counts the jobs a
+    re-launched sweep finds already complete.
+    """
+
+    POLL_SECONDS = 0.5
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Nothing: launchers pickle the callbacks to their workers, which do not watch."""
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Check the jobs, then start watching the sweep folder."""
+        jobs = sweep_job_overrides(config)
+        check_sweep(config, jobs)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        _INTERRUPTED["kept"] = f"the complete jobs in {sweep_dir} (a job is complete when its folder has meta.json)"
+        self._watcher = threading.Thread(target=self._watch, args=(sweep_dir, len(jobs)), daemon=True)
+        self._watcher.start()
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Stop watching (the bar ends with its last count)."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+
+    def _watch(self, sweep_dir: Path, total: int) -> None:
+        with progress.bar(total=total, desc=f"sweep {sweep_dir.name}", unit="job") as jobs:
+            while True:
+                stopping = self._stop.wait(self.POLL_SECONDS)
+                done = sum(
+                    1 for p in sweep_dir.glob("*/") if (p / store.META_FILE).is_file() or (p / FAILED_MARK).is_file()
+                )
+                jobs.update(min(done, total) - jobs.n)
+                if stopping:
+                    return

@@ -1,0 +1,40 @@
+"""Progress reporting: log lines when not on a terminal, silence when asked, a clean Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from sim import progress
+
+
+def test_off_a_terminal_the_bar_logs_its_start_and_end_with_the_count(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIM_PROGRESS", "log")
+    with caplog.at_level(logging.INFO, logger="progress"):
+        with progress.bar(total=40, desc="baseline") as runs:
+            for _ in range(4):
+                runs.update(10)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("baseline:   0% 0/40")
+    assert lines[-1].startswith("baseline: 100% 40/40")
+    assert "run/s" in lines[-1]
+    assert len(lines) == 2  # at most one line per LOG_EVERY seconds in between
+
+
+def test_a_disabled_bar_says_nothing(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIM_PROGRESS", "log")
+    with caplog.at_level(logging.INFO, logger="progress"):
+        assert list(progress.track(range(3), desc="x")) == [0, 1, 2]
+        with progress.bar(total=3, desc="y", disable=True) as quiet:
+            quiet.update(3)
+    assert [r.getMessage()[:2] for r in caplog.records] == ["x:", "x:"]
+
+
+def test_ctrl_c_becomes_one_line_and_exit_130(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop, progress.stop_cleanly(lambda: "3 runs", "run it again"):
+        raise KeyboardInterrupt
+    assert stop.value.code == progress.EXIT_INTERRUPTED
+    assert capsys.readouterr().err.strip() == "interrupted: 3 runs; run it again"
