@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -197,21 +196,29 @@ def _describe(field: dataclasses.Field[Any]) -> str:
     return "list" if isinstance(field.default, tuple) else "string"
 
 
-def parameter_lines(cls: Any = Params, prefix: str = "", skip: tuple[str, ...] = ("params",)) -> list[str]:
-    """One line per leaf key of ``cls`` (nested dataclasses walked): key, default, range and unit."""
+def parameter_lines(obj: Any = None, prefix: str = "", skip: tuple[str, ...] = ("params",)) -> list[str]:
+    """One line per leaf key of the parameters ``obj`` (default ``Params()``): key, default, range and unit.
+
+    Nested parameter groups (dataclasses, and mappings of them such as the driver registry's
+    knobs) are walked, so a newly registered driver or section appears without a change here.
+    """
+    obj = Params() if obj is None else obj
     lines = []
-    hints = typing.get_type_hints(cls)
-    for field in dataclasses.fields(cls):
+    for field in dataclasses.fields(obj):
         key = f"{prefix}{field.name}"
         if field.name in skip and not prefix:
             continue
-        if dataclasses.is_dataclass(hints[field.name]):
-            lines += parameter_lines(hints[field.name], f"{key}.", skip)
-            continue
-        default = field.default if field.default is not dataclasses.MISSING else "-"
-        if isinstance(default, tuple):
-            default = "[" + ",".join(map(str, default)) + "]" if len(default) <= 6 else f"[{len(default)} items]"
-        lines.append(f"  {key:<42} {default!s:<12} {_describe(field)}")
+        value = getattr(obj, field.name)
+        if dataclasses.is_dataclass(value):
+            lines += parameter_lines(value, f"{key}.", skip)
+        elif isinstance(value, Mapping) and value and all(dataclasses.is_dataclass(v) for v in value.values()):
+            for name, item in value.items():
+                lines += parameter_lines(item, f"{key}.{name}.", skip)
+        else:
+            shown = value
+            if isinstance(value, tuple):
+                shown = "[" + ",".join(map(str, value)) + "]" if len(value) <= 6 else f"[{len(value)} items]"
+            lines.append(f"  {key:<42} {shown!s:<12} {_describe(field)}")
     return lines
 
 
@@ -237,7 +244,8 @@ def help_text(program: str = "python -m sim") -> str:
     out += ["", "Job options:"] + [f"  {key:<42} {text}" for key, text in JOB_KEYS.items()]
     out += ["", "Common overrides (key, default, allowed range and unit, from sim/params.py):"]
     out += parameter_lines()
-    sections = ", ".join(f.name for f in dataclasses.fields(typing.get_type_hints(Params)["params"]))
+    model = Params().params
+    sections = ", ".join(f.name for f in dataclasses.fields(model) if dataclasses.is_dataclass(getattr(model, f.name)))
     out += [
         f"  params.<section>.<name>                    behavioural parameters, sections {sections};",
         "                                             each with unit, range and source in sim/params.py, docs/ODD.md",
