@@ -206,6 +206,7 @@ class Experiment:
             "seconds": round(time.perf_counter() - self.started, 2),
             "runs_simulated": self.runs_done,
             "runs_from_cache": self.runs_cached,
+            "overrides": [o for o in HydraConfig.get().overrides.task if not o.startswith("experiment=")],
             "config": OmegaConf.to_container(self.cfg, resolve=True),
             "summary": summary,
         }
