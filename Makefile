@@ -8,21 +8,26 @@ STAMP := $(VENV)/.installed
 DASHBOARD_STAMP := $(VENV)/.installed-dashboard
 EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment patterns
 
-.PHONY: install run report test test-fast lint clean dashboard bench experiments $(EXPERIMENTS)
+.PHONY: help install run report test test-fast lint format clean dashboard bench experiments $(EXPERIMENTS)
+.DEFAULT_GOAL := help
 
 DASHBOARD_PORT ?= 8765
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found (tried python3.12, python3.13, python3, python)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	@test -x $(BIN)/python || { echo "== creating the virtual env $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "== installing the package and its dev tools into $(VENV) (first time: 1-2 minutes; pip shows each package)"
+	$(BIN)/python -m pip install --upgrade --progress-bar on pip
+	$(BIN)/python -m pip install --progress-bar on -e ".[dev]"
+	@touch $(STAMP)
+	@echo "== $(VENV) ready"
 
 $(DASHBOARD_STAMP): $(STAMP) tools/install_solara_assets.py
-	$(BIN)/python -m pip install --quiet -e ".[dev,dashboard,cluster]"
+	@echo "== installing the dashboard and cluster extras (solara, playwright, ray, submitit)"
+	$(BIN)/python -m pip install --progress-bar on -e ".[dev,dashboard,cluster]"
+	@echo "== fetching the dashboard's page assets with npm (once; the dashboard then works offline)"
 	$(BIN)/python tools/install_solara_assets.py
-	touch $(DASHBOARD_STAMP)
+	@touch $(DASHBOARD_STAMP)
 
 install: $(DASHBOARD_STAMP)  ## create .venv and install the package, its dev tools, the dashboard and its offline page assets (needs npm once)
 
@@ -33,13 +38,20 @@ run: $(STAMP)  ## the main job: the default scenario (results/runs/), then the r
 report: $(STAMP)  ## the report: one offline HTML page, results/report/index.html (runs the experiments it lacks)
 	$(BIN)/python -m experiments.report
 
-test: $(DASHBOARD_STAMP)  ## every test, the slow ones included (the dashboard's browser test too)
-	$(BIN)/python -m pytest
+help:  ## this list of targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## /\1\t/' | \
+		awk -F '\t' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo "  make q1_counterfactuals (q2_driver_shares, q4_hysteresis, q5_asean_alignment): one experiment"
 
-test-fast: $(DASHBOARD_STAMP)  ## the tests not marked slow
+test: $(DASHBOARD_STAMP)  ## every test, the slow ones included (the dashboard's browser test too); nothing may be skipped
+	@test -x /usr/bin/chromium || { echo "error: make test needs Debian's chromium for the dashboard's browser test:" \
+		"sudo apt-get install -y chromium (.ci/run installs it)"; exit 1; }
+	SIM_TEST_ALL=1 $(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## the tests not marked slow, with the dev tools only (tests needing an optional extra are skipped, with the reason)
 	$(BIN)/python -m pytest -m "not slow"
 
-dashboard: $(DASHBOARD_STAMP)  ## the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:$(DASHBOARD_PORT); works offline
+dashboard: $(DASHBOARD_STAMP)  ## the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:8765 (DASHBOARD_PORT=...); works offline
 	@echo "Dashboard: http://127.0.0.1:$(DASHBOARD_PORT)/  (Ctrl-C stops it; another port: make dashboard DASHBOARD_PORT=8766)"
 	SOLARA_TELEMETRY_MIXPANEL_ENABLE=false $(BIN)/solara run sim.app --host 127.0.0.1 --port $(DASHBOARD_PORT) \
 		--no-open --no-check-version --production
@@ -52,9 +64,14 @@ $(EXPERIMENTS): $(STAMP)
 
 experiments: $(EXPERIMENTS)  ## every experiment at its default replicate count, into results/experiments/
 
-lint: $(STAMP)  ## ruff and mypy
+lint: $(STAMP)  ## ruff and mypy (sim and experiments)
 	$(BIN)/ruff check sim experiments tests tools
+	$(BIN)/ruff format --check sim experiments tests tools
 	$(BIN)/mypy
+
+format: $(STAMP)  ## format the code (ruff format) and apply ruff's safe fixes
+	$(BIN)/ruff format sim experiments tests tools
+	$(BIN)/ruff check --fix sim experiments tests tools
 
 clean:  ## remove the virtual env and caches (results stay)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

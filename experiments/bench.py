@@ -105,7 +105,7 @@ def synthetic_actor_params(n_actors: int, folder: Path, seed: int = 0) -> Params
     letters = string.ascii_uppercase
     codes = [a + b + c for a in letters for b in letters for c in letters if a + b + c not in real.index]
     extra = n_actors - len(POWERS)
-    template = real.loc["VNM"]
+    template = pd.Series(real.loc["VNM"])
     rows = [real.loc[c] for c in POWERS]
     for code in codes[:extra]:
         row = template.copy()
@@ -125,7 +125,7 @@ def synthetic_actor_params(n_actors: int, folder: Path, seed: int = 0) -> Params
     path = folder / f"actors_{n_actors}.csv"
     frame.reset_index().to_csv(path, index=False)
     synthetic = list(frame.index[len(POWERS) :])
-    actors = ActorParams(codes=list(frame.index), attributes_file=str(path), region=synthetic)
+    actors = ActorParams(codes=tuple(frame.index), attributes_file=str(path), region=tuple(synthetic))
     return Params(actors=actors, run=RunParams(spinup_quarters=0))
 
 

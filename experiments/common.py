@@ -267,8 +267,9 @@ def setup(name: str, cfg: DictConfig) -> Experiment:
     folder = Path(str(cfg.experiment.out))
     check_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    experiment_options = OmegaConf.to_container(cfg.experiment, resolve=True)
-    assert isinstance(experiment_options, dict)
+    container = OmegaConf.to_container(cfg.experiment, resolve=True)
+    assert isinstance(container, dict)
+    experiment_options = {str(k): v for k, v in container.items()}
     experiment_options["engine"] = options.engine
     return Experiment(name, cfg, params, replicate_seeds(options.seed, replicates), folder, experiment_options)
 

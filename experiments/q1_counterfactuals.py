@@ -92,8 +92,10 @@ def run(ex: Experiment) -> dict[str, Any]:
     gap = effects_frame[(effects_frame["outcome"] == "china_wants_gap") & (effects_frame["year"] == max(years))]
     return {
         f"gap_effect_{max(years)}": {
-            row.scenario: [round(row.effect, 4), round(row.ci_low, 4), round(row.ci_high, 4)]
-            for row in gap.itertuples()
+            str(scenario): values.tolist()
+            for scenario, values in zip(
+                gap["scenario"], gap[["effect", "ci_low", "ci_high"]].to_numpy(dtype=float).round(4), strict=True
+            )
         }
     }
 

@@ -166,7 +166,14 @@ def run(ex: Experiment) -> dict[str, Any]:
     ex.write_json("robustness", robustness)
     return {
         "morris_top": chosen,
-        "sobol_china_share_ST": {r.key: round(r.ST, 3) for r in sobol[sobol["output"] == "china_share"].itertuples()},
+        "sobol_china_share_ST": {
+            str(key): round(value, 3)
+            for key, value in zip(
+                sobol.loc[sobol["output"] == "china_share", "key"],
+                sobol.loc[sobol["output"] == "china_share", "ST"].to_numpy(dtype=float).tolist(),
+                strict=True,
+            )
+        },
         "robustness": robustness,
     }
 

@@ -46,7 +46,9 @@ def run(ex: Experiment) -> dict[str, Any]:
         )
         yearly["class"] = classify(yearly["change"], threshold)
         modal = (
-            yearly.groupby(["actor", "year"])["class"].agg(lambda c: c.value_counts().idxmax()).rename("modal_class")
+            yearly.groupby(["actor", "year"])["class"]
+            .agg(lambda c: str(c.value_counts().idxmax()))
+            .rename("modal_class")
         )
         by_year.append(modal.reset_index().assign(scenario=scenario))
         last = yearly[yearly["year"] == end]

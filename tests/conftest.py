@@ -1,9 +1,13 @@
 """Session-wide fixtures: the expensive model runs that several test modules share.
 
 A Mesa run of the default scenario takes ~2 s; each run below is made once per session.
+With ``SIM_TEST_ALL=1`` (``make test``) a skipped test fails the session, naming what is missing:
+every optional piece (the dashboard, the cluster launchers, the browser) must then be present.
 """
 
 from __future__ import annotations
+
+import os
 
 import pandas as pd
 import pytest
@@ -35,3 +39,21 @@ def no_coercion_params() -> Params:
 def no_coercion_run(no_coercion_params: Params) -> dict[str, pd.DataFrame]:
     """Result tables of the no-coercion counterfactual with the baseline's seed (common random numbers)."""
     return simulate(no_coercion_params, GOLDEN_SEED)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under ``SIM_TEST_ALL=1`` turn any skip into a failure of the session, listing the reasons."""
+    if os.environ.get("SIM_TEST_ALL") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if not skipped:
+        return
+    reasons = sorted(
+        {str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr) for report in skipped}
+    )
+    reporter.ensure_newline()
+    reporter.write_line(f"error: {len(skipped)} test(s) skipped where every test must run (SIM_TEST_ALL=1):", red=True)
+    for reason in reasons:
+        reporter.write_line(f"  {reason}", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

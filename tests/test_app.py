@@ -24,6 +24,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+
+pytest.importorskip(
+    "solara", reason="the dashboard extra is absent (pip install -e '.[dashboard]'; make test installs it)"
+)
+
 from helpers import CONFIG_DIR, W_COLUMNS, compose_params
 from PIL import Image
 
