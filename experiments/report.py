@@ -53,6 +53,7 @@ from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
+from experiments.theories import theory_shares_figure
 from sim import drivers as registry
 from sim import plots, store
 from sim.config import job_options, params_from_config
@@ -69,9 +70,10 @@ OUTPUTS = {
     "q4_hysteresis": ("hysteresis.csv", "juncture.json"),
     "q5_asean_alignment": ("classification.csv", "classification_by_year.csv"),
     "q3_sensitivity": ("robustness.json", "sobol.csv"),
+    "theories": ("theories.json", "scores.csv", "china_shares.csv"),
 }
 # Shown when present, never made by the report (each takes minutes to tens of minutes).
-OPTIONAL = ("q3_sensitivity",)
+OPTIONAL = ("q3_sensitivity", "theories")
 RUN_TABLES = ("states", "dyads", "outcomes")
 FIGURES_FOLDER = "figures"
 HTML_FILE = "index.html"
@@ -440,6 +442,59 @@ order; the parameters that decide the verdict):</p>
 """
 
 
+def theories_html(theories: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
+    """The verdict under each theory of alignment and averaged over them (experiments/theories.py)."""
+    doc, scores = theories["theories.json"], theories["scores.csv"]
+    prov = doc["provenance"]
+    rows = [
+        [
+            esc(r.rule),
+            num(r.model_probability, 2),
+            num(r.loss_in_sample_accepted_mean, 2),
+            num(r.loss_out_of_sample_accepted_mean, 2),
+            num(r.china_share_median, 2),
+            num(r.p_china_share_above_half, 2),
+            esc(r.grade),
+        ]
+        for r in scores.itertuples()
+    ]
+    by_threshold = "; ".join(
+        f"at {esc(f)}: " + ", ".join(f"{esc(k)} {num(v, 2)}" for k, v in probs.items())
+        for f, probs in doc.get("model_probabilities_by_threshold", {}).items()
+    )
+    averaged = doc.get("averaged", {})
+    return f"""
+<h2 id="theories">Does the verdict depend on the theory?</h2>
+<p>The same model under three theories of how states align (<code>alignment_rule</code>: Walt's balance of
+threat, Axelrod and Bennett's landscape, Waltz's balance of power), each calibrated on the same targets (data to
+{esc(prov["last_year"])}; {esc(prov["n_samples_per_rule"])} points per rule), scored out of sample on
+{esc(prov["holdout_years"][0])}-{esc(prov["holdout_years"][1])}, and given a posterior model probability by ABC
+rejection model choice at a common threshold (the pooled {num(prov["accept_fraction"], 2)} quantile; at other
+thresholds: {by_threshold}). Losses are the calibration's weighted mean squared scaled error (lower is better).
+China's share is that of its coercion in the change of Japan's China-wants gap, over each rule's posterior draws
+({esc(prov["seeds_per_verdict_draw"])} seeds each).</p>
+{
+        table(
+            [
+                "rule",
+                "P(rule | data)",
+                "loss in sample",
+                "loss out of sample",
+                "China's share (median)",
+                "P(share > 1/2)",
+                "grade",
+            ],
+            rows,
+        )
+    }
+<p>Averaged over the rules (weighted by their probabilities): China's share
+{num(averaged.get("china_share", {}).get("median"), 2)}, P(share &gt; 1/2) =
+{num(averaged.get("p_china_share_above_half"), 2)}, grade <b>{esc(averaged.get("grade", "-"))}</b>.</p>
+{figure_html(figures["theory_shares"]) if "theory_shares" in figures else ""}
+<p>From <code>python -m experiments.theories</code> ({esc(theories["folder"])}).</p>
+"""
+
+
 def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -> str:
     """q1: the effects on the gap by year, on W1..W5 in the last year, the figures."""
     effects = q1["effects.csv"]
@@ -775,6 +830,16 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
             "the verdict on C0 in the title (q2).",
             plots.driver_shares_figure(q2["driver_shares.csv"], q2["verdict.json"]),
         )
+    if "theories" in ex:
+        doc = ex["theories"]["theories.json"]
+        add(
+            "theory_shares",
+            "China's coercion: its share of the change in Japan's China-wants gap under each theory of alignment "
+            "(each rule's posterior draws) and averaged over them by model probability (experiments/theories.py).",
+            theory_shares_figure(
+                ex["theories"]["china_shares.csv"], doc["model_probabilities"], doc["thresholds"]["majority_share"]
+            ),
+        )
     if "q1_counterfactuals" in ex:
         effects = ex["q1_counterfactuals"]["effects.csv"]
         add(
@@ -864,6 +929,8 @@ def run(ex: Experiment) -> dict[str, Any]:
     sections.append(verdict_html(experiments["q2_driver_shares"], figures))
     if "q3_sensitivity" in experiments:
         sections.append(robustness_html(experiments["q3_sensitivity"]))
+    if "theories" in experiments:
+        sections.append(theories_html(experiments["theories"], figures))
     if "q1_counterfactuals" in experiments:
         sections.append(q1_html(experiments["q1_counterfactuals"], figures, inputs.comparison_note))
     if "q4_hysteresis" in experiments:

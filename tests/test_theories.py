@@ -1,0 +1,92 @@
+"""experiments/theories.py: model choice, holdout split, priors per rule, mixture, and an end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from helpers import compose_params, run_module
+
+from experiments import report, theories
+from experiments.common import ExperimentError
+from experiments.targets import load_targets
+from sim.params import with_values
+
+
+def test_model_probabilities_are_each_rules_share_below_the_pooled_threshold() -> None:
+    losses = {"a": np.array([1.0, 2.0, 3.0, 4.0]), "b": np.array([5.0, 6.0, 7.0, 8.0])}
+    assert theories.model_probabilities(losses, 0.5) == {"a": 1.0, "b": 0.0}
+    mixed = {"a": np.array([1.0, 10.0]), "b": np.array([2.0, 3.0, 11.0, 12.0])}
+    # threshold: the 0.5 quantile of the six pooled losses (6.5): a accepts 1 of 2, b 2 of 4 -> equal rates
+    assert theories.model_probabilities(mixed, 0.5) == pytest.approx({"a": 0.5, "b": 0.5})
+
+
+def test_holdout_targets_keep_the_later_years_with_weights_summing_to_one() -> None:
+    late = theories.holdout_targets(load_targets(2021), 2020)
+    assert late and all(np.all(t.years == 2021) for t in late)
+    assert sum(t.weight for t in late) == pytest.approx(1.0)
+    with pytest.raises(ExperimentError, match="last_year=2021"):
+        theories.holdout_targets(load_targets(2021), 2021)
+
+
+def test_each_rule_samples_the_shared_priors_and_only_its_own_parameters() -> None:
+    base = compose_params([])
+    shared = [
+        {"key": "params.alignment.balancing_gain", "low": 0.5, "high": 3.0},
+        {"key": "params.perception.intent_gain", "low": 0.2, "high": 1.5},
+    ]
+    own = {
+        "balance_of_threat": [{"key": "params.alignment.balancing_gain", "low": 0.5, "high": 3.0}],
+        "landscape": [{"key": "params.landscape.gain", "low": 0.25, "high": 4.0}],
+    }
+    priors = theories.rule_priors(shared, own, ["balance_of_threat", "landscape", "balance_of_power"], base)
+    keys = {rule: [p.key for p in ps] for rule, ps in priors.items()}
+    assert keys["balance_of_threat"] == ["params.perception.intent_gain", "params.alignment.balancing_gain"]
+    assert keys["landscape"] == ["params.perception.intent_gain", "params.landscape.gain"]
+    assert keys["balance_of_power"] == ["params.perception.intent_gain"]
+    with pytest.raises(ExperimentError, match="walt"):
+        theories.rule_priors(shared, {"walt": []}, ["landscape"], base)
+
+
+def test_averaged_sample_mixes_the_rules_by_probability() -> None:
+    shares = {"a": np.zeros((3, 2)), "b": np.ones((5, 2)), "c": np.full((2, 2), 2.0)}
+    mixture = theories.averaged_sample(shares, {"a": 0.25, "b": 0.75, "c": 0.0}, 20000, 1)
+    assert mixture.shape == (20000, 2)
+    assert np.mean(mixture[:, 0] == 1.0) == pytest.approx(0.75, abs=0.02)
+    assert not np.any(mixture == 2.0)  # a rule of probability 0 contributes nothing
+
+
+@pytest.mark.slow
+def test_end_to_end_run_writes_by_theory_and_model_probabilities(tmp_path: Path) -> None:
+    out, params_out = tmp_path / "theories", tmp_path / "params"
+    done = run_module(
+        "experiments.theories",
+        f"experiment.out={out}",
+        f"experiment.params_out={params_out}",
+        "experiment.rules=[balance_of_threat,balance_of_power]",
+        "experiment.n_samples=3",
+        "experiment.verdict_draws=1",
+        "experiment.workers=1",
+        "experiment.averaged_sample=50",
+        "replicates=1",
+    )
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert set(verdict["by_theory"]) == {"balance_of_threat", "balance_of_power"}
+    assert sum(verdict["model_probabilities"].values()) == pytest.approx(1.0)
+    assert verdict["definitions"]["narrow"]["grade"] in ("supported", "contradicted", "undetermined")
+    for rule in ("balance_of_threat", "balance_of_power"):
+        block = verdict["by_theory"][rule]["definitions"]["narrow"]
+        assert 0.0 <= block["p_china_share_above_half"] <= 1.0
+        calibrated: dict[str, dict[str, float]] = yaml.safe_load((params_out / f"calibrated_{rule}.yaml").read_text())
+        flat = {f"params.{group}.{k}": v for group, values in calibrated.items() for k, v in values.items()}
+        with_values(compose_params([f"alignment_rule={rule}"]), flat)  # every key names a parameter in range
+    design = pd.read_csv(out / "design.csv")
+    assert len(design) == 6 and design["loss_out_of_sample"].notna().all()
+    assert "params.balance_of_power.gain" in design and "params.landscape.gain" not in design
+    section = report.theories_html(report.read_experiment(out, "theories"), {})
+    assert "Does the verdict depend on the theory?" in section
