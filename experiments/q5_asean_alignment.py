@@ -1,10 +1,13 @@
 """Q5: who balances, who bandwagons, who hedges? ``python -m experiments.q5_asean_alignment``.
 
-Each Southeast Asian state's alignment change since the start year (annual means) classifies
-it in each run and year: *balancing* (toward the US) above ``+threshold``, *bandwagoning* (with
-China) below ``-threshold``, *hedging* in between. Reported for the baseline and without
-Chinese coercion: the share of runs in each class at the end year, the mean change with a
-bootstrap 95% interval, and the modal class by year (the state-by-time strip).
+Each Southeast Asian state is classified in each run and year by where it stands and where it
+is going. Its level (annual mean alignment) gives the class: *balancing* (with the US) above
+``+level``, *bandwagoning* (with China) below ``-level``, *hedging* in between. Its change since
+the start year gives the direction: *toward the US* above ``+threshold``, *toward China* below
+``-threshold``, *steady* in between; so a state at -0.4 that rose from -0.6 bandwagons, moving
+toward the US. Reported for the baseline and without Chinese coercion: the share of runs in each
+class at the end year, the modal direction, the mean change with a bootstrap 95% interval, and
+the modal class and direction by year (the state-by-time strip).
 """
 
 from __future__ import annotations
@@ -15,16 +18,28 @@ import numpy as np
 import pandas as pd
 
 from experiments.common import Experiment, ExperimentError, annual, bootstrap_ci, entry_point
+from sim.inputs import build_inputs
 from sim.plots import classification_strip
 
 NAME = "q5_asean_alignment"
 CLASSES = ("bandwagoning", "hedging", "balancing")
+DIRECTIONS = ("toward China", "steady", "toward the US")
 
 
-def classify(change: np.ndarray | pd.Series, threshold: float) -> np.ndarray:
-    """Class of each alignment change: balancing above +threshold, bandwagoning below -threshold."""
+def classify(alignment: np.ndarray | pd.Series, level: float) -> np.ndarray:
+    """Class of each alignment level: balancing above +level, bandwagoning below -level, else hedging."""
+    values = np.asarray(alignment, dtype=float)
+    return np.where(values > level, "balancing", np.where(values < -level, "bandwagoning", "hedging"))
+
+
+def direction(change: np.ndarray | pd.Series, threshold: float) -> np.ndarray:
+    """Direction of each alignment change since the start: toward the US or China beyond the threshold."""
     values = np.asarray(change, dtype=float)
-    return np.where(values > threshold, "balancing", np.where(values < -threshold, "bandwagoning", "hedging"))
+    return np.where(values > threshold, DIRECTIONS[2], np.where(values < -threshold, DIRECTIONS[0], DIRECTIONS[1]))
+
+
+def _modal(values: pd.Series) -> str:
+    return str(values.value_counts().idxmax())
 
 
 def run(ex: Experiment) -> dict[str, Any]:
@@ -32,6 +47,9 @@ def run(ex: Experiment) -> dict[str, Any]:
     threshold = float(ex.options["threshold"])
     if not 0 < threshold < 2:
         raise ExperimentError(f"experiment.threshold={threshold}; allowed: 0 < threshold < 2")
+    level = float(ex.options["level"])
+    if not 0 < level < 1:
+        raise ExperimentError(f"experiment.level={level}; allowed: 0 < level < 1")
     region = list(ex.params.actors.region)
     start, end = ex.params.run.start_year, ex.params.run.end_year
     rng = np.random.default_rng(ex.cfg.seed)
@@ -44,11 +62,10 @@ def run(ex: Experiment) -> dict[str, Any]:
             yearly["alignment"].to_numpy()
             - first.loc[list(zip(yearly["seed"], yearly["actor"], strict=True))].to_numpy()
         )
-        yearly["class"] = classify(yearly["change"], threshold)
-        modal = (
-            yearly.groupby(["actor", "year"])["class"]
-            .agg(lambda c: str(c.value_counts().idxmax()))
-            .rename("modal_class")
+        yearly["class"] = classify(yearly["alignment"], level)
+        yearly["direction"] = direction(yearly["change"], threshold)
+        modal = yearly.groupby(["actor", "year"]).agg(
+            modal_class=("class", _modal), modal_direction=("direction", _modal)
         )
         by_year.append(modal.reset_index().assign(scenario=scenario))
         last = yearly[yearly["year"] == end]
@@ -66,13 +83,16 @@ def run(ex: Experiment) -> dict[str, Any]:
                     "ci_high": float(high),
                     **{f"share_{c}": float(counts.get(c, 0.0)) for c in CLASSES},
                     "class": max(CLASSES, key=lambda c: counts.get(c, 0.0)),
+                    "direction": _modal(group["direction"]),
                 }
             )
     table = pd.DataFrame(final)
     strip = pd.concat(by_year, ignore_index=True)
     ex.write_csv("classification", table)
-    ex.write_csv("classification_by_year", strip[["scenario", "actor", "year", "modal_class"]])
-    ex.save_figure(classification_strip(strip, list(ex.options["scenarios"])), "classification")
+    ex.write_csv("classification_by_year", strip[["scenario", "actor", "year", "modal_class", "modal_direction"]])
+    names = dict(zip(ex.params.actors.codes, build_inputs(ex.params).names, strict=True))
+    figure = classification_strip(strip, list(ex.options["scenarios"]), names, level=level, threshold=threshold)
+    ex.save_figure(figure, "classification")
     return {str(s): dict(zip(g["actor"], g["class"], strict=True)) for s, g in table.groupby("scenario")}
 
 

@@ -598,9 +598,10 @@ def q5_html(q5: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
         rows.append(row)
     return f"""
 <h2 id="q5">Southeast Asia: balancing, hedging, bandwagoning (q5)</h2>
-<p>{esc(QUESTIONS["q5_asean_alignment"])} A state balances (toward the US) if its alignment rose by more than the
-threshold since the start year, bandwagons (with China) if it fell by more, and hedges otherwise. The class is the
-most frequent across runs at the end year; the change is the mean alignment change with a bootstrap 95% interval.</p>
+<p>{esc(QUESTIONS["q5_asean_alignment"])} By where it stands, a state balances (with the US) if its alignment is
+in the upper third of the scale, bandwagons (with China) if in the lower third, and hedges in between; the figure's
+arrows say where it is heading (its change since the start year). The class is the most frequent across runs at the
+end year; the change is the mean alignment change with a bootstrap 95% interval.</p>
 {table(["state", *[plots.SCENARIO_LABELS.get(s, s) for s in scenarios]], rows)}
 {figure_html(figures["classification"])}
 """

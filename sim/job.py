@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,21 +80,34 @@ def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobO
     marks = plots.event_marks(
         pd.DataFrame(options.event_marks, columns=["date", "label"]), params.run.start_year, params.run.end_year
     )
-    scenario = params.scenario.name
+    scenario = job_label(params, options, HydraConfig.get().overrides.task)
     written = []
     if "states" in result:
         figure = plots.plot_alignment(
             result["states"],
             names,
-            title=f"Alignment of every actor ({scenario})",
+            title=f"Alignment of every actor\n({scenario})",
             poles=(params.actors.china_pole, params.actors.us_pole),
         )
         written += plots.save_figure(figure, folder / "alignment", options.figure_formats)
     figure = plots.plot_japan_dimensions(
-        result["outcomes"], marks, title=f"What Beijing wants from Japan, and what it gets ({scenario})"
+        result["outcomes"], marks, title=f"What Beijing wants from Japan, and what it gets\n({scenario})"
     )
     written += plots.save_figure(figure, folder / "japan_dimensions", options.figure_formats)
     return written
+
+
+NOT_IN_LABEL = ("hydra", "results_root", "tables", "figures", "scenario", "engine", "replicates", "seed")
+
+
+def job_label(params: Params, options: JobOptions, overrides: Sequence[str]) -> str:
+    """What a figure's title says the run is: scenario, the overrides that change the model, runs or seed.
+
+    ``baseline; actors=extended, params.alignment.balancing_gain=2.0; 50 runs from seed 2024``.
+    """
+    kept = [o for o in overrides if re.split(r"[=./]", o.lstrip("+~"), maxsplit=1)[0] not in NOT_IN_LABEL]
+    runs = f"{options.replicates} runs from seed {options.seed}" if options.replicates > 1 else f"seed {options.seed}"
+    return "; ".join([params.scenario.name, *([", ".join(kept)] if kept else []), runs])
 
 
 def remove_job_scaffolding(folder: Path) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
-from matplotlib.colors import Normalize
+from matplotlib.colors import Normalize, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -125,34 +125,43 @@ def _draw_alignment(
     states: pd.DataFrame,
     names: Mapping[str, str],
     poles: tuple[str, str],
-    colours: Mapping[str, Any],
+    colours: Mapping[str, tuple[str, str]],
 ) -> bool:
     """Median (and 90% band) of every non-pole actor's alignment, labelled at the right; the poles.
 
-    Lines carry the actor code as ``gid``, bands ``"<code> band"``. Returns True if bands were drawn.
+    Lines carry the actor code as ``gid``, bands ``"<code> band"``, labels ``"<code> label"``.
+    Labels are stacked at least one text line apart within the axis (see :func:`spread_labels`),
+    so that none overlaps another however many actors there are. Returns True if bands were drawn.
     """
     many = states["run_id"].nunique() > 1
     ends = []
     start, end = float(time_axis(states).min()), float(time_axis(states).max())
-    for actor in _non_pole_actors(states, poles):
+    actors = _non_pole_actors(states, poles)
+    for actor in actors:
         b = band(states[states["actor"] == actor], "alignment")
-        color = colours[actor]
-        ax.plot(b["time"], b["median"], color=color, lw=1.8, gid=actor)
+        color, dashes = colours[actor]
+        ax.plot(b["time"], b["median"], color=color, ls=dashes, lw=1.8, gid=actor)
         if many:
-            ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.15, lw=0, gid=f"{actor} band")
-        ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color))
-    # Label spacing in alignment units, for labels of font size "small" on an axis about 6 inches tall.
-    gap = 0.0052 * float(plt.rcParams["font.size"])
-    heights = spread_labels([e[0] for e in ends], gap)
-    for y, (value, x, label, color) in zip(heights, ends, strict=True):
+            ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.12, lw=0, gid=f"{actor} band")
+        ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color, actor))
+    ax.set_ylim(-1.1, 1.1)
+    # One line of "small" text in alignment units, from the axis' height in points.
+    fig = ax.get_figure()
+    assert fig is not None
+    height_pt = ax.get_position().height * fig.get_figheight() * 72.0
+    line = 1.4 * 0.833 * float(plt.rcParams["font.size"]) / height_pt * 2.2
+    heights = spread_labels([e[0] for e in ends], line, low=-1.1 + line / 2, high=1.1 - line / 2)
+    for y, (value, x, label, color, actor) in zip(heights, ends, strict=True):
         ax.annotate(
             label,
             (x, value),
-            xytext=(x + 0.5, min(max(y, -1.04), 1.04)),
+            xytext=(x + 0.5, y),
             textcoords="data",
             va="center",
             fontsize="small",
             color=color,
+            gid=f"{actor} label",
+            annotation_clip=False,
             arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6},
         )
     # Pole lines stop at the last turn, so they never run through the labels on the right.
@@ -167,7 +176,6 @@ def _draw_alignment(
             color="0.25",
         )
     ax.axhline(0.0, color="0.75", lw=0.8)
-    ax.set_ylim(-1.1, 1.1)
     ax.set_xlim(start - 0.5, end + 0.33 * float(plt.rcParams["font.size"]))
     step = 5 if end - start > 8 else 1  # no year ticks under the labels on the right
     ax.set_xticks(np.arange(np.ceil(start / step) * step, end + 1e-9, step))
@@ -185,16 +193,31 @@ def _alignment_legend(fig: Figure, many: bool) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
 
 
-# Dark, distinguishable line colours (tab10 and the dark shades of tab20b/tab20c), legible as text.
+# 24 line colours for actors, legible as text on white (CIELAB lightness <= 68) and at least
+# 29 CIELAB units (Delta E 1976) from each other: tab10 without its grey, olive and cyan, then the
+# matplotlib XKCD colours chosen one at a time as the farthest from those already taken.
+# Beyond 24 actors colours repeat and lines switch to dashes (see _actor_styles).
 ACTOR_PALETTE = (
-    *[plt.get_cmap("tab10")(k) for k in range(10)],
-    *[plt.get_cmap("tab20b")(k) for k in (0, 4, 8, 12, 16)],
-    *[plt.get_cmap("tab20c")(k) for k in (0, 4, 8)],
-)
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#0804f9", "#ff08e8", "#05472a", "#937c00", "#0165fc", "#ff0789", "#750851", "#719f91",
+    "#a00498", "#c74767", "#b66325", "#10a674", "#c760ff", "#887191", "#667c3e", "#3a18b1", "#ad0afd",
+)  # fmt: skip
 
 
-def _actor_colours(actors: Sequence[str]) -> dict[str, Any]:
-    return {actor: ACTOR_PALETTE[k % len(ACTOR_PALETTE)] for k, actor in enumerate(actors)}
+def cielab(colour: Any) -> np.ndarray:
+    """CIELAB coordinates (D65) of a matplotlib colour: distances there approximate perceived differences."""
+    rgb = np.asarray(to_rgb(colour))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _actor_colours(actors: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Each actor's line colour and style: solid for the first 24, dashed for the next round of colours."""
+    n = len(ACTOR_PALETTE)
+    return {actor: (ACTOR_PALETTE[k % n], "-" if k < n else "--") for k, actor in enumerate(actors)}
 
 
 @styled
@@ -268,15 +291,22 @@ def plot_alignment_comparison(
     return fig
 
 
-def spread_labels(values: Sequence[float], gap: float) -> list[float]:
-    """Label heights near ``values`` but at least ``gap`` apart (order preserved)."""
-    order = np.argsort(values)
-    placed = np.asarray(values, dtype=float)[order].copy()
+def spread_labels(values: Sequence[float], gap: float, low: float = -np.inf, high: float = np.inf) -> list[float]:
+    """Label heights near ``values``, at least ``gap`` apart, within [``low``, ``high``] (order preserved).
+
+    Labels are pushed up from the lowest, then down from ``high``; if even that leaves the stack
+    below ``low`` (more labels than fit at ``gap``), they are spread evenly over the whole range.
+    """
+    order = np.argsort(values, kind="stable")
+    placed = np.clip(np.asarray(values, dtype=float)[order], low, high)
     for k in range(1, len(placed)):
         placed[k] = max(placed[k], placed[k - 1] + gap)
-    overshoot = placed[-1] - max(values) if len(placed) else 0.0
-    if overshoot > 0:  # shift the stack down half the overshoot to stay centred
-        placed -= overshoot / 2
+    if len(placed) and placed[-1] > high:
+        placed[-1] = high
+        for k in range(len(placed) - 2, -1, -1):
+            placed[k] = min(placed[k], placed[k + 1] - gap)
+        if placed[0] < low:
+            placed = np.linspace(low, high, len(placed))
     out = np.empty_like(placed)
     out[order] = placed
     return out.tolist()
@@ -829,20 +859,35 @@ def hysteresis_figure(curve: pd.DataFrame, summary: Mapping[str, Any]) -> Figure
     return fig
 
 
+DIRECTION_MARKS = {"toward the US": "\u25b2", "toward China": "\u25bc", "steady": ""}
+
+
 @styled
-def classification_strip(by_year: pd.DataFrame, scenarios: Sequence[str]) -> Figure:
-    """Modal class (bandwagoning / hedging / balancing) of each state by year, per scenario (q5).
+def classification_strip(
+    by_year: pd.DataFrame,
+    scenarios: Sequence[str],
+    names: Mapping[str, str] | None = None,
+    level: float | None = None,
+    threshold: float | None = None,
+) -> Figure:
+    """Modal class (by level) and direction (by change) of each state by year, per scenario (q5).
 
     Parameters
     ----------
     by_year : pandas.DataFrame
-        q5's ``classification_by_year.csv`` (``scenario, actor, year, modal_class``).
+        q5's ``classification_by_year.csv`` (``scenario, actor, year, modal_class`` and, if
+        present, ``modal_direction``).
     scenarios : sequence of str
         One panel per scenario, in this order.
+    names : mapping, optional
+        Actor code -> name for the rows (the code where missing).
+    level, threshold : float, optional
+        The class and direction thresholds, stated in the legend.
     """
     _check_columns(by_year, ("scenario", "actor", "year", "modal_class"), "classification by year")
+    names = dict(names or {})
     fig, axes = plt.subplots(
-        1, len(scenarios), figsize=(6.8 * len(scenarios), 6), sharey=True, constrained_layout=True, squeeze=False
+        1, len(scenarios), figsize=(6.8 * len(scenarios), 6.4), sharey=True, constrained_layout=True, squeeze=False
     )
     codes = {c: k for k, c in enumerate(CLASS_COLOURS)}
     cmap = matplotlib.colors.ListedColormap(list(CLASS_COLOURS.values()))
@@ -857,20 +902,36 @@ def classification_strip(by_year: pd.DataFrame, scenarios: Sequence[str]) -> Fig
         values = grid.map(lambda c: codes[c]).to_numpy(dtype=float)
         image = ax.imshow(values, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(codes) - 0.5, interpolation="nearest")
         image.set_gid(f"classes {scenario}")
-        ax.set_yticks(np.arange(len(grid.index)), list(grid.index))
+        if "modal_direction" in sub.columns:
+            moves = sub.pivot_table(index="actor", columns="year", values="modal_direction", aggfunc="first")
+            moves = moves.reindex(index=grid.index, columns=grid.columns)
+            for (i, j), move in np.ndenumerate(moves.to_numpy(dtype=object)):
+                mark = DIRECTION_MARKS.get(str(move), "")
+                if mark:
+                    dark = grid.iloc[i, j] != "hedging"
+                    ax.text(j, i, mark, ha="center", va="center", fontsize=7, color="white" if dark else "black",
+                            gid=f"{scenario} {grid.index[i]} {grid.columns[j]} {move}")  # fmt: skip
+        ax.set_yticks(np.arange(len(grid.index)), [names.get(a, a) for a in grid.index])
         ticks = np.arange(0, len(grid.columns), 5)
         ax.set_xticks(ticks, [str(grid.columns[int(t)]) for t in ticks])
         ax.set_xlabel("year")
         ax.set_title(SCENARIO_LABELS.get(scenario, scenario))
-    axes[0][0].set_ylabel("Southeast Asian state (ISO-3)")
-    handles = [Patch(color=c, label=k) for k, c in CLASS_COLOURS.items()]
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncols=3,
-        title="modal class across runs (change since the start year)",
-    )
-    fig.suptitle("Southeast Asia: balancing toward the US, hedging, or bandwagoning with China")
+    axes[0][0].set_ylabel("Southeast Asian state")
+    below = f" (alignment below -{level:g})" if level is not None else ""
+    above = f" (alignment above +{level:g})" if level is not None else ""
+    moving = f" (change since the start beyond \u00b1{threshold:g})" if threshold is not None else ""
+    handles: list[Any] = [
+        Patch(color=CLASS_COLOURS["bandwagoning"], label=f"bandwagoning with China{below}"),
+        Patch(color=CLASS_COLOURS["hedging"], label="hedging (in between)"),
+        Patch(color=CLASS_COLOURS["balancing"], label=f"balancing with the US{above}"),
+    ]
+    if "modal_direction" in by_year.columns:
+        handles += [
+            Line2D([], [], ls="", marker="^", color="0.2", label=f"moving toward the US{moving}"),
+            Line2D([], [], ls="", marker="v", color="0.2", label="moving toward China"),
+        ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, title="modal class and direction across runs")
+    fig.suptitle("Southeast Asia: where each state stands (colour) and where it is heading (arrows)")
     return fig
 
 

@@ -13,7 +13,7 @@ from helpers import run_module
 
 from experiments.q2_driver_shares import coalitions, shapley_values
 from experiments.q4_hysteresis import junctures
-from experiments.q5_asean_alignment import classify
+from experiments.q5_asean_alignment import classify, direction
 from sim import store
 
 FAST = ("replicates=2", "experiment.bootstrap=200")
@@ -58,13 +58,20 @@ def test_juncture_is_the_first_year_from_which_a_run_never_returns() -> None:
     assert np.isnan(result[4])  # always returns: no juncture in the window
 
 
-def test_classification_thresholds() -> None:
-    assert list(classify(np.array([0.2, 0.1, 0.0, -0.1, -0.2]), 0.1)) == [
+def test_classification_by_level_and_direction() -> None:
+    assert list(classify(np.array([0.5, 0.33, 0.0, -0.33, -0.4]), 0.33)) == [
         "balancing",
         "hedging",
         "hedging",
         "hedging",
         "bandwagoning",
+    ]
+    # Cambodia at -0.4 after rising from -0.6 bandwagons, moving toward the US
+    assert list(direction(np.array([0.2, 0.1, -0.05, -0.2]), 0.1)) == [
+        "toward the US",
+        "steady",
+        "steady",
+        "toward China",
     ]
 
 
@@ -138,6 +145,9 @@ def test_q4_and_q5_write_their_tables(tmp_path: Path) -> None:
     assert q5.returncode == 0, q5.stderr
     table = pd.read_csv(tmp_path / "q5" / "classification.csv")
     assert set(table["class"]) <= {"balancing", "hedging", "bandwagoning"}
+    assert set(table["direction"]) <= {"toward China", "steady", "toward the US"}
+    # the class follows the level: a state on China's side of -level bandwagons whatever its direction
+    assert (table.loc[table["alignment_end"] < -0.5, "class"] == "bandwagoning").all()
     shares = table[["share_bandwagoning", "share_hedging", "share_balancing"]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0)
     assert len(table) == 2 * 10

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import W_COLUMNS
+from matplotlib.text import Text
 
 from sim import plots
 from sim.ensemble import simulate_ensemble
@@ -47,6 +48,82 @@ def test_spread_labels_keeps_order_and_gap() -> None:
     assert np.all(np.diff(np.asarray(placed)[order]) >= 0.05 - 1e-12)
     assert placed[3] == pytest.approx(-0.3, abs=0.05)  # a lone label stays near its value
     assert plots.spread_labels([0.1, 0.7], 0.05) == [0.1, 0.7]
+
+
+def test_spread_labels_stays_inside_its_bounds() -> None:
+    placed = np.asarray(plots.spread_labels([0.99] * 10 + [-0.99] * 10, 0.06, low=-1.0, high=1.0))
+    assert placed.max() <= 1.0 + 1e-12 and placed.min() >= -1.0 - 1e-12
+    assert np.all(np.diff(np.sort(placed)) >= 0.06 - 1e-12)
+    crowded = np.asarray(plots.spread_labels([0.0] * 50, 0.06, low=-1.0, high=1.0))  # more than fit: evenly spread
+    np.testing.assert_allclose(np.sort(crowded), np.linspace(-1.0, 1.0, 50))
+
+
+def test_the_actor_palette_is_distinct_and_legible() -> None:
+    labs = np.array([plots.cielab(c) for c in plots.ACTOR_PALETTE])
+    assert len(plots.ACTOR_PALETTE) >= 24
+    distances = np.linalg.norm(labs[:, None, :] - labs[None, :, :], axis=2) + np.eye(len(labs)) * 1e9
+    assert distances.min() >= 25.0  # Delta E 1976: clearly different hues or lightness
+    assert labs[:, 0].max() <= 68.0  # dark enough for text on white
+    np.testing.assert_allclose(plots.cielab("white"), [100.0, 0.0, 0.0], atol=0.05)
+    np.testing.assert_allclose(plots.cielab("black"), [0.0, 0.0, 0.0], atol=0.05)
+
+
+def _crowded_states(n_actors: int, runs: int = 3) -> pd.DataFrame:
+    """Alignment paths of ``n_actors`` actors that end in two tight clusters near the poles (worst case)."""
+    rng = np.random.default_rng(0)
+    turns = np.arange(8)
+    rows = []
+    for k in range(n_actors):
+        end = (0.97 if k % 2 else -0.97) + 0.002 * k
+        for run in range(runs):
+            path = np.linspace(0.0, end, len(turns)) + rng.normal(0, 0.01, len(turns))
+            rows += [
+                {
+                    "run_id": f"r{run}",
+                    "t": t,
+                    "year": 2010 + t // 4,
+                    "quarter": t % 4 + 1,
+                    "actor": f"A{k:02d}",
+                    "alignment": a,
+                }
+                for t, a in zip(turns, path, strict=True)
+            ]
+    poles = [
+        {"run_id": f"r{r}", "t": t, "year": 2010 + t // 4, "quarter": t % 4 + 1, "actor": code, "alignment": v}
+        for r in range(runs)
+        for t in turns
+        for code, v in (("CHN", -1.0), ("USA", 1.0))
+    ]
+    return pd.DataFrame(rows + poles)
+
+
+@pytest.mark.parametrize("n_actors", [19, 30])
+def test_actor_labels_do_not_overlap_and_line_styles_are_distinct(n_actors: int) -> None:
+    states = _crowded_states(n_actors)
+    fig = plots.plot_alignment(states, {f"A{k:02d}": f"Actor number {k}" for k in range(n_actors)})
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        ax = fig.axes[0]
+        labels = [t for t in ax.texts if str(t.get_gid()).endswith(" label")]
+        assert len(labels) == n_actors
+        boxes = [Text.get_window_extent(t, renderer) for t in labels]  # the text, not its leader line
+        overlapping = [
+            (a.get_text(), b.get_text())
+            for (a, x), (b, y) in itertools.combinations(zip(labels, boxes, strict=True), 2)
+            if x.overlaps(y)
+        ]
+        assert not overlapping
+        inside = fig.bbox
+        assert all(inside.x0 <= b.x0 and b.x1 <= inside.x1 and inside.y0 <= b.y0 and b.y1 <= inside.y1 for b in boxes)
+        lines = {line.get_gid(): line for line in ax.get_lines() if str(line.get_gid()).startswith("A")}
+        styles = {(plots.matplotlib.colors.to_hex(line.get_color()), line.get_linestyle()) for line in lines.values()}
+        assert len(styles) == n_actors  # no two actors drawn alike
+        for text in labels:  # each label in its actor's colour
+            line = lines[str(text.get_gid()).removesuffix(" label")]
+            assert plots.matplotlib.colors.to_hex(text.get_color()) == plots.matplotlib.colors.to_hex(line.get_color())
+    finally:
+        plt.close(fig)
 
 
 def test_event_marks_inside_the_run_only() -> None:
@@ -189,7 +266,13 @@ def experiment_tables() -> dict[str, Any]:
     classes = ["bandwagoning", "hedging", "balancing"]
     by_year = pd.DataFrame(
         [
-            {"scenario": s, "actor": a, "year": y, "modal_class": classes[(k + y) % 3]}
+            {
+                "scenario": s,
+                "actor": a,
+                "year": y,
+                "modal_class": classes[(k + y) % 3],
+                "modal_direction": ["toward China", "steady", "toward the US"][(k * y) % 3],
+            }
             for s in ("baseline", "no_china_coercion")
             for k, a in enumerate(["KHM", "PHL", "VNM"])
             for y in range(2010, 2016)
@@ -411,7 +494,7 @@ def test_hysteresis_and_classification_draw_their_tables(experiment_tables: dict
     finally:
         plt.close(fig)
     by_year: pd.DataFrame = experiment_tables["by_year"]
-    fig = plots.classification_strip(by_year, ["baseline", "no_china_coercion"])
+    fig = plots.classification_strip(by_year, ["baseline", "no_china_coercion"], {"KHM": "Cambodia"})
     try:
         codes = {c: k for k, c in enumerate(plots.CLASS_COLOURS)}
         for ax, scenario in zip(fig.axes, ["baseline", "no_china_coercion"], strict=True):
@@ -421,7 +504,10 @@ def test_hysteresis_and_classification_draw_their_tables(experiment_tables: dict
                 .map(codes.get)
             )
             np.testing.assert_array_equal(np.asarray(ax.images[0].get_array()), expected.to_numpy(float))
-        assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(expected.index)
+        assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Cambodia", "PHL", "VNM"]
+        moving = by_year[(by_year["scenario"] == "baseline") & (by_year["modal_direction"] != "steady")]
+        marks = {t.get_gid() for t in fig.axes[0].texts}
+        assert marks == {f"baseline {r.actor} {r.year} {r.modal_direction}" for r in moving.itertuples()}
     finally:
         plt.close(fig)
     with pytest.raises(ValueError, match="scenario='other' is not in the classification table"):
