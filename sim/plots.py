@@ -146,7 +146,7 @@ def _draw_alignment(
         ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color, actor))
     ax.set_ylim(-1.1, 1.1)
     # One line of "small" text in alignment units, from the axis' height in points.
-    fig = ax.get_figure()
+    fig = ax.get_figure(root=True)
     assert fig is not None
     height_pt = ax.get_position().height * fig.get_figheight() * 72.0
     line = 1.4 * 0.833 * float(plt.rcParams["font.size"]) / height_pt * 2.2
@@ -652,6 +652,31 @@ def verdict_word(supported: bool | None) -> str:
     return VERDICT_WORDS[supported]
 
 
+def draw_intervals(ax: Axes, rows: pd.DataFrame, y: np.ndarray, colour: Any, label: str, gid: str) -> None:
+    """Each row's 95% interval as a thick bar, its estimate as a thin tick across it, both as numbers.
+
+    A marker over the estimate would hide an interval narrower than itself; a bar with a thin
+    tick shows any interval wider than the tick (about 2 points), and the numbers beside it show
+    the narrower ones. Bars carry the gid ``"interval <gid>"``, ticks ``"effect <gid>"``.
+    """
+    ax.hlines(y, rows["ci_low"], rows["ci_high"], colors=[colour], lw=8, alpha=0.45, label=label, gid=f"interval {gid}")
+    ax.plot(rows["effect"], y, ls="", marker="|", ms=13, mew=2.0, color=colour, gid=f"effect {gid}", zorder=3)
+    columns = [rows[c].to_numpy(dtype=float) for c in ("effect", "ci_low", "ci_high")]
+    for row_y, (effect, low, high) in zip(y, zip(*columns, strict=True), strict=True):
+        if np.isfinite(effect):
+            ax.annotate(
+                f"{effect:+.3f} [{low:+.3f}, {high:+.3f}]",
+                (max(high, effect), row_y),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize="x-small",
+                color="0.25",
+            )
+    low_x, high_x = ax.get_xlim()
+    ax.set_xlim(low_x, max(high_x, float(np.nanmax(columns[2])) + 0.35 * (high_x - low_x)))  # room for the numbers
+
+
 @styled
 def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> Figure:
     """Counterfactual effects on ``outcome`` (q1): mean and 95% interval per scenario and year.
@@ -677,17 +702,7 @@ def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> F
     for k, year in enumerate(years):
         sub = rows[rows["year"] == year].set_index("scenario").loc[scenarios]
         y = np.arange(len(scenarios)) + offsets[k]
-        ax.errorbar(
-            sub["effect"],
-            y,
-            xerr=[sub["effect"] - sub["ci_low"], sub["ci_high"] - sub["effect"]],
-            fmt="o",
-            markersize=7,
-            color=cmap(0.9 * k / max(1, len(years) - 1)),
-            capsize=4,
-            elinewidth=1.6,
-            label=str(year),
-        )
+        draw_intervals(ax, sub, y, cmap(0.9 * k / max(1, len(years) - 1)), str(year), f"{year}")
     ax.axvline(0.0, color="0.3", lw=1)
     ax.set_yticks(np.arange(len(scenarios)), [SCENARIO_LABELS.get(s, s) for s in scenarios])
     ax.invert_yaxis()
@@ -698,7 +713,7 @@ def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> F
     )
     ax.set_title(
         "What each driver did to Japan: counterfactual effects\n"
-        "(mean over paired runs, 95% interval; an interval narrower than its marker is hidden by it)"
+        "(tick: mean over paired runs; bar and brackets: 95% bootstrap interval)"
     )
     ax.legend(title="year", loc="best", framealpha=0.9)
     return fig
@@ -727,16 +742,8 @@ def effects_dimensions_figure(effects: pd.DataFrame, year: int) -> Figure:
     for k, scenario in enumerate(scenarios):
         sub = rows[rows["scenario"] == scenario].set_index("outcome").reindex(outcomes)
         y = np.arange(len(outcomes)) + offsets[k]
-        ax.errorbar(
-            sub["effect"],
-            y,
-            xerr=[sub["effect"] - sub["ci_low"], sub["ci_high"] - sub["effect"]],
-            fmt="D" if scenario == "no_china_coercion" else "o",
-            markersize=7,
-            color=SCENARIO_COLOURS.get(scenario, cmap(k % 10)),
-            capsize=4,
-            label=SCENARIO_LABELS.get(scenario, scenario),
-        )
+        colour = SCENARIO_COLOURS.get(scenario, cmap(k % 10))
+        draw_intervals(ax, sub, y, colour, SCENARIO_LABELS.get(scenario, scenario), scenario)
     ax.axvline(0.0, color="0.3", lw=1)
     for k in range(1, len(outcomes)):
         ax.axhline(k - 0.5, color="0.9", lw=0.8)
@@ -744,7 +751,7 @@ def effects_dimensions_figure(effects: pd.DataFrame, year: int) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("effect in score units (counterfactual minus baseline, 0-1 scale; annual mean)")
     ax.set_ylabel("Japan's dimension")
-    ax.set_title(f"Where Japan would be in {year} without each driver (mean, 95% interval)")
+    ax.set_title(f"Where Japan would be in {year} without each driver\n(tick: mean; bar and brackets: 95% interval)")
     fig.legend(title="counterfactual (driver removed)", loc="outside lower center", ncols=3, frameon=False)
     return fig
 

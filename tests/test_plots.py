@@ -463,16 +463,26 @@ def test_effects_figures_draw_each_effect_and_interval(experiment_tables: dict[s
     try:
         gap = effects[effects["outcome"] == "china_wants_gap"]
         drawn = sorted(
-            float(x) for line in fig.axes[0].get_lines() for x in line.get_xdata() if line.get_marker() == "o"
+            float(x) for line in fig.axes[0].get_lines() for x in line.get_xdata() if line.get_marker() == "|"
         )
         np.testing.assert_allclose(drawn, sorted(gap["effect"]))
+        bars = [c for c in fig.axes[0].collections if str(c.get_gid()).startswith("interval ")]
+        ends = sorted((float(s[0][0]), float(s[1][0])) for c in bars for s in c.get_segments())
+        np.testing.assert_allclose(ends, sorted(zip(gap["ci_low"], gap["ci_high"], strict=True)))
+        # each estimate's tick is thinner than its bar is long, so the interval shows beside it
+        fig.canvas.draw()
+        to_px = fig.axes[0].transData.transform
+        ticks_px = 1.5 * fig.dpi / 72.0
+        for low, high in ends:
+            if high - low > 0.0:
+                assert to_px((high, 0))[0] - to_px((low, 0))[0] > ticks_px
     finally:
         plt.close(fig)
     fig = plots.effects_dimensions_figure(effects, 2024)
     try:
         rows = effects[effects["year"] == 2024]
         drawn = sorted(
-            float(x) for line in fig.axes[0].get_lines() for x in line.get_xdata() if line.get_marker() in "oD"
+            float(x) for line in fig.axes[0].get_lines() for x in line.get_xdata() if line.get_marker() == "|"
         )
         np.testing.assert_allclose(drawn, sorted(rows["effect"]))
         assert fig.axes[0].get_yticklabels()[0].get_text() == plots.W_LABELS["w1_criticism"]
