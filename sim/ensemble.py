@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.initial import initial_conditions, repeat_runs
-from sim.inputs import build_inputs, with_run_knobs
+from sim.inputs import RunInputs, build_inputs, with_run_knobs
 from sim.params import Params, params_digest
-from sim.records import TABLES, Recorder, Trajectory, run_id_for, tables
+from sim.records import TABLES, Recorder, Trajectory, arrow_tables, run_id_for
 from sim.store import TableStreamWriter
 from sim.turn import N_NOISE, Anchors, State, advance
 
@@ -43,19 +44,22 @@ def draw_noise(seeds: Sequence[int], n_turns: int, n_actors: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Start:
-    """What every run of a batch shares, computed once: the spun-up start state and its anchors.
+    """What every run of a batch shares, computed once: the inputs, the spun-up start and its anchors.
 
-    The start is the factual one whatever the driver knobs (``initial_conditions``), so parameter
-    sets batched together (they differ in drivers and scenario name only) share it.
+    The start is the factual one whatever the driver knobs (``initial_conditions``), and the
+    inputs differ between parameter sets batched together (they differ in drivers and scenario
+    name only) in their knob factors only, which each batch sets per run (``with_run_knobs``).
     """
 
+    params: Params  # the parameter set the inputs were built for
+    inputs: RunInputs
     state: State  # leading run axis of length 1
     anchors: Anchors
 
     @classmethod
     def of(cls, params: Params) -> Start:
         """The start of ``params`` (a deterministic spin-up: no random numbers)."""
-        return cls(*initial_conditions(params))
+        return cls(params, build_inputs(params), *initial_conditions(params))
 
 
 def check_batch(params_list: Sequence[Params]) -> None:
@@ -84,19 +88,19 @@ def simulate_runs(
     The parameter sets may differ in their driver knobs only (counterfactuals side by side):
     they share the factual start, the data and the behavioural parameters. ``start`` (the
     batch's :class:`Start`) and ``digests`` (parameter digest by ``id`` of each set) may be
-    passed by a caller that runs the same parameter sets in several chunks, so that the spin-up
-    and the digests are computed once, not once per chunk.
+    passed by a caller that runs the same parameter sets in several chunks, so that the inputs,
+    the spin-up and the digests are computed once, not once per chunk.
     """
     if not seeds:
         raise ValueError("seeds is empty; allowed: one or more seeds")
     if len(params_list) != len(seeds):
         raise ValueError(f"{len(params_list)} parameter sets for {len(seeds)} seeds; allowed: one per seed")
-    check_batch(params_list)
     first = params_list[0]
-    inputs = build_inputs(first)
-    if any(p.drivers != first.drivers for p in params_list):
-        inputs = with_run_knobs(inputs, list(params_list))
     start = start or Start.of(first)
+    check_batch([start.params, *params_list])
+    inputs = start.inputs
+    if any(p.drivers != start.params.drivers for p in params_list):
+        inputs = with_run_knobs(inputs, list(params_list))
     state, anchors = repeat_runs(start.state, start.anchors, len(seeds))
     noise = draw_noise(seeds, inputs.n_turns, inputs.n_actors)
     recorder = Recorder(inputs, first.params, keep_dyads=keep_dyads, keep_actions=keep_actions)
@@ -129,8 +133,8 @@ def simulate_chunk(
 
 def chunk_tables(
     params_list: Sequence[Params], seeds: Sequence[int], names: tuple[str, ...], chunk_size: int
-) -> Iterator[dict[str, pd.DataFrame]]:
-    """Tables of every parameter set in ``params_list`` run once per seed, one chunk of runs at a time.
+) -> Iterator[dict[str, pa.Table]]:
+    """Arrow tables of every parameter set in ``params_list`` run once per seed, one chunk of runs at a time.
 
     Runs are in the order of ``params_list``, then ``seeds``, in chunks of at most ``chunk_size``;
     the spin-up and the parameter digests are computed once for all chunks.
@@ -152,7 +156,7 @@ def chunk_tables(
             start=start,
             digests=digests,
         )
-        yield tables(traj, threshold, names)
+        yield arrow_tables(traj, threshold, names)
 
 
 def simulate_many(
@@ -167,11 +171,11 @@ def simulate_many(
     Parameter sets that differ only in their driver knobs run side by side in batches of at most
     ``chunk_size`` runs; the tables are in the order of ``params_list``, then ``seeds``.
     """
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+    parts: dict[str, list[pa.Table]] = {name: [] for name in names}
     for chunk in chunk_tables(params_list, seeds, names, chunk_size):
-        for name, frame in chunk.items():
-            parts[name].append(frame)
-    return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+        for name, table in chunk.items():
+            parts[name].append(table)
+    return {name: pa.concat_tables(chunk).to_pandas() for name, chunk in parts.items()}
 
 
 def chunks[T](items: Sequence[T], size: int) -> Iterator[list[T]]:
@@ -207,8 +211,8 @@ def stream_ensemble(
     writers = {name: TableStreamWriter(Path(folder) / f"{name}.parquet") for name in names}
     try:
         for chunk in chunk_tables([params], seeds, names, chunk_size):
-            for name, frame in chunk.items():
-                writers[name].write(frame)
+            for name, table in chunk.items():
+                writers[name].write(table)
     except BaseException:
         for writer in writers.values():
             writer.abort()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.inputs import RunInputs
 from sim.outcomes import OUTCOME_COLUMNS, outcome_arrays
@@ -135,6 +136,70 @@ def run_id_for(params: Params, seed: int, digest: str | None = None) -> str:
     return f"{params.scenario.name}-s{seed}-{(digest or params_digest(params))[:10]}"
 
 
+def _block_order(traj: Trajectory) -> tuple[np.ndarray, np.ndarray]:
+    """Turn and run of each (turn, run) block of the tables, in table order.
+
+    Rows are ordered by run id, then turn; runs that share an id (the same parameters and seed
+    twice) keep their order within a turn. Returns the turn and run index of each block.
+    """
+    t_n, r_n, _ = traj.shape
+    rank = np.unique(np.asarray(traj.run_ids, dtype=str), return_inverse=True)[1].reshape(r_n)
+    t_idx, r_idx = (a.ravel() for a in np.meshgrid(np.arange(t_n), np.arange(r_n), indexing="ij"))
+    order = np.lexsort((r_idx, t_idx, rank[r_idx]))
+    return t_idx[order], r_idx[order]
+
+
+def _key_columns(traj: Trajectory, t_idx: np.ndarray, r_idx: np.ndarray, repeat: int) -> dict[str, pa.Array]:
+    """Index columns (run_id, seed, t, year, quarter) of blocks ``(t_idx, r_idx)``, ``repeat`` rows each."""
+    t_rows, r_rows = np.repeat(t_idx, repeat), np.repeat(r_idx, repeat)
+    return {
+        "run_id": pa.array(traj.run_ids, pa.large_string()).take(pa.array(r_rows)),
+        "seed": pa.array(np.asarray(traj.seeds, dtype=np.int64)[r_rows]),
+        "t": pa.array(t_rows.astype(np.int64)),
+        "year": pa.array(traj.year[t_rows].astype(np.int64)),
+        "quarter": pa.array(traj.quarter[t_rows].astype(np.int64)),
+    }
+
+
+def _labels(codes: tuple[str, ...], index: np.ndarray) -> pa.Array:
+    """Actor codes at positions ``index``, as an Arrow column (large strings, as pandas makes them)."""
+    return pa.array(codes, pa.large_string()).take(pa.array(index))
+
+
+def _measure(values: np.ndarray) -> pa.Array:
+    """A column of measurements; NaN (not measured, no ceiling) is stored as null, as pandas does."""
+    return pa.array(values, from_pandas=True)
+
+
+def states_table(traj: Trajectory) -> pa.Table:
+    """One row per run, turn and actor (states.parquet), built in its final order."""
+    t_n, r_n, n_n = traj.shape
+    t_idx, r_idx = _block_order(traj)
+    blocks = t_idx * r_n + r_idx
+    columns = _key_columns(traj, t_idx, r_idx, n_n)
+    columns["actor"] = _labels(traj.codes, np.tile(np.arange(n_n), len(blocks)))
+    for field, name in STATE_COLUMNS.items():
+        values = traj.states[field].reshape(t_n * r_n, n_n)[blocks].ravel()
+        columns[name] = _measure(np.where(np.isinf(values), np.nan, values))
+    return pa.table(columns)
+
+
+def dyads_table(traj: Trajectory) -> pa.Table:
+    """One row per run, turn, observer and target, observer != target (dyads.parquet), in final order."""
+    if not traj.dyads:
+        raise ValueError("this trajectory was recorded without dyads (keep_dyads=False)")
+    t_n, r_n, n_n = traj.shape
+    t_idx, r_idx = _block_order(traj)
+    blocks = t_idx * r_n + r_idx
+    pairs = np.flatnonzero(~np.eye(n_n, dtype=bool))  # observer-major, the diagonal left out
+    columns = _key_columns(traj, t_idx, r_idx, len(pairs))
+    columns["observer"] = _labels(traj.codes, np.tile(pairs // n_n, len(blocks)))
+    columns["target"] = _labels(traj.codes, np.tile(pairs % n_n, len(blocks)))
+    for field, name in DYAD_COLUMNS.items():
+        columns[name] = _measure(traj.dyads[field].reshape(t_n * r_n, n_n * n_n)[blocks[:, None], pairs].ravel())
+    return pa.table(columns)
+
+
 def _keys(traj: Trajectory, extra_axes: int) -> dict[str, np.ndarray]:
     """Index columns (run_id, seed, t, year, quarter) for arrays of shape (T, R, N, ...)."""
     t_n, r_n, n_n = traj.shape
@@ -150,39 +215,12 @@ def _keys(traj: Trajectory, extra_axes: int) -> dict[str, np.ndarray]:
     }
 
 
-def _sorted_by_run(frame: pd.DataFrame, *more: str) -> pd.DataFrame:
-    """Rows ordered by run, then turn (then ``more``): the same order from either engine."""
-    return frame.sort_values(["run_id", "t", *more], kind="stable").reset_index(drop=True)
+def actions_table(traj: Trajectory, threshold: float) -> pa.Table:
+    """One row per action with intensity >= ``threshold`` (and > 0), actions.parquet.
 
-
-def states_table(traj: Trajectory) -> pd.DataFrame:
-    """One row per run, turn and actor (states.parquet)."""
-    t_n, r_n, _ = traj.shape
-    columns = _keys(traj, 1)
-    columns["actor"] = np.tile(np.asarray(traj.codes, dtype=object), t_n * r_n)
-    for field, name in STATE_COLUMNS.items():
-        values = traj.states[field].ravel()
-        columns[name] = np.where(np.isinf(values), np.nan, values)
-    return _sorted_by_run(pd.DataFrame(columns))
-
-
-def dyads_table(traj: Trajectory) -> pd.DataFrame:
-    """One row per run, turn, observer and target, observer != target (dyads.parquet)."""
-    if not traj.dyads:
-        raise ValueError("this trajectory was recorded without dyads (keep_dyads=False)")
-    t_n, r_n, n_n = traj.shape
-    columns = _keys(traj, 2)
-    codes = np.asarray(traj.codes, dtype=object)
-    columns["observer"] = np.tile(np.repeat(codes, n_n), t_n * r_n)
-    columns["target"] = np.tile(codes, t_n * r_n * n_n)
-    for field, name in DYAD_COLUMNS.items():
-        columns[name] = traj.dyads[field].ravel()
-    frame = pd.DataFrame(columns)
-    return _sorted_by_run(frame[frame["observer"] != frame["target"]])
-
-
-def actions_table(traj: Trajectory, threshold: float) -> pd.DataFrame:
-    """One row per action with intensity >= ``threshold`` (and > 0), actions.parquet."""
+    Few rows (the actions above the threshold): built with pandas and sorted by run, turn, kind,
+    actor and target.
+    """
     if not traj.actions:
         raise ValueError("this trajectory was recorded without actions (keep_actions=False)")
     t_n, r_n, n_n = traj.shape
@@ -214,19 +252,23 @@ def actions_table(traj: Trajectory, threshold: float) -> pd.DataFrame:
         parts.append(frame[frame["intensity"] >= threshold])
     frame = pd.concat(parts, ignore_index=True)
     frame = frame[frame["intensity"] > 0.0]
-    return _sorted_by_run(frame, "kind", "actor", "target")
+    frame = frame.sort_values(["run_id", "t", "kind", "actor", "target"], kind="stable")
+    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
 
 
-def outcomes_table(traj: Trajectory) -> pd.DataFrame:
+def outcomes_table(traj: Trajectory) -> pa.Table:
     """One row per run and turn with W1..W5, the gap and the regional means (outcomes.parquet)."""
-    columns = _keys(traj, 0)
+    t_n, r_n, _ = traj.shape
+    t_idx, r_idx = _block_order(traj)
+    blocks = t_idx * r_n + r_idx
+    columns = _key_columns(traj, t_idx, r_idx, 1)
     for name in OUTCOME_COLUMNS:
-        columns[name] = traj.outcomes[name].ravel()
-    return _sorted_by_run(pd.DataFrame(columns))
+        columns[name] = _measure(traj.outcomes[name].reshape(t_n * r_n)[blocks])
+    return pa.table(columns)
 
 
-def tables(traj: Trajectory, action_threshold: float, names: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
-    """The result tables of a trajectory, by name (``states``, ``dyads``, ``actions``, ``outcomes``)."""
+def arrow_tables(traj: Trajectory, action_threshold: float, names: tuple[str, ...] = TABLES) -> dict[str, pa.Table]:
+    """The result tables of a trajectory as Arrow tables, by name (``states``, ``dyads``, ``actions``, ``outcomes``)."""
     builders = {
         "states": lambda: states_table(traj),
         "dyads": lambda: dyads_table(traj),
@@ -237,3 +279,8 @@ def tables(traj: Trajectory, action_threshold: float, names: tuple[str, ...] = T
     if unknown:
         raise ValueError(f"unknown table name(s) {unknown}; allowed: {list(builders)}")
     return {name: builders[name]() for name in names}
+
+
+def tables(traj: Trajectory, action_threshold: float, names: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+    """The result tables of a trajectory as data frames, by name (see :func:`arrow_tables`)."""
+    return {name: table.to_pandas() for name, table in arrow_tables(traj, action_threshold, names).items()}
