@@ -72,8 +72,30 @@ class Trajectory:
         return t, r, n
 
 
+class TurnBuffer:
+    """Named arrays with a leading turn axis, allocated at the first turn recorded and filled in place.
+
+    Rows of turns never recorded stay zero (the actions of turn 0).
+    """
+
+    def __init__(self, n_turns: int) -> None:
+        self.n_turns = n_turns
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def put(self, turn: int, values: dict[str, np.ndarray]) -> None:
+        """Store ``values`` (the same names and shapes every turn) as turn ``turn``."""
+        if not self.arrays:
+            self.arrays = {k: np.zeros((self.n_turns, *np.shape(v)), np.result_type(v)) for k, v in values.items()}
+        for name, value in values.items():
+            self.arrays[name][turn] = value
+
+    def first(self, turns: int) -> dict[str, np.ndarray]:
+        """The arrays of the first ``turns`` turns (empty if nothing was stored)."""
+        return {name: array[:turns] for name, array in self.arrays.items()}
+
+
 class Recorder:
-    """Collects one turn at a time for R runs; :meth:`trajectory` stacks the record.
+    """Collects one turn at a time for R runs into arrays with a leading turn axis.
 
     Parameters
     ----------
@@ -86,33 +108,27 @@ class Recorder:
         self.params = params
         self.keep_dyads = keep_dyads
         self.keep_actions = keep_actions
-        self._states: list[dict[str, np.ndarray]] = []
-        self._dyads: list[dict[str, np.ndarray]] = []
-        self._actions: list[Actions | None] = []
-        self._outcomes: list[dict[str, np.ndarray]] = []
+        self.turns = 0
+        self._states = TurnBuffer(inputs.n_turns)
+        self._dyads = TurnBuffer(inputs.n_turns)
+        self._actions = TurnBuffer(inputs.n_turns)
+        self._outcomes = TurnBuffer(inputs.n_turns)
 
     def record(self, state: State, actions: Actions | None) -> None:
         """Record the state after a turn and the actions of that turn (None for turn 0)."""
-        self._states.append({f: getattr(state, f) for f in STATE_COLUMNS})
+        if self.turns == self.inputs.n_turns:
+            raise ValueError(f"all {self.inputs.n_turns} turns of the run are recorded; allowed: no more")
+        turn, self.turns = self.turns, self.turns + 1
+        self._states.put(turn, {f: getattr(state, f) for f in STATE_COLUMNS})
         if self.keep_dyads:
-            self._dyads.append({f: getattr(state, f) for f in DYAD_COLUMNS})
-        if self.keep_actions:
-            self._actions.append(actions)
-        # Copies: an outcome is a slice of an (R, N, N) array, which a view would keep alive.
-        self._outcomes.append(
-            {k: np.array(v, copy=True) for k, v in outcome_arrays(state, self.inputs, self.params).items()}
-        )
+            self._dyads.put(turn, {f: getattr(state, f) for f in DYAD_COLUMNS})
+        if self.keep_actions and actions is not None:
+            self._actions.put(turn, vars(actions))
+        self._outcomes.put(turn, outcome_arrays(state, self.inputs, self.params))
 
     def trajectory(self, run_ids: tuple[str, ...], seeds: tuple[int, ...], us_pole: str) -> Trajectory:
         """The record as arrays with a leading turn axis."""
-        turns = len(self._states)
-        actions: dict[str, np.ndarray] = {}
-        if self.keep_actions and turns:
-            template = next((a for a in self._actions if a is not None), None)
-            if template is not None:
-                zero = Actions(**{k: np.zeros_like(v) for k, v in vars(template).items()})
-                filled = [a if a is not None else zero for a in self._actions]
-                actions = {k: np.stack([getattr(a, k) for a in filled]) for k in vars(template)}
+        turns = self.turns
         return Trajectory(
             run_ids=run_ids,
             seeds=seeds,
@@ -120,10 +136,10 @@ class Recorder:
             us_pole=us_pole,
             year=self.inputs.year[:turns],
             quarter=self.inputs.quarter[:turns],
-            states={f: np.stack([s[f] for s in self._states]) for f in STATE_COLUMNS},
-            dyads={f: np.stack([d[f] for d in self._dyads]) for f in DYAD_COLUMNS} if self._dyads else {},
-            actions=actions,
-            outcomes={c: np.stack([o[c] for o in self._outcomes]) for c in OUTCOME_COLUMNS},
+            states=self._states.first(turns),
+            dyads=self._dyads.first(turns),
+            actions=self._actions.first(turns),
+            outcomes=self._outcomes.first(turns),
         )
 
 
