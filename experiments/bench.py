@@ -3,17 +3,30 @@
 Prints a table and writes ``results/bench/bench.json`` with
 
 - ``mesa_runs_per_s``, ``ensemble_runs_per_s``, ``speedup``: runs of the default scenario per
-  second (one core), from config to the states and outcomes tables, measured in this process;
-- ``scaling``: seconds per turn (one run, one core) for 16, 64, 256 and 1,024 actors (the five
-  powers plus synthetic states), and ``scaling_exponent``, the least-squares slope of
-  log(seconds per turn) on log(actors) from 64 to 1,024 (2 = grows like the number of pairs);
+  second (one core), end to end: from the config to the states and outcomes tables written to
+  parquet. Each of ``repeats`` rounds times both engines back to back in this process; the
+  figures are the medians over rounds, ``speedup`` the median of the rounds' ratios;
+- ``turn_loop_runs_per_s``: the ensemble's turn loop alone (one chunk of runs, no recording);
+- ``shapley_seconds_per_parameter_set``: one Shapley step of q3 (32 coalitions of one parameter
+  set and seed, simulated and post-processed to the drivers' shares);
+- ``cli_help_seconds``: wall time of ``python -m sim --help`` in a fresh interpreter (median);
+- ``scaling_seconds_per_turn``: seconds per turn (one run, one core) for 16 to 2,048 actors (the
+  five powers plus synthetic states spread over the globe), ``scaling_exponent`` (least-squares
+  slope of log seconds on log actors from 64 actors on; 2 = grows like the number of pairs),
+  ``scaling_cubic_share`` (the share of a turn spent in the O(N^3) product of eq. 4, the
+  spill-over of targeted acts), ``scaling_cubic_dominates_from`` (the first size at which that
+  product takes more than half of a turn, or null), ``scaling_finite`` (every state variable of
+  every benchmarked run finite: timings of overflowed arithmetic would not be timings of the
+  model) and ``scaling_max_spending_share_gdp`` (the largest defence share reached, per size);
 - ``sweep_runs``, ``sweep_seconds``, ``sweep_peak_memory_mb``: a sweep of the default scenario
   written to disk (states and outcomes) by ``workers`` processes with the ensemble engine;
   peak memory is the sum of the workers' peak resident sets (they run at once);
-- ``cores``: the machine's core count.
+- ``load_average``: the machine's 1-minute load at the start and at the end (a shared machine
+  slows every figure; the ratios measured in one round are the robust ones), ``cores``.
 
 Figures are measured, never asserted: tests do not time anything. Options (``key=value``):
-``mesa_runs=4 ensemble_runs=1000 sweep_runs=10000 workers=2 out=results/bench``.
+``mesa_runs=4 ensemble_runs=1000 repeats=3 sweep_runs=10000 workers=2 scaling_turns=12
+scaling_max=2048 cli_repeats=5 out=results/bench``.
 """
 
 from __future__ import annotations
@@ -27,36 +40,43 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import resource  # noqa: E402
+import statistics  # noqa: E402
 import string  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from dataclasses import replace  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.ensemble import draw_noise, simulate_ensemble, stream_ensemble  # noqa: E402
-from sim.initial import initial_conditions, repeat_runs  # noqa: E402
-from sim.inputs import DATA_DIR, build_inputs  # noqa: E402
-from sim.model import AlignmentModel  # noqa: E402
+from sim import dynamics  # noqa: E402
+from sim.ensemble import DEFAULT_CHUNK, Start, draw_noise, stream_ensemble  # noqa: E402
+from sim.initial import repeat_runs  # noqa: E402
+from sim.inputs import DATA_DIR  # noqa: E402
 from sim.params import ActorParams, Params, RunParams  # noqa: E402
-from sim.records import run_id_for, tables  # noqa: E402
-from sim.turn import advance  # noqa: E402
+from sim.store import write_table  # noqa: E402
+from sim.turn import State, advance  # noqa: E402
 
 DEFAULTS = {
     "mesa_runs": 4,
     "ensemble_runs": 1000,
+    "repeats": 3,
     "sweep_runs": 10000,
     "workers": 2,
     "scaling_turns": 12,
+    "scaling_max": 2048,
+    "cli_repeats": 5,
     "out": "results/bench",
 }
-SCALING_SIZES = (16, 64, 256, 1024)
+SCALING_SIZES = (16, 64, 256, 1024, 2048)
 FIT_FROM = 64
 POWERS = ("CHN", "JPN", "USA", "RUS", "PRK")
+SHAPLEY_YEARS = (2011, 2024)  # q3's default from_year and to_year
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_options(argv: list[str]) -> dict[str, object]:
@@ -75,85 +95,161 @@ def parse_options(argv: list[str]) -> dict[str, object]:
     return options
 
 
-def mesa_runs_per_s(params: Params, runs: int) -> float:
-    """Runs per second of the Mesa engine, config to states and outcomes tables."""
+def mesa_runs_per_s(runs: int, folder: Path) -> float:
+    """Runs per second of the Mesa engine, config to states and outcomes tables written to parquet."""
+    from sim.model import AlignmentModel  # the Mesa engine only here: the rest never imports Mesa
+    from sim.records import run_id_for, tables
+
     started = time.perf_counter()
+    params = Params()
     for seed in range(runs):
         model = AlignmentModel(params, seed)
         while model.running:
             model.step()
         traj = model.trajectory(run_id_for(params, seed), keep_dyads=False, keep_actions=False)
-        tables(traj, params.params.outcome.action_log_threshold, ("states", "outcomes"))
+        for name, frame in tables(traj, params.params.outcome.action_log_threshold, ("states", "outcomes")).items():
+            write_table(folder / f"{name}-{seed}.parquet", frame)
     return runs / (time.perf_counter() - started)
 
 
-def ensemble_runs_per_s(params: Params, runs: int) -> float:
-    """Runs per second of the ensemble engine, config to states and outcomes tables."""
+def ensemble_runs_per_s(runs: int, folder: Path) -> float:
+    """Runs per second of the ensemble engine, config to states and outcomes tables written to parquet."""
     started = time.perf_counter()
-    simulate_ensemble(params, list(range(runs)), names=("states", "outcomes"))
+    stream_ensemble(Params(), list(range(runs)), folder)
     return runs / (time.perf_counter() - started)
+
+
+def turn_loop_runs_per_s(runs: int = DEFAULT_CHUNK) -> float:
+    """Runs per second of the ensemble's turn loop alone (start, noise and tables excluded)."""
+    params = Params()
+    start = Start.of(params)
+    inputs = start.inputs
+    state, anchors = repeat_runs(start.state, start.anchors, runs)
+    noise = draw_noise(list(range(runs)), inputs.n_turns, inputs.n_actors)
+    started = time.perf_counter()
+    for turn in range(1, inputs.n_turns):
+        state, _, _ = advance(state, anchors, inputs, params.params, turn, noise[turn])
+    return runs / (time.perf_counter() - started)
+
+
+def shapley_seconds() -> float:
+    """Seconds of one Shapley step of q3: every coalition of drivers for one parameter set and seed."""
+    from experiments.q3_sensitivity import shapley_point
+
+    started = time.perf_counter()
+    shapley_point(Params(), 0, *SHAPLEY_YEARS, 0.5)
+    return time.perf_counter() - started
+
+
+def cli_help_seconds(repeats: int) -> float:
+    """Median wall time of ``python -m sim --help`` in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "sim", "--help"], check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def fibonacci_sphere(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Latitudes and longitudes (degrees) of ``count`` points spread evenly over the globe."""
+    k = np.arange(count) + 0.5
+    lat = np.degrees(np.arcsin(1.0 - 2.0 * k / count))
+    lon = (np.degrees(np.pi * (1.0 + 5.0**0.5) * k) + 180.0) % 360.0 - 180.0
+    return lat, lon
 
 
 def synthetic_actor_params(n_actors: int, folder: Path, seed: int = 0) -> Params:
     """Params for ``n_actors`` actors: the five powers of the default set plus synthetic states.
 
-    Synthetic states get random positions in Southeast Asia and random attributes within the
-    ranges of the real ones; their rows are written to an attribute file in ``folder``.
+    Synthetic states take the attributes of a Southeast Asian state (Vietnam) with GDP, defence
+    share, alignment, dispute and trade shares drawn within the ranges of the real ones, and
+    positions spread evenly over the globe, as the world's states are: a thousand states packed
+    into Southeast Asia would each have hundreds of neighbours within a threat's reach, and their
+    arms race would measure an overflow, not the model. Their rows are written to an attribute
+    file in ``folder``. No spin-up: the benchmark times turns, not the start.
     """
+    if n_actors <= len(POWERS):
+        raise ValueError(f"n_actors={n_actors}; allowed: more than {len(POWERS)} (the five powers)")
     real = pd.read_csv(DATA_DIR / "actors.csv").set_index("code")
     rng = np.random.default_rng(seed)
     letters = string.ascii_uppercase
     codes = [a + b + c for a in letters for b in letters for c in letters if a + b + c not in real.index]
     extra = n_actors - len(POWERS)
-    template = pd.Series(real.loc["VNM"])
-    rows = [real.loc[c] for c in POWERS]
-    for code in codes[:extra]:
-        row = template.copy()
-        row["name"] = f"Synthetic {code}"
-        row["ref_lat"] = rng.uniform(-8, 25)
-        row["ref_lon"] = rng.uniform(95, 130)
-        row["gdp_2010_usd_bn"] = rng.uniform(10, 800)
-        row["milex_share_gdp_2010"] = rng.uniform(0.5, 3.0)
-        row["alignment_2010"] = rng.uniform(-0.6, 0.6)
-        row["dispute_with_china"] = rng.choice([0.0, 0.5, 1.0])
-        row["trade_share_china"] = rng.uniform(0.05, 0.3)
-        row["trade_share_us"] = rng.uniform(0.0, 0.2)
-        row["trade_share_japan"] = rng.uniform(0.0, 0.15)
-        rows.append(row.rename(code))
-    frame = pd.DataFrame(rows)
-    frame.index.name = "code"
+    lat, lon = fibonacci_sphere(extra)
+    synthetic = real.loc[["VNM"] * extra].copy()
+    synthetic.index = pd.Index(codes[:extra], name="code")
+    synthetic["name"] = [f"Synthetic {code}" for code in synthetic.index]
+    synthetic["ref_lat"], synthetic["ref_lon"] = lat.round(4), lon.round(4)
+    synthetic["gdp_2010_usd_bn"] = rng.uniform(10, 800, extra)
+    synthetic["milex_share_gdp_2010"] = rng.uniform(0.5, 3.0, extra)
+    synthetic["alignment_2010"] = rng.uniform(-0.6, 0.6, extra)
+    synthetic["dispute_with_china"] = rng.choice([0.0, 0.5, 1.0], extra)
+    synthetic["trade_share_china"] = rng.uniform(0.05, 0.3, extra)
+    synthetic["trade_share_us"] = rng.uniform(0.0, 0.2, extra)
+    synthetic["trade_share_japan"] = rng.uniform(0.0, 0.15, extra)
+    frame = pd.concat([real.loc[list(POWERS)], synthetic])
     path = folder / f"actors_{n_actors}.csv"
     frame.reset_index().to_csv(path, index=False)
-    synthetic = list(frame.index[len(POWERS) :])
-    actors = ActorParams(codes=tuple(frame.index), attributes_file=str(path), region=tuple(synthetic))
+    actors = ActorParams(codes=tuple(frame.index), attributes_file=str(path), region=tuple(synthetic.index))
     return Params(actors=actors, run=RunParams(spinup_quarters=0))
 
 
-def seconds_per_turn(params: Params, turns: int) -> float:
-    """Median wall time of one turn of one run (after a warm-up turn)."""
-    inputs = build_inputs(params)
-    state, anchors = repeat_runs(*initial_conditions(params), 1)
+@dataclass(frozen=True)
+class ScalingRun:
+    """One synthetic run of the scaling benchmark: its timings and its last state."""
+
+    seconds_per_turn: float
+    cubic_seconds_per_turn: float
+    last: State
+
+
+def scaling_run(n_actors: int, turns: int, folder: Path) -> ScalingRun:
+    """Run ``turns`` turns (after a warm-up turn) of one synthetic run of ``n_actors`` actors.
+
+    Also times, on each turn's state, the O(N^3) product of eq. 4 (every observer's exposure to
+    every target times every actor's hostile acts), the term that grows fastest with N.
+    """
+    params = synthetic_actor_params(n_actors, folder)
+    params = replace(params, run=replace(params.run, end_year=params.run.start_year + turns // 4 + 1))
+    start = Start.of(params)
+    inputs = start.inputs
+    state, anchors = repeat_runs(start.state, start.anchors, 1)
     noise = draw_noise([0], inputs.n_turns, inputs.n_actors)
-    times = []
+    times, cubic = [], []
     for turn in range(1, min(turns + 2, inputs.n_turns)):
         started = time.perf_counter()
-        state, _, _ = advance(state, anchors, inputs, params.params, turn, noise[turn])
+        state, actions, _ = advance(state, anchors, inputs, params.params, turn, noise[turn])
         times.append(time.perf_counter() - started)
-    return float(np.median(times[1:]))
+        started = time.perf_counter()
+        dynamics.targeted_evidence(state.threat, actions.coercion + actions.criticism + actions.derisking)
+        cubic.append(time.perf_counter() - started)
+    return ScalingRun(float(np.median(times[1:])), float(np.median(cubic[1:])), state)
 
 
-def scaling(turns: int) -> tuple[dict[int, float], float]:
-    """Seconds per turn by number of actors, and the fitted exponent from :data:`FIT_FROM` on."""
-    per_turn = {}
+def is_finite(state: State) -> bool:
+    """True if every state variable is finite (no ceiling is inf by design: those are left out)."""
+    return all(bool(np.isfinite(v).all()) for k, v in vars(state).items() if k != "ceiling")
+
+
+def scaling(turns: int, largest: int) -> dict[str, object]:
+    """Seconds per turn, the O(N^3) share and finiteness by number of actors, and the fitted exponent."""
+    sizes = [n for n in SCALING_SIZES if n <= largest]
     with tempfile.TemporaryDirectory() as tmp:
-        for n in SCALING_SIZES:
-            params = synthetic_actor_params(n, Path(tmp))
-            params = replace(params, run=replace(params.run, end_year=params.run.start_year + turns // 4 + 1))
-            per_turn[n] = seconds_per_turn(params, turns)
-    sizes = np.array([n for n in SCALING_SIZES if n >= FIT_FROM], dtype=float)
-    secs = np.array([per_turn[int(n)] for n in sizes])
-    exponent = float(np.polyfit(np.log(sizes), np.log(secs), 1)[0])
-    return per_turn, exponent
+        runs = {n: scaling_run(n, turns, Path(tmp)) for n in sizes}
+    fitted = [n for n in sizes if n >= FIT_FROM]
+    secs = [runs[n].seconds_per_turn for n in fitted]
+    exponent = float(np.polyfit(np.log(fitted), np.log(secs), 1)[0]) if len(fitted) > 1 else float("nan")
+    share = {n: r.cubic_seconds_per_turn / r.seconds_per_turn for n, r in runs.items()}
+    return {
+        "scaling_seconds_per_turn": {str(n): round(r.seconds_per_turn, 6) for n, r in runs.items()},
+        "scaling_exponent": round(exponent, 3),
+        "scaling_cubic_share": {str(n): round(s, 3) for n, s in share.items()},
+        "scaling_cubic_dominates_from": next((n for n in sizes if share[n] > 0.5), None),
+        "scaling_finite": all(is_finite(r.last) for r in runs.values()),
+        "scaling_max_spending_share_gdp": {str(n): round(float(np.max(r.last.spending)), 3) for n, r in runs.items()},
+    }
 
 
 def _sweep_worker(args: tuple[int, int, str]) -> tuple[int, float]:
@@ -179,43 +275,83 @@ def sweep(runs: int, workers: int, folder: Path) -> tuple[float, float]:
     return seconds, sum(peak for _, peak in results)
 
 
+def engines(mesa_runs: int, ensemble_runs: int, repeats: int) -> dict[str, object]:
+    """Both engines end to end, ``repeats`` rounds back to back; medians, and every round's figures."""
+    rounds = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            mesa = mesa_runs_per_s(mesa_runs, Path(tmp))
+        with tempfile.TemporaryDirectory() as tmp:
+            ensemble = ensemble_runs_per_s(ensemble_runs, Path(tmp))
+        rounds.append((mesa, ensemble))
+    return {
+        "mesa_runs_per_s": round(statistics.median(m for m, _ in rounds), 3),
+        "ensemble_runs_per_s": round(statistics.median(e for _, e in rounds), 1),
+        "speedup": round(statistics.median(e / m for m, e in rounds), 1),
+        "speedup_by_round": [round(e / m, 1) for m, e in rounds],
+    }
+
+
 def main(argv: list[str]) -> dict[str, object]:
     """Run every benchmark, print the table, write bench.json; return the figures."""
     options = parse_options(argv)
-    params = Params()
-    mesa = mesa_runs_per_s(params, int(options["mesa_runs"]))  # type: ignore[call-overload]
-    ensemble = ensemble_runs_per_s(params, int(options["ensemble_runs"]))  # type: ignore[call-overload]
-    per_turn, exponent = scaling(int(options["scaling_turns"]))  # type: ignore[call-overload]
+    opt = {k: v for k, v in options.items() if isinstance(v, int)}
+    load_start = os.getloadavg()[0]
+    figures: dict[str, object] = engines(opt["mesa_runs"], opt["ensemble_runs"], opt["repeats"])
+    figures["turn_loop_runs_per_s"] = round(statistics.median(turn_loop_runs_per_s() for _ in range(opt["repeats"])), 1)
+    figures["shapley_seconds_per_parameter_set"] = round(
+        statistics.median(shapley_seconds() for _ in range(opt["repeats"])), 3
+    )
+    figures["cli_help_seconds"] = round(cli_help_seconds(opt["cli_repeats"]), 3)
+    figures.update(scaling(opt["scaling_turns"], opt["scaling_max"]))
     with tempfile.TemporaryDirectory() as tmp:
-        sweep_seconds, sweep_memory = sweep(int(options["sweep_runs"]), int(options["workers"]), Path(tmp))  # type: ignore[call-overload]
-    figures: dict[str, object] = {
-        "mesa_runs_per_s": round(mesa, 3),
-        "ensemble_runs_per_s": round(ensemble, 1),
-        "speedup": round(ensemble / mesa, 1),
-        "scaling_seconds_per_turn": {str(n): round(s, 6) for n, s in per_turn.items()},
-        "scaling_exponent": round(exponent, 3),
-        "sweep_runs": options["sweep_runs"],
-        "sweep_workers": options["workers"],
-        "sweep_seconds": round(sweep_seconds, 2),
-        "sweep_peak_memory_mb": round(sweep_memory, 1),
-        "cores": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-    }
+        sweep_seconds, sweep_memory = sweep(opt["sweep_runs"], opt["workers"], Path(tmp))
+    figures.update(
+        {
+            "sweep_runs": opt["sweep_runs"],
+            "sweep_workers": opt["workers"],
+            "sweep_seconds": round(sweep_seconds, 2),
+            "sweep_peak_memory_mb": round(sweep_memory, 1),
+            "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
+            "cores": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+        }
+    )
     out = Path(str(options["out"]))
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"{'benchmark':<40} {'value':>14}")
-    print(f"{'Mesa engine, runs/s (1 core)':<40} {mesa:>14.3f}")
-    print(f"{'ensemble engine, runs/s (1 core)':<40} {ensemble:>14.1f}")
-    print(f"{'speedup (same process)':<40} {ensemble / mesa:>14.1f}")
-    for n, s in per_turn.items():
-        print(f"{f'seconds per turn, {n} actors':<40} {s:>14.6f}")
-    print(f"{f'scaling exponent ({FIT_FROM}-{SCALING_SIZES[-1]} actors)':<40} {exponent:>14.3f}")
-    print(f"{f'sweep of {options["sweep_runs"]} runs, seconds':<40} {sweep_seconds:>14.2f}")
-    print(f"{'sweep peak memory, MB':<40} {sweep_memory:>14.1f}")
+    print(report(figures))
     print(f"wrote {out / 'bench.json'}")
     return figures
+
+
+def report(figures: dict[str, object]) -> str:
+    """The figures as a two-column table."""
+    rows = [
+        ("Mesa engine, runs/s end to end (1 core)", f"{figures['mesa_runs_per_s']:.3f}"),
+        ("ensemble engine, runs/s end to end", f"{figures['ensemble_runs_per_s']:.1f}"),
+        ("speedup (same process, median of rounds)", f"{figures['speedup']:.1f}"),
+        ("ensemble turn loop, runs/s", f"{figures['turn_loop_runs_per_s']:.1f}"),
+        ("Shapley step per parameter set, s", f"{figures['shapley_seconds_per_parameter_set']:.3f}"),
+        ("python -m sim --help, s", f"{figures['cli_help_seconds']:.3f}"),
+    ]
+    per_turn = figures["scaling_seconds_per_turn"]
+    share = figures["scaling_cubic_share"]
+    spending = figures["scaling_max_spending_share_gdp"]
+    assert isinstance(per_turn, dict) and isinstance(share, dict) and isinstance(spending, dict)
+    for n, seconds in per_turn.items():
+        rows.append((f"s per turn, {n} actors (O(N^3) share)", f"{seconds:.6f} ({share[n]:.2f})"))
+    rows += [
+        ("scaling exponent", f"{figures['scaling_exponent']:.3f}"),
+        ("O(N^3) product dominates from (actors)", str(figures["scaling_cubic_dominates_from"])),
+        ("scaling runs finite", str(figures["scaling_finite"])),
+        ("max defence share reached, % GDP", ", ".join(f"{n}: {v:.1f}" for n, v in spending.items())),
+        (f"sweep of {figures['sweep_runs']} runs, s", f"{figures['sweep_seconds']:.2f}"),
+        ("sweep peak memory, MB", f"{figures['sweep_peak_memory_mb']:.1f}"),
+        ("load average (start, end)", str(figures["load_average"])),
+    ]
+    return "\n".join(f"{name:<44} {value:>20}" for name, value in [("benchmark", "value"), *rows])
 
 
 if __name__ == "__main__":
