@@ -499,6 +499,20 @@ def arc_layout(alignment: pd.Series, gap: float = 0.12) -> dict[str, np.ndarray]
     return {code: np.array([np.cos(a), np.sin(a)]) for code, a in zip(alignment.index, angles, strict=True)}
 
 
+def inward_curve(start: np.ndarray, end: np.ndarray, points: int = 24) -> np.ndarray:
+    """A link between two nodes on the arc, bowed toward the arc's centre so that it clears the nodes.
+
+    A quadratic Bezier curve from ``start`` to ``end`` whose control point is the chord's midpoint
+    pulled toward the origin by 0.3 plus half the chord's length: neighbours on the arc, whose
+    straight chord would hide under their nodes, get a visible loop inside the half circle.
+    """
+    mid = (start + end) / 2.0
+    norm = float(np.hypot(*mid)) or 1.0
+    control = mid - (0.3 + 0.5 * float(np.hypot(*(end - start)))) * mid / norm
+    t = np.linspace(0.0, 1.0, points)[:, None]
+    return np.asarray((1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end)
+
+
 @styled_with(1.2)
 def alignment_network(
     states: pd.DataFrame,
@@ -539,6 +553,7 @@ def alignment_network(
     cmap = plt.get_cmap(ALIGNMENT_CMAP)
     norm = Normalize(vmin=-1.0, vmax=1.0)
     thin, wide = 0.8, 6.0
+    node_size = 1100.0 * min(1.0, 15.0 / max(1, states["actor"].nunique()))  # nodes shrink as actors grow
     for ax, year in zip(axes[0], years, strict=True):
         alignment = alignment_by_actor(states, year)
         edges = alignment_edges(alignment, threshold)
@@ -561,9 +576,15 @@ def alignment_network(
             )
         span = max(1e-9, 1.0 - threshold)
         widths = [thin + (wide - thin) * (graph.edges[e]["weight"] - threshold) / span for e in graph.edges]
-        drawn = nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color="0.5", alpha=0.55)
-        if isinstance(drawn, LineCollection):
-            drawn.set_gid("edges")
+        links = LineCollection(
+            [inward_curve(pos[u], pos[v]) for u, v in graph.edges],
+            linewidths=widths,
+            colors="0.3",
+            alpha=0.5,
+            zorder=1,
+            gid="edges",
+        )
+        ax.add_collection(links)
         for shape, members in (
             ("s", [a for a in alignment.index if a in poles]),
             ("o", [a for a in alignment.index if a not in poles]),
@@ -576,7 +597,7 @@ def alignment_network(
                 nodelist=members,
                 ax=ax,
                 node_shape=shape,
-                node_size=1100,
+                node_size=node_size,
                 node_color=[float(alignment[a]) for a in members],
                 cmap=cmap,
                 vmin=-1.0,

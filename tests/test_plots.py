@@ -413,6 +413,10 @@ def test_alignment_network_links_exactly_the_pairs_above_the_closeness_threshold
         drawn = {frozenset((code_at(seg[0]), code_at(seg[-1]))) for seg in lines.get_segments()}
         assert len(lines.get_segments()) == len(expected)
         assert drawn == expected
+        # each link bows away from its two nodes (radius about 0.1 here), so none hides under them
+        for seg in lines.get_segments():
+            middle = seg[len(seg) // 2]
+            assert min(np.hypot(*(middle - seg[0])), np.hypot(*(middle - seg[-1]))) > 0.15
         (nodes,) = [c for c in ax.collections if c.get_gid() == "nodes"]
         members = [a for a in values.index.intersection(list(labels)) if a not in ("CHN", "USA")]
         np.testing.assert_allclose(
