@@ -69,7 +69,7 @@ def run_tables(
             for first, chunk in zip(
                 range(0, len(seeds), PROGRESS_CHUNK), chunk_tables([params], seeds, names, PROGRESS_CHUNK), strict=True
             ):
-                runs.append(chunk)
+                runs.append({name: table.to_pandas() for name, table in chunk.items()})
                 done.update(min(PROGRESS_CHUNK, len(seeds) - first))
         else:
             from sim.model import simulate  # Mesa only when the Mesa engine runs
