@@ -27,6 +27,7 @@ from typing import Any
 import hydra
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hydra.core.hydra_config import HydraConfig
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
@@ -160,13 +161,13 @@ class Experiment:
         )
         with progress.bar(total=len(missing) * len(self.seeds), desc=label, disable=not missing) as done:
             if missing and engine == "ensemble":
-                parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
+                parts: dict[str, list[pa.Table]] = {name: [] for name in names}
                 chunks = chunk_tables([params_list[k] for k in missing], self.seeds, names, PROGRESS_RUNS)
                 for chunk in chunks:
-                    for name, frame in chunk.items():
-                        parts[name].append(frame)
+                    for name, table in chunk.items():
+                        parts[name].append(table)
                     done.update(min(PROGRESS_RUNS, done.total - done.n))
-                fresh = {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+                fresh = {name: pa.concat_tables(tables).to_pandas() for name, tables in parts.items()}
                 for k in missing:
                     ids = {run_id_for(params_list[k], seed) for seed in self.seeds}
                     for name, frame in fresh.items():

@@ -88,6 +88,7 @@ def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobO
             names,
             title=f"Alignment of every actor\n({scenario})",
             poles=(params.actors.china_pole, params.actors.us_pole),
+            banded=None if len(params.actors.codes) <= BANDS_FOR_ALL else (params.actors.focal,),
         )
         written += plots.save_figure(figure, folder / "alignment", options.figure_formats)
     figure = plots.plot_japan_dimensions(
@@ -97,6 +98,7 @@ def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobO
     return written
 
 
+BANDS_FOR_ALL = 6  # actors up to which every actor's band is drawn; beyond, the focal actor's only
 NOT_IN_LABEL = ("hydra", "results_root", "tables", "figures", "scenario", "engine", "replicates", "seed")
 
 

@@ -126,12 +126,15 @@ def _draw_alignment(
     names: Mapping[str, str],
     poles: tuple[str, str],
     colours: Mapping[str, tuple[str, str]],
+    banded: Sequence[str] | None = None,
 ) -> bool:
     """Median (and 90% band) of every non-pole actor's alignment, labelled at the right; the poles.
 
     Lines carry the actor code as ``gid``, bands ``"<code> band"``, labels ``"<code> label"``.
     Labels are stacked at least one text line apart within the axis (see :func:`spread_labels`),
-    so that none overlaps another however many actors there are. Returns True if bands were drawn.
+    so that none overlaps another however many actors there are. ``banded`` names the actors
+    whose band is drawn (all if None): many overlapping bands hide each other. Returns True if
+    bands were drawn.
     """
     many = states["run_id"].nunique() > 1
     ends = []
@@ -141,8 +144,8 @@ def _draw_alignment(
         b = band(states[states["actor"] == actor], "alignment")
         color, dashes = colours[actor]
         ax.plot(b["time"], b["median"], color=color, ls=dashes, lw=1.8, gid=actor)
-        if many:
-            ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.12, lw=0, gid=f"{actor} band")
+        if many and (banded is None or actor in banded):
+            ax.fill_between(b["time"], b["low"], b["high"], color=color, alpha=0.2, lw=0, gid=f"{actor} band")
         ends.append((float(b["median"].iloc[-1]), float(b["time"].iloc[-1]), names.get(actor, actor), color, actor))
     ax.set_ylim(-1.1, 1.1)
     # One line of "small" text in alignment units, from the axis' height in points.
@@ -183,12 +186,13 @@ def _draw_alignment(
     return many
 
 
-def _alignment_legend(fig: Figure, many: bool) -> None:
+def _alignment_legend(fig: Figure, many: bool, banded_names: Sequence[str] | None = None) -> None:
     handles: list[Any] = [
         Line2D([], [], color="0.2", lw=1.8, label="an actor: median across runs" if many else "an actor (one run)")
     ]
     if many:
-        handles.append(Patch(color="0.2", alpha=0.15, label="90% band across runs"))
+        which = f" ({', '.join(banded_names)} only)" if banded_names is not None else ""
+        handles.append(Patch(color="0.2", alpha=0.2, label=f"90% band across runs{which}"))
     handles.append(Line2D([], [], color="0.3", lw=1.2, ls="--", label="poles (China -1, US +1)"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
 
@@ -226,6 +230,7 @@ def plot_alignment(
     names: Mapping[str, str] | None = None,
     title: str = "Alignment of every actor",
     poles: tuple[str, str] = ("CHN", "USA"),
+    banded: Sequence[str] | None = None,
 ) -> Figure:
     """Every actor's alignment over time (median and 90% band across runs), the poles marked.
 
@@ -239,14 +244,18 @@ def plot_alignment(
         Figure title; ``(median, 90% band)`` is appended for several runs.
     poles : (str, str)
         The China and US pole codes: drawn as dashed lines at -1 and +1, not as actors.
+    banded : sequence of str, optional
+        The actors whose 90% band is drawn (every actor's if None; with many actors and wide
+        bands, such as runs drawn from a posterior, a chosen few keep the figure readable).
     """
     _check_columns(states, ("run_id", "t", "year", "quarter", "actor", "alignment"), "states")
     names = dict(names or {})
     fig, ax = plt.subplots(figsize=(11.5, 6.8), constrained_layout=True)
-    many = _draw_alignment(ax, states, names, poles, _actor_colours(_non_pole_actors(states, poles)))
+    actors = _non_pole_actors(states, poles)
+    many = _draw_alignment(ax, states, names, poles, _actor_colours(actors), banded)
     ax.set_ylabel(ALIGNMENT_LABEL)
     ax.set_title(title + (" (median, 90% band)" if many else ""))
-    _alignment_legend(fig, many)
+    _alignment_legend(fig, many, None if banded is None else [names.get(a, a) for a in banded if a in actors])
     return fig
 
 

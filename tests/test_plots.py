@@ -97,6 +97,17 @@ def _crowded_states(n_actors: int, runs: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows + poles)
 
 
+def test_bands_only_for_the_chosen_actors() -> None:
+    states = _crowded_states(8)
+    fig = plots.plot_alignment(states, {"A03": "Actor three"}, banded=["A03"])
+    try:
+        bands = [c.get_gid() for c in fig.axes[0].collections if str(c.get_gid()).endswith(" band")]
+        assert bands == ["A03 band"]
+        assert any("(Actor three only)" in t.get_text() for t in fig.legends[0].get_texts())
+    finally:
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("n_actors", [19, 30])
 def test_actor_labels_do_not_overlap_and_line_styles_are_distinct(n_actors: int) -> None:
     states = _crowded_states(n_actors)
