@@ -50,7 +50,7 @@ from sim.drivers import names as driver_names
 from sim.model import AlignmentModel
 from sim.outcomes import W_COLUMNS, outcome_arrays
 from sim.params import Params
-from sim.plots import spread_labels
+from sim.plots import actor_styles, spread_labels
 from sim.turn import State, stack
 
 DEFAULTS = Params()
@@ -242,6 +242,7 @@ class DashboardModel(AlignmentModel):
         scenario_name: str = DEFAULT_SCENARIO,
         seed: int | str = JobOptions.seed,
         lenient_seed: bool = False,
+        sliders: dict[str, Any] | None = None,
         **driver_scales: float,
     ) -> None:
         drivers = {name: DEFAULTS.drivers.knob(name).scale for name in driver_names()} | driver_scales
@@ -268,6 +269,8 @@ class DashboardModel(AlignmentModel):
             for name, scale in drivers.items()
             if name in fixed and round(scale, SLIDER_DECIMALS) != default_value(f"drivers.{name}.scale")
         ]
+        if sliders is not None:
+            show_on_sliders(sliders, self.params)
         self.times: list[float] = []
         self.alignments: list[np.ndarray] = []
         self.outcomes: list[dict[str, float]] = []
@@ -344,15 +347,18 @@ def alignment_figure(model: DashboardModel) -> Figure:
     series = np.array(model.alignments)  # (turns so far, N)
     shown = [i for i, code in enumerate(codes) if code not in poles]
     marker = "o" if len(model.times) == 1 else None  # a single point draws no line
-    cmap = colormaps["tab20"]
+    styles = actor_styles([codes[i] for i in shown])
     ends = []
-    for k, i in enumerate(shown):
-        color = cmap(k % 20)
-        ax.plot(model.times, series[:, i], color=color, lw=1.6, marker=marker, ms=3)
+    for i in shown:
+        color, dashes = styles[codes[i]]
+        ax.plot(model.times, series[:, i], color=color, ls=dashes, lw=1.6, marker=marker, ms=3)
         ends.append((float(series[-1, i]), codes[i], color))
     start, end = model.time_span
-    for y, (_value, code, color) in zip(spread_labels([e[0] for e in ends], 0.075), ends, strict=True):
-        ax.text(model.times[-1] + 0.3, y, code, va="center", fontsize=7.5, color=color)
+    # One label line (8 pt, 1.3 spacing) in alignment units on this axis, labels kept inside it.
+    line = 8 * 1.3 / (FIGURE_INCHES[1] * 0.815 * 72) * 2.2
+    heights = spread_labels([e[0] for e in ends], line, low=-1.1 + line / 2, high=1.1 - line / 2)
+    for y, (_value, code, color) in zip(heights, ends, strict=True):
+        ax.text(model.times[-1] + 0.3, y, code, va="center", fontsize=8, color=color, gid=f"{code} label")
     for value, code in ((-1.0, poles[0]), (1.0, poles[1])):
         ax.axhline(value, color="0.3", lw=1.0, ls="--")
         ax.text(start, value, f" {code} pole", va="bottom" if value < 0 else "top", fontsize=8)
@@ -387,8 +393,20 @@ def gap_figure(model: DashboardModel, reference: np.ndarray | None = None) -> Fi
     ax.set_ylabel("0 = as Beijing wants, 1 = its opposite")
     ax.set_title(f"Japan's China-wants gap {gap[-1]:.3f} ({run_label(model)})", fontsize=10)
     # Upper left: the outcomes start mid-range and mostly rise, so that corner stays clearest.
-    ax.legend(loc="upper left", ncol=2, fontsize=6.5, framealpha=0.8)
+    ax.legend(loc="upper left", ncol=2, fontsize=7.5, framealpha=0.8)
     return fig
+
+
+def show_on_sliders(settings: dict[str, Any], params: Params) -> None:
+    """Set the driver sliders of the page (``settings``, the page's ``model_params``) to ``params``' scales.
+
+    Called when a model is built: after *Reset* with a scenario, the sliders show the driver
+    scales the run uses (0 for China's coercion under ``no_china_coercion``), never a value the
+    scenario overrides. Mesa redraws the sliders from these values when the model changes.
+    """
+    for name in driver_names():
+        if name in settings and isinstance(settings[name], dict):
+            settings[name]["value"] = round(params.drivers.knob(name).scale, SLIDER_DECIMALS)
 
 
 def slider_settings() -> dict[str, Any]:
@@ -506,10 +524,12 @@ def _png(fig: Figure) -> bytes:
 def Page() -> None:
     """The dashboard: one model per browser session, Mesa's controls, the two plots and the status."""
     # use_memo: every browser session gets its own model (a module-level instance would be shared).
-    model = solara.use_memo(lambda: DashboardModel(lenient_seed=True), [])
+    settings = solara.use_memo(slider_settings, [])
+    model = solara.use_memo(lambda: DashboardModel(lenient_seed=True, sliders=settings), [])
     SolaraViz(
         model,
         components=[alignment_plot, gap_plot, run_status],
-        model_params=slider_settings(),
+        # The sliders themselves, passed as a fixed parameter: each new model sets them to its run.
+        model_params={**settings, "sliders": settings},
         name="East Asian alignment: does coercion drive Japan away?",
     )

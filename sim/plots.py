@@ -218,7 +218,7 @@ def cielab(colour: Any) -> np.ndarray:
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
-def _actor_colours(actors: Sequence[str]) -> dict[str, tuple[str, str]]:
+def actor_styles(actors: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Each actor's line colour and style: solid for the first 24, dashed for the next round of colours."""
     n = len(ACTOR_PALETTE)
     return {actor: (ACTOR_PALETTE[k % n], "-" if k < n else "--") for k, actor in enumerate(actors)}
@@ -252,7 +252,7 @@ def plot_alignment(
     names = dict(names or {})
     fig, ax = plt.subplots(figsize=(11.5, 6.8), constrained_layout=True)
     actors = _non_pole_actors(states, poles)
-    many = _draw_alignment(ax, states, names, poles, _actor_colours(actors), banded)
+    many = _draw_alignment(ax, states, names, poles, actor_styles(actors), banded)
     ax.set_ylabel(ALIGNMENT_LABEL)
     ax.set_title(title + (" (median, 90% band)" if many else ""))
     _alignment_legend(fig, many, None if banded is None else [names.get(a, a) for a in banded if a in actors])
@@ -288,7 +288,7 @@ def plot_alignment_comparison(
     names = dict(names or {})
     fig, axes = plt.subplots(1, 2, figsize=(16, 7.8), sharey=True, constrained_layout=True)
     actors = list(dict.fromkeys([*_non_pole_actors(baseline, poles), *_non_pole_actors(counterfactual, poles)]))
-    colours = _actor_colours(actors)
+    colours = actor_styles(actors)
     many = False
     for ax, frame, label in zip(axes, (baseline, counterfactual), labels, strict=True):
         many = _draw_alignment(ax, frame, names, poles, colours) or many

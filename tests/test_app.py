@@ -131,6 +131,27 @@ def test_a_driver_the_scenario_sets_keeps_the_scenario_value() -> None:
     assert "drivers.nk_provocation.scale=0.0" in model.command
 
 
+def test_choosing_a_scenario_sets_the_driver_sliders() -> None:
+    settings = slider_settings()
+    DashboardModel(scenario_name="no_china_coercion", sliders=settings)
+    assert settings["china_coercion"]["value"] == 0.0  # the scenario's value, not the slider's 1
+    assert settings["nk_provocation"]["value"] == 1.0
+    DashboardModel(scenario_name="baseline", china_coercion=0.5, sliders=settings)
+    assert settings["china_coercion"]["value"] == 0.5
+
+
+def test_dashboard_labels_do_not_overlap() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    model = DashboardModel()  # 13 actors besides the poles, most of them ending in two tight clusters
+    fig = alignment_figure(model)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = [Text.get_window_extent(t, renderer) for t in fig.axes[0].texts if str(t.get_gid()).endswith(" label")]
+    assert len(boxes) == len(model.inputs.codes) - 2
+    assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1 :])
+
+
 def test_defaults_are_the_reference_run_and_float_noise_is_rounded() -> None:
     model = DashboardModel(balancing_gain=0.1 * 15)  # 1.5000000000000002, as a slider may send it
     assert model.is_reference
