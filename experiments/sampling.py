@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from sim import progress
 from sim.params import Params, with_values
 
 
@@ -56,10 +57,14 @@ def point_params(base: Params, priors: Sequence[Prior], point: Sequence[float]) 
     return with_values(base, {p.key: float(v) for p, v in zip(priors, point, strict=True)})
 
 
-def evaluate[T](function: Callable[[Params], T], params_list: Sequence[Params], workers: int) -> list[T]:
-    """``function`` of every parameter set, on ``workers`` processes (in order)."""
-    if workers <= 1 or len(params_list) <= 1:
-        return [function(p) for p in params_list]
+def evaluate[T](
+    function: Callable[[Params], T], params_list: Sequence[Params], workers: int, desc: str = "parameter sets"
+) -> list[T]:
+    """``function`` of every parameter set, on ``workers`` processes (in order), with a progress bar."""
+    total = len(params_list)
+    if workers <= 1 or total <= 1:
+        return [function(p) for p in progress.track(params_list, total=total, desc=desc, unit="set")]
     # forkserver, not fork: forking a process that already runs threads (BLAS, pyarrow) can deadlock.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        return list(pool.map(function, params_list, chunksize=max(1, len(params_list) // (8 * workers))))
+        results = pool.map(function, params_list, chunksize=max(1, total // (8 * workers)))
+        return list(progress.track(results, total=total, desc=desc, unit="set"))
