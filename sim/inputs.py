@@ -270,7 +270,7 @@ def driver_series_for(name: str, series: DriverSeries, policy_level: float, para
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Reader:
     """The :class:`sim.drivers.spec.SeriesReader` of a run: reads files, maps years to turns."""
 
@@ -304,7 +304,7 @@ def check_registry() -> None:
 
 
 def _series_on_turns(
-    year: np.ndarray, quarter: np.ndarray, values: dict[int, dict[int, float]], last_year: int
+    year: np.ndarray, quarter: np.ndarray, values: Mapping[int, Mapping[int, float]], last_year: int
 ) -> tuple[np.ndarray, np.ndarray]:
     level = np.zeros(len(year))
     has = np.zeros(len(year), dtype=bool)
