@@ -21,12 +21,15 @@ Prints a table and writes ``results/bench/bench.json`` with
 - ``sweep_runs``, ``sweep_seconds``, ``sweep_peak_memory_mb``: a sweep of the default scenario
   written to disk (states and outcomes) by ``workers`` processes with the ensemble engine;
   peak memory is the sum of the workers' peak resident sets (they run at once);
+- ``single_job_2000_peak_mb``, ``single_job_2000_seconds``: peak resident memory and wall time of
+  the command ``python -m sim replicates=2000`` (all four tables streamed to disk, figures); the
+  key names the ``single_job_replicates`` option's value;
 - ``load_average``: the machine's 1-minute load at the start and at the end (a shared machine
   slows every figure; the ratios measured in one round are the robust ones), ``cores``.
 
 Figures are measured, never asserted: tests do not time anything. Options (``key=value``):
 ``mesa_runs=4 ensemble_runs=1000 repeats=3 sweep_runs=10000 workers=2 scaling_turns=12
-scaling_max=2048 cli_repeats=5 out=results/bench``.
+scaling_max=2048 cli_repeats=5 single_job_replicates=2000 out=results/bench``.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ DEFAULTS = {
     "scaling_turns": 12,
     "scaling_max": 2048,
     "cli_repeats": 5,
+    "single_job_replicates": 2000,
     "out": "results/bench",
 }
 SCALING_SIZES = (16, 64, 256, 1024, 2048)
@@ -150,6 +154,25 @@ def cli_help_seconds(repeats: int) -> float:
         subprocess.run([sys.executable, "-m", "sim", "--help"], check=True, capture_output=True, env=env)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def single_job(replicates: int, folder: Path) -> tuple[float, float]:
+    """Wall time and peak resident memory (MB) of ``python -m sim replicates=<replicates>``.
+
+    The command a user types (all four tables, figures), in a child process whose own peak is
+    read from ``wait4``.
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "sim", f"replicates={replicates}", f"results_root={folder}"]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        stderr = child.stderr.read().decode() if child.stderr else ""
+        raise SystemExit(f"error: {' '.join(command)} failed ({child.returncode}): {stderr[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024.0  # KiB on Linux
 
 
 def fibonacci_sphere(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -306,8 +329,13 @@ def main(argv: list[str]) -> dict[str, object]:
     figures.update(scaling(opt["scaling_turns"], opt["scaling_max"]))
     with tempfile.TemporaryDirectory() as tmp:
         sweep_seconds, sweep_memory = sweep(opt["sweep_runs"], opt["workers"], Path(tmp))
+    replicates = opt["single_job_replicates"]
+    with tempfile.TemporaryDirectory() as tmp:
+        job_seconds, job_memory = single_job(replicates, Path(tmp))
     figures.update(
         {
+            f"single_job_{replicates}_seconds": round(job_seconds, 1),
+            f"single_job_{replicates}_peak_mb": round(job_memory, 1),
             "sweep_runs": opt["sweep_runs"],
             "sweep_workers": opt["workers"],
             "sweep_seconds": round(sweep_seconds, 2),
@@ -349,6 +377,11 @@ def report(figures: dict[str, object]) -> str:
         ("max defence share reached, % GDP", ", ".join(f"{n}: {v:.1f}" for n, v in spending.items())),
         (f"sweep of {figures['sweep_runs']} runs, s", f"{figures['sweep_seconds']:.2f}"),
         ("sweep peak memory, MB", f"{figures['sweep_peak_memory_mb']:.1f}"),
+    ]
+    for n in [key.split("_")[2] for key in figures if key.startswith("single_job_") and key.endswith("_peak_mb")]:
+        rows.append((f"python -m sim replicates={n}, s", f"{figures[f'single_job_{n}_seconds']:.1f}"))
+        rows.append((f"python -m sim replicates={n}, peak MB", f"{figures[f'single_job_{n}_peak_mb']:.1f}"))
+    rows += [
         ("load average (start, end)", str(figures["load_average"])),
     ]
     return "\n".join(f"{name:<44} {value:>20}" for name, value in [("benchmark", "value"), *rows])

@@ -24,7 +24,7 @@ from sim.initial import initial_conditions, repeat_runs
 from sim.inputs import RunInputs, build_inputs, with_run_knobs
 from sim.params import Params, params_digest
 from sim.records import TABLES, Recorder, Trajectory, arrow_tables, run_id_for
-from sim.store import TableStreamWriter
+from sim.store import stream_tables
 from sim.turn import N_NOISE, Anchors, State, advance
 
 DEFAULT_CHUNK = 250  # runs per batch: ~0.3 MB of working memory a run, throughput flat from ~100
@@ -208,13 +208,4 @@ def stream_ensemble(
 
     Memory stays that of one chunk. Each file appears under its final name only when complete.
     """
-    writers = {name: TableStreamWriter(Path(folder) / f"{name}.parquet") for name in names}
-    try:
-        for chunk in chunk_tables([params], seeds, names, chunk_size):
-            for name, table in chunk.items():
-                writers[name].write(table)
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
-    return {name: writer.close() for name, writer in writers.items()}
+    return stream_tables(folder, chunk_tables([params], seeds, names, chunk_size), names)

@@ -21,6 +21,7 @@ from sim import drivers as registry
 from sim import dynamics
 from sim.drivers.spec import DataFileError
 from sim.params import DriverKnob, Params, PolicyParams
+from sim.schemas import SeriesSchemaError, validate_series
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -58,10 +59,12 @@ def data_path(name: str) -> Path:
 def read_table(name: str, required: tuple[str, ...]) -> pd.DataFrame:
     """Read a CSV data file and check that ``required`` columns exist.
 
+    A series file with a declared schema (``sim/schemas.py``) is checked against it and coerced.
+
     Raises
     ------
     DataFileError
-        If the file is missing, unreadable, empty, or lacks a required column.
+        If the file is missing, unreadable, empty, lacks a required column or breaks its schema.
     """
     path = data_path(name)
     if not path.is_file():
@@ -75,7 +78,10 @@ def read_table(name: str, required: tuple[str, ...]) -> pd.DataFrame:
         raise DataFileError(f"data file {path} lacks column(s) {missing}; it has {list(frame.columns)}")
     if frame.empty:
         raise DataFileError(f"data file {path} has no rows")
-    return frame
+    try:
+        return validate_series(path, frame)
+    except SeriesSchemaError as err:
+        raise DataFileError(str(err)) from None
 
 
 def load_actor_table(params: Params) -> pd.DataFrame:

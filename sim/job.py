@@ -44,7 +44,7 @@ from sim.inputs import DataFileError, build_inputs
 from sim.params import Params
 from sim.posterior import load_posterior
 from sim.records import run_id_for
-from sim.runs import replicate_seeds, resolve_engine, run_tables
+from sim.runs import replicate_seeds, resolve_engine, table_chunks
 
 log = logging.getLogger("sim")
 EXIT_BAD_INPUT = 2
@@ -72,7 +72,12 @@ def validate(cfg: DictConfig, checked: set[Any] | None = None) -> tuple[Params, 
     return params, options
 
 
-def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobOptions, folder: Path) -> list[Path]:
+ALIGNMENT_COLUMNS = ["run_id", "t", "year", "quarter", "actor", "alignment"]
+
+
+def write_figures(
+    outcomes: pd.DataFrame, states: pd.DataFrame | None, params: Params, options: JobOptions, folder: Path
+) -> list[Path]:
     """The run's figures: every actor's alignment (if states are kept), Japan's W1..W5 and the gap."""
     from sim import plots  # matplotlib only where figures are drawn: --help and bad input answer fast
 
@@ -82,9 +87,9 @@ def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobO
     )
     scenario = job_label(params, options, HydraConfig.get().overrides.task)
     written = []
-    if "states" in result:
+    if states is not None:
         figure = plots.plot_alignment(
-            result["states"],
+            states,
             names,
             title=f"Alignment of every actor\n({scenario})",
             poles=(params.actors.china_pole, params.actors.us_pole),
@@ -92,7 +97,7 @@ def write_figures(result: dict[str, pd.DataFrame], params: Params, options: JobO
         )
         written += plots.save_figure(figure, folder / "alignment", options.figure_formats)
     figure = plots.plot_japan_dimensions(
-        result["outcomes"], marks, title=f"What Beijing wants from Japan, and what it gets\n({scenario})"
+        outcomes, marks, title=f"What Beijing wants from Japan, and what it gets\n({scenario})"
     )
     written += plots.save_figure(figure, folder / "japan_dimensions", options.figure_formats)
     return written
@@ -112,13 +117,20 @@ def job_label(params: Params, options: JobOptions, overrides: Sequence[str]) -> 
     return "; ".join([params.scenario.name, *([", ".join(kept)] if kept else []), runs])
 
 
-def remove_job_scaffolding(folder: Path) -> None:
-    """Remove what Hydra wrote for a job that failed validation (its .hydra folder and log)."""
+def remove_job_scaffolding(folder: Path, root: Path) -> None:
+    """Remove what Hydra wrote for a job that failed (its .hydra folder and log), and the folder
+    and its parents up to ``root`` if that leaves them empty: a failed run leaves no trace."""
     shutil.rmtree(folder / ".hydra", ignore_errors=True)
     for log_file in folder.glob("*.log"):
         log_file.unlink(missing_ok=True)
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+    store.remove_stale_temporaries(folder)
+    if not folder.is_dir() or any(folder.iterdir()):
+        return
+    folder.rmdir()
+    root, parent = root.resolve(), folder.resolve().parent
+    while root in parent.parents and not any(parent.iterdir()):  # e.g. runs/<scenario>/, made for it
+        parent.rmdir()
+        parent = parent.parent
 
 
 def run_job(cfg: DictConfig, folder: Path) -> Path:
@@ -145,13 +157,19 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
     engine = resolve_engine(options.engine, len(seeds))
     t0 = time.perf_counter()
     posterior = load_posterior(options.posterior_file) if options.posterior_file else None
-    result = run_tables(params, seeds, engine, tuple(options.tables), posterior)
+    # Streamed: memory stays that of one chunk of runs, however many replicates.
+    names = tuple(options.tables)
+    paths = store.stream_tables(folder, table_chunks(params, seeds, engine, names, posterior), names)
     simulated = time.perf_counter() - t0
-    log.info("writing %s to %s", ", ".join(f"{n} ({len(t):,} rows)" for n, t in result.items()), folder)
-    store.write_run_tables(folder, result, OmegaConf.to_yaml(cfg, resolve=True))
-    figures = write_figures(result, params, options, folder)
+    rows = {name: store.parquet_rows(path) for name, path in paths.items()}
+    log.info("wrote %s to %s", ", ".join(f"{n} ({count:,} rows)" for n, count in rows.items()), folder)
+    outcomes = pd.read_parquet(paths["outcomes"])
+    states = pd.read_parquet(paths["states"], columns=ALIGNMENT_COLUMNS) if "states" in paths else None
+    figures = write_figures(outcomes, states, params, options, folder)
+    del states
+    store.write_text(folder / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     meta = {
-        "run_ids": sorted(result["outcomes"]["run_id"].unique()),
+        "run_ids": sorted(outcomes["run_id"].unique()),
         "run_id": run_id_for(params, options.seed),
         "seed": options.seed,
         "seeds": seeds,
@@ -163,11 +181,11 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
         "seconds_simulate": round(simulated, 3),
         "seconds_total": round(time.perf_counter() - started, 3),
         "figures": [p.name for p in figures],
-        "rows": {name: len(frame) for name, frame in result.items()},
-        "sha256": store.checksums(store.table_paths(folder, result)),
+        "rows": rows,
+        "sha256": store.checksums(paths),
     }
     store.write_meta(folder, meta)
-    gap = result["outcomes"].groupby("year")["china_wants_gap"].mean()
+    gap = outcomes.groupby("year")["china_wants_gap"].mean()
     log.info(
         "%s (%d run(s), %s engine, %.1f s): Japan's China-wants gap %.3f (%d) -> %.3f (%d); folder %s",
         params.scenario.name,
@@ -215,7 +233,7 @@ def main(cfg: DictConfig) -> None:
     try:
         run_job(cfg, folder)
     except (ValueError, KeyError, DataFileError) as err:
-        remove_job_scaffolding(folder)
+        remove_job_scaffolding(folder, Path(str(cfg.get("results_root", "results"))))
         print(f"error: {error_message(err)}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -1012,6 +1013,8 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{key}={value!r}; allowed: a number")
+        if not math.isfinite(value):  # NaN passes every comparison, so no range would catch it
+            raise ValueError(f"{key}={value!r}; allowed: a finite number")
         return float(value)
     if annotation is str:
         if not isinstance(value, str):

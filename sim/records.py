@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim.finite import check_finite
 from sim.inputs import RunInputs
 from sim.outcomes import OUTCOME_COLUMNS, outcome_arrays
 from sim.params import ModelParams, Params, params_digest
@@ -115,10 +116,17 @@ class Recorder:
         self._outcomes = TurnBuffer(inputs.n_turns)
 
     def record(self, state: State, actions: Actions | None) -> None:
-        """Record the state after a turn and the actions of that turn (None for turn 0)."""
+        """Record the state after a turn and the actions of that turn (None for turn 0).
+
+        Raises
+        ------
+        NonFiniteError
+            If any state variable is NaN or infinite (naming the actor, quarter and variable).
+        """
         if self.turns == self.inputs.n_turns:
             raise ValueError(f"all {self.inputs.n_turns} turns of the run are recorded; allowed: no more")
         turn, self.turns = self.turns, self.turns + 1
+        check_finite(state, self.inputs.codes, int(self.inputs.year[turn]), int(self.inputs.quarter[turn]))
         self._states.put(turn, {f: getattr(state, f) for f in STATE_COLUMNS})
         if self.keep_dyads:
             self._dyads.put(turn, {f: getattr(state, f) for f in DYAD_COLUMNS})

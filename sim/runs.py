@@ -8,10 +8,11 @@ both give the same tables for the same seeds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.ensemble import chunk_tables
 from sim.params import Params
@@ -20,7 +21,10 @@ from sim.progress import bar
 from sim.records import TABLES
 
 ENGINES = ("auto", "mesa", "ensemble")
-PROGRESS_CHUNK = 50  # ensemble runs between two progress updates (throughput is flat from a few dozen)
+# Ensemble runs per batch of a job: one progress update each, and the memory of one batch's tables
+# (with dyads and actions, N^2 rows per run and turn: ~10 MB a run while they are built, so a job
+# of any size stays near 1 GB; throughput is flat from a few dozen runs).
+CHUNK = 50
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -46,6 +50,40 @@ def resolve_engine(engine: str, runs: int) -> str:
     return engine
 
 
+def table_chunks(
+    params: Params,
+    seeds: Sequence[int],
+    engine: str = "auto",
+    names: tuple[str, ...] = TABLES,
+    posterior: Posterior | None = None,
+) -> Iterator[dict[str, pd.DataFrame | pa.Table]]:
+    """Result tables ``names`` of ``params`` run once per seed, by ``engine``, a chunk of runs at a time.
+
+    Concatenated, the chunks are the tables of all runs in seed order; memory stays that of one
+    chunk (:data:`CHUNK` runs for the ensemble engine, one run for Mesa). With a ``posterior``,
+    run k takes the behavioural parameters of posterior sample k. Several runs show a progress
+    bar (:mod:`sim.progress`).
+    """
+    resolved = resolve_engine(engine, len(seeds))
+    with bar(total=len(seeds), desc=params.scenario.name, disable=len(seeds) == 1) as done:
+        if posterior is not None:
+            for k, seed in enumerate(seeds):
+                yield run_tables(posterior.params(params, k), [seed], resolved, names)
+                done.update(1)
+        elif resolved == "ensemble":
+            for first, chunk in zip(
+                range(0, len(seeds), CHUNK), chunk_tables([params], seeds, names, CHUNK), strict=True
+            ):
+                yield chunk
+                done.update(min(CHUNK, len(seeds) - first))
+        else:
+            from sim.model import simulate  # Mesa only when the Mesa engine runs
+
+            for seed in seeds:
+                yield {n: t for n, t in simulate(params, seed).items() if n in names}
+                done.update(1)
+
+
 def run_tables(
     params: Params,
     seeds: Sequence[int],
@@ -53,28 +91,17 @@ def run_tables(
     names: tuple[str, ...] = TABLES,
     posterior: Posterior | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Result tables ``names`` of ``params`` run once per seed, by ``engine``.
+    """Result tables ``names`` of ``params`` run once per seed, by ``engine``, held in memory.
 
-    With a ``posterior``, run k takes the behavioural parameters of posterior sample k. Several
-    runs show a progress bar (:mod:`sim.progress`).
+    For many runs write them with :func:`sim.store.stream_tables` over :func:`table_chunks`.
     """
-    resolved = resolve_engine(engine, len(seeds))
-    runs: list[dict[str, pd.DataFrame]] = []
-    with bar(total=len(seeds), desc=params.scenario.name, disable=len(seeds) == 1) as done:
-        if posterior is not None:
-            for k, seed in enumerate(seeds):
-                runs.append(run_tables(posterior.params(params, k), [seed], resolved, names))
-                done.update(1)
-        elif resolved == "ensemble":
-            for first, chunk in zip(
-                range(0, len(seeds), PROGRESS_CHUNK), chunk_tables([params], seeds, names, PROGRESS_CHUNK), strict=True
-            ):
-                runs.append({name: table.to_pandas() for name, table in chunk.items()})
-                done.update(min(PROGRESS_CHUNK, len(seeds) - first))
-        else:
-            from sim.model import simulate  # Mesa only when the Mesa engine runs
+    parts: dict[str, list[pd.DataFrame | pa.Table]] = {name: [] for name in names}
+    for chunk in table_chunks(params, seeds, engine, names, posterior):
+        for name in names:
+            parts[name].append(chunk[name])
+    return {name: concat(tables) for name, tables in parts.items()}
 
-            for seed in seeds:
-                runs.append({n: t for n, t in simulate(params, seed).items() if n in names})
-                done.update(1)
-    return {name: pd.concat([run[name] for run in runs], ignore_index=True) for name in names}
+
+def concat(tables: Sequence[pd.DataFrame | pa.Table]) -> pd.DataFrame:
+    """One data frame of the chunks ``tables`` (Arrow from the ensemble engine, pandas from Mesa)."""
+    return pd.concat([t.to_pandas() if isinstance(t, pa.Table) else t for t in tables], ignore_index=True)

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,10 +197,18 @@ class TableStreamWriter:
         self.path = Path(path)
         self._tmp = temporary_file(self.path)
         self._writer: pq.ParquetWriter | None = None
+        self._empty: pa.Table | None = None
 
     def write(self, frame: pd.DataFrame | pa.Table) -> None:
-        """Append ``frame`` (same columns and types as the first one)."""
+        """Append ``frame`` (same columns and types as the first non-empty one).
+
+        Empty frames are skipped: their column types (an empty text column of pandas, say) may
+        not be the table's. If every frame is empty, the file holds the first one.
+        """
         table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+        if table.num_rows == 0:
+            self._empty = table if self._empty is None else self._empty
+            return
         try:
             if self._writer is None:
                 encoded = dictionary_columns(table.column_names)
@@ -211,6 +219,8 @@ class TableStreamWriter:
 
     def close(self) -> Path:
         """Finish the file and move it to its final name; return that path."""
+        if self._writer is None and self._empty is not None:
+            self._writer = pq.ParquetWriter(self._tmp, self._empty.schema)
         if self._writer is None:
             raise ValueError(f"nothing was written to {self.path}")
         try:
@@ -226,6 +236,26 @@ class TableStreamWriter:
         if self._writer is not None:
             self._writer.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def stream_tables(
+    folder: Path, chunks: Iterable[Mapping[str, pd.DataFrame | pa.Table]], names: Sequence[str]
+) -> dict[str, Path]:
+    """Append each chunk's tables to ``folder/<name>.parquet``; return the files by name.
+
+    Memory stays that of one chunk. Each file appears under its final name only when every chunk
+    is written; on any error (or interrupt) the partial files are removed.
+    """
+    writers = {name: TableStreamWriter(Path(folder) / f"{name}.parquet") for name in names}
+    try:
+        for chunk in chunks:
+            for name in names:
+                writers[name].write(chunk[name])
+        return {name: writer.close() for name, writer in writers.items()}
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
 
 
 def git_revision() -> str:
@@ -277,14 +307,6 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def write_run_tables(folder: Path, tables: Mapping[str, pd.DataFrame], config_yaml: str) -> None:
-    """Write a run's resolved config and its tables into ``folder`` (atomically, each)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "config.yaml", config_yaml)
-    for name, frame in tables.items():
-        write_table(folder / f"{name}.parquet", frame)
-
-
 def write_meta(folder: Path, meta: Mapping[str, Any]) -> None:
     """Write ``meta.json`` (provenance plus ``meta``): the last file of a complete run folder."""
     write_text(folder / META_FILE, json.dumps({**provenance(), **meta}, indent=2, sort_keys=True, default=str))
@@ -314,6 +336,11 @@ def read_meta(folder: Path) -> dict[str, Any]:
             "Re-run it with this version."
         )
     return meta
+
+
+def parquet_rows(path: Path) -> int:
+    """The number of rows of a parquet file (from its footer)."""
+    return int(pq.ParquetFile(path).metadata.num_rows)
 
 
 def table_paths(folder: Path, names: Any) -> dict[str, Path]:

@@ -119,6 +119,12 @@ BAD_INPUT = {
     "misspelt_key": (["replicate=100"], ["did you mean 'replicates'", "'seed'"], 2),
     "misspelt_added_key": (["+replicate=100"], ["did you mean 'replicates'"], 2),
     "misspelt_nested_key": (["drivers.china_coersion.scale=0"], ["did you mean 'china_coercion'"], 2),
+    "nan_in_a_list": (
+        ["params.outcome.gap_weights=[nan,0.25,0.25,0.25,0.25]"],
+        ["params.outcome.gap_weights[0]=nan", "finite"],
+        2,
+    ),
+    "infinite_value": (["params.spending.threat_response=inf"], ["params.spending.threat_response=inf"], 2),
     "missing_data_file": (["actors.attributes_file=/nonexistent.csv"], ["/nonexistent.csv"], 2),
     "scenario_overridden": (
         ["scenario=no_china_coercion", "drivers.china_coercion.scale=0.5"],

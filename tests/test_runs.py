@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,3 +48,20 @@ def test_both_engines_give_the_same_tables() -> None:
             rtol=1e-12,
             atol=1e-12,
         )
+
+
+def test_streamed_chunks_concatenate_to_the_tables_of_all_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A single job streams its tables chunk by chunk (python -m sim replicates=N): the files must
+    # hold exactly the in-memory tables, in seed order, with dyads and actions in small batches.
+    from sim import runs, store
+
+    monkeypatch.setattr(runs, "CHUNK", 2)
+    params = compose_params([])
+    seeds = replicate_seeds(3, 5)
+    chunks = list(runs.table_chunks(params, seeds, "ensemble", ("dyads", "outcomes")))
+    assert [len(set(c["outcomes"]["seed"].to_pylist())) for c in chunks] == [2, 2, 1]
+    paths = store.stream_tables(tmp_path, iter(chunks), ("dyads", "outcomes"))
+    whole = run_tables(params, seeds, "ensemble", ("dyads", "outcomes"))
+    for name, path in paths.items():
+        pd.testing.assert_frame_equal(pd.read_parquet(path), whole[name])
+        assert store.parquet_rows(path) == len(whole[name])

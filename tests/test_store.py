@@ -11,6 +11,12 @@ import pytest
 from sim import __version__, store
 
 
+def write_run_tables(folder: Path, tables: dict[str, pd.DataFrame], config_yaml: str) -> None:
+    store.write_text(folder / "config.yaml", config_yaml)
+    for name, frame in tables.items():
+        store.write_table(folder / f"{name}.parquet", frame)
+
+
 class WriterFailed(RuntimeError):
     pass
 
@@ -81,7 +87,7 @@ def test_stream_writer_abort_leaves_nothing(tmp_path: Path) -> None:
 
 def test_run_folder_round_trip(tmp_path: Path) -> None:
     tables = {name: pd.DataFrame({"t": [0, 1], "value": [1.0, 2.0]}) for name in store.TABLE_NAMES}
-    store.write_run_tables(tmp_path, tables, "seed: 7\n")
+    write_run_tables(tmp_path, tables, "seed: 7\n")
     store.write_meta(tmp_path, {"run_id": "baseline-s7-abc", "seed": 7, "rows": {n: 2 for n in tables}})
     meta = store.read_meta(tmp_path)
     assert meta["run_id"] == "baseline-s7-abc" and meta["seed"] == 7
@@ -96,7 +102,7 @@ def test_run_folder_round_trip(tmp_path: Path) -> None:
 
 
 def test_read_meta_refuses_a_folder_without_meta(tmp_path: Path) -> None:
-    store.write_run_tables(tmp_path, {"states": pd.DataFrame({"t": [0]})}, "seed: 1\n")
+    write_run_tables(tmp_path, {"states": pd.DataFrame({"t": [0]})}, "seed: 1\n")
     with pytest.raises(store.ResultsError, match="not a complete run folder"):
         store.read_meta(tmp_path)
     with pytest.raises(store.ResultsError):
@@ -125,7 +131,7 @@ def test_results_error_is_a_value_error() -> None:
 
 def _complete_run(folder: Path) -> None:
     tables = {"states": pd.DataFrame({"t": [0, 1], "x": [0.5, 0.25]}), "outcomes": pd.DataFrame({"t": [0, 1]})}
-    store.write_run_tables(folder, tables, "")
+    write_run_tables(folder, tables, "")
     sums = store.checksums(store.table_paths(folder, tables))
     store.write_meta(folder, {"config_hash": "abc", "rows": {"states": 2, "outcomes": 2}, "sha256": sums})
 

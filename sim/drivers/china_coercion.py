@@ -35,8 +35,10 @@ def coercion_index(annual: Callable[[str, str, str], dict[int, float]]) -> dict[
         index[year] = {}
         for quarter in (1, 2, 3, 4):
             fiscal_year = year if quarter >= 2 else year - 1
-            if year not in days or fiscal_year not in scrambles:
-                raise DataFileError(f"China coercion index: no data for {year}Q{quarter}")
+            if year not in days:  # the file's schema requires these years: a file other than the shipped one
+                raise DataFileError(f"data file {VESSELS_FILE}: no contiguous-zone days for {year}")
+            if fiscal_year not in scrambles:
+                raise DataFileError(f"data file {SCRAMBLES_FILE}: no scrambles for fiscal year {fiscal_year}")
             index[year][quarter] = (
                 0.5 * days[year] / DAYS_PER_YEAR + 0.5 * scrambles[fiscal_year] / SCRAMBLES_VS_CHINA_PEAK
             )
