@@ -188,10 +188,13 @@ def synthetic_actor_params(n_actors: int, folder: Path, seed: int = 0) -> Params
 
     Synthetic states take the attributes of a Southeast Asian state (Vietnam) with GDP, defence
     share, alignment, dispute and trade shares drawn within the ranges of the real ones, and
-    positions spread evenly over the globe, as the world's states are: a thousand states packed
-    into Southeast Asia would each have hundreds of neighbours within a threat's reach, and their
-    arms race would measure an overflow, not the model. Their rows are written to an attribute
-    file in ``folder``. No spin-up: the benchmark times turns, not the start.
+    positions spread evenly over the globe, as the world's states are: packed into Southeast
+    Asia, a thousand states would each have hundreds of neighbours within a threat's reach and
+    their summed threat overflows ``exp()`` within a few quarters (NaN at 2,048 actors). Spread
+    out, every run stays finite; from 1,024 actors the unbounded Richardson term of eq. 20 still
+    drives some defence shares far beyond any real value within the benchmarked quarters (the
+    benchmark reports the largest). No spin-up: the benchmark times turns, not the start (a
+    spin-up at 2,048 actors takes minutes). Rows are written to an attribute file in ``folder``.
     """
     if n_actors <= len(POWERS):
         raise ValueError(f"n_actors={n_actors}; allowed: more than {len(POWERS)} (the five powers)")
