@@ -14,7 +14,7 @@ from helpers import compose_params, run_module
 from experiments import report, theories
 from experiments.common import ExperimentError
 from experiments.targets import load_targets
-from sim.params import with_values
+from sim.params import ALIGNMENT_RULES, with_values
 
 
 def test_model_probabilities_are_each_rules_share_below_the_pooled_threshold() -> None:
@@ -90,3 +90,10 @@ def test_end_to_end_run_writes_by_theory_and_model_probabilities(tmp_path: Path)
     assert "params.balance_of_power.gain" in design and "params.landscape.gain" not in design
     section = report.theories_html(report.read_experiment(out, "theories"), {})
     assert "Does the verdict depend on the theory?" in section
+
+
+@pytest.mark.parametrize("rule", ALIGNMENT_RULES)
+def test_shipped_calibration_of_each_rule_composes(rule: str) -> None:
+    params = compose_params([f"alignment_rule={rule}", f"params=calibrated_{rule}"])
+    assert params.params.alignment_rule == rule
+    assert params != compose_params([f"alignment_rule={rule}"])
