@@ -38,7 +38,10 @@ class LogBar(tqdm):
     """A tqdm bar that reports through ``logging`` instead of redrawing a terminal line."""
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
-        """Log the bar's state (count, rate, ETA) as one line."""
+        """Log the bar's state (count, rate, ETA) as one line, unless the count is unchanged since the last."""
+        if getattr(self, "_logged", None) == self.n:
+            return True
+        self._logged = self.n
         log.info(msg or self.format_meter(**{**self.format_dict, "ncols": 0}))
         return True
 
