@@ -463,8 +463,22 @@ def theories_html(theories: Mapping[str, Any], figures: Mapping[str, Rendered]) 
         for f, probs in doc.get("model_probabilities_by_threshold", {}).items()
     )
     averaged = doc.get("averaged", {})
+    grades = dict(zip(scores["rule"], scores["grade"], strict=True))
+    if len(set(grades.values())) == 1:
+        answer = (
+            f"No, not on these targets: under every rule C0 is graded <b>{esc(next(iter(grades.values())))}</b> "
+            f"(China's median share {num(scores['china_share_median'].min(), 2)} to "
+            f"{num(scores['china_share_median'].max(), 2)})."
+        )
+    else:
+        answer = (
+            "Yes: the grade changes with the theory ("
+            + ", ".join(f"{esc(r)}: {esc(g)}" for r, g in grades.items())
+            + ")."
+        )
     return f"""
 <h2 id="theories">Does the verdict depend on the theory?</h2>
+<p>{answer}</p>
 <p>The same model under three theories of how states align (<code>alignment_rule</code>: Walt's balance of
 threat, Axelrod and Bennett's landscape, Waltz's balance of power), each calibrated on the same targets (data to
 {esc(prov["last_year"])}; {esc(prov["n_samples_per_rule"])} points per rule), scored out of sample on
