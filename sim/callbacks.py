@@ -34,9 +34,16 @@ def sweep_id(overrides: Any) -> str:
     """A folder name for a sweep: its swept keys and a digest of all its overrides.
 
     ``seed=1,2 drivers.china_coercion.scale=0,1`` -> ``drivers.china_coercion.scale+seed-1a2b3c4d``.
+    A group's ``/`` becomes ``.``: the name is one folder inside ``results_root/sweeps``.
     """
     items = sorted(str(o) for o in (overrides or []))
-    swept = sorted({o.split("=", 1)[0].lstrip("+~") for o in items if "," in o or "range(" in o or "choice(" in o})
+    swept = sorted(
+        {
+            o.split("=", 1)[0].lstrip("+~").replace("/", ".")
+            for o in items
+            if "," in o or "range(" in o or "choice(" in o
+        }
+    )
     digest = hashlib.sha256("\n".join(items).encode()).hexdigest()[:8]
     return f"{'+'.join(swept) or 'sweep'}-{digest}"
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sim.params import Params, params_to_mapping
+from sim.params import Params, check_folder_name, params_to_mapping
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 HELP_FLAGS = ("--help", "-h")
@@ -126,6 +126,31 @@ def check_key(key: str, tree: Mapping[str, Any], adding: bool) -> None:
         node = node[part]
 
 
+# Keys whose value becomes a folder name under results_root.
+FOLDER_NAME_KEYS = ("scenario.name",)
+
+
+def check_contained(name: str, override: Any) -> None:
+    """Refuse an override that would instantiate code or write outside ``results_root``.
+
+    Configs and overrides are code (README, "Trust"): a ``_target_`` or a Hydra callback set on
+    the command line would run any callable (``builtins.open`` truncates a file), so it must
+    come from a config file, where it is reviewed like code. Names that become folders may not
+    leave their parent folder.
+    """
+    if "_target_" in name.split(".") or name.startswith("hydra.callbacks") or name == "hydra/callbacks":
+        raise UsageError(
+            f"{name}: overrides that name code to run (_target_, hydra.callbacks) are refused on the command "
+            "line; allowed: put them in a config file you trust"
+        )
+    if name in FOLDER_NAME_KEYS and not override.is_delete():
+        for value in _option_values(override):
+            try:
+                check_folder_name(name, value)
+            except ValueError as err:
+                raise UsageError(str(err)) from None
+
+
 def check_overrides(args: Sequence[str], choices: Mapping[str, str | None] | None = None) -> None:
     """Raise :class:`UsageError` for an override naming an unknown key, group or group option.
 
@@ -145,6 +170,7 @@ def check_overrides(args: Sequence[str], choices: Mapping[str, str | None] | Non
     keys = []
     for override in parsed:
         name = override.key_or_group
+        check_contained(name, override)
         if name.startswith("hydra"):
             continue
         if name in known:

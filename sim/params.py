@@ -328,13 +328,37 @@ class Event:
             raise ValueError(f"{where}: actor {self.actor!r} targets itself; allowed: targets other than the actor")
 
 
+def check_folder_name(key: str, value: str) -> None:
+    """Refuse a name that becomes a folder if it could leave its parent folder.
+
+    Raises
+    ------
+    ValueError
+        For an empty name, a path separator, ``..``, a leading ``.`` or a control character.
+    """
+    if (
+        not value
+        or value.startswith(".")
+        or ".." in value
+        or any(c in value for c in ("/", "\\", "\x00"))
+        or not value.isprintable()
+    ):
+        raise ValueError(
+            f"{key}={value!r} names a folder; allowed: a non-empty name without path separators or '..', "
+            "not starting with '.'"
+        )
+
+
 @dataclass(frozen=True)
 class ScenarioParams:
     """A named scenario: its description and its timeline of dated events."""
 
-    name: str = field(default="baseline", metadata={"meaning": "Scenario name.", "unit": "-"})
+    name: str = field(default="baseline", metadata={"meaning": "Scenario name (names its runs' folder).", "unit": "-"})
     description: str = field(default="", metadata={"meaning": "What the scenario is for.", "unit": "-"})
     events: tuple[Event, ...] = field(default=(), metadata={"meaning": "Dated events.", "unit": "-"})
+
+    def __post_init__(self) -> None:
+        check_folder_name("scenario.name", self.name)
 
 
 # --------------------------------------------------------------------------------------------

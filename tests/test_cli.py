@@ -125,6 +125,16 @@ BAD_INPUT = {
         2,
     ),
     "infinite_value": (["params.spending.threat_response=inf"], ["params.spending.threat_response=inf"], 2),
+    "scenario_name_escapes_results_root": (
+        ["scenario.name=../../../escaped"],
+        ["scenario.name='../../../escaped'", "without path separators or '..'"],
+        2,
+    ),
+    "callback_from_the_command_line": (
+        ["+hydra.callbacks.x._target_=builtins.open", "+hydra.callbacks.x.file=/tmp/truncated-by-a-test"],
+        ["hydra.callbacks.x._target_", "config file you trust"],
+        2,
+    ),
     "missing_data_file": (["actors.attributes_file=/nonexistent.csv"], ["/nonexistent.csv"], 2),
     "scenario_overridden": (
         ["scenario=no_china_coercion", "drivers.china_coercion.scale=0.5"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Any
 
 import pytest
@@ -107,11 +108,23 @@ def test_bad_choice_names_key_and_options() -> None:
     [
         ({"params": {"perception": {"intent_gain": math.nan}}}, "params.perception.intent_gain"),
         ({"drivers": {"china_coercion": {"scale": math.nan}}}, "drivers.china_coercion.scale"),
+        ({"params": {"outcome": {"gap_weights": [math.nan, 0.25, 0.25, 0.25, 0.25]}}}, "params.outcome.gap_weights[0]"),
+        ({"params": {"spending": {"threat_response": math.inf}}}, "params.spending.threat_response"),
+        ({"run": {"spinup_tolerance": -math.inf}}, "run.spinup_tolerance"),
     ],
 )
-def test_nan_is_out_of_range(mapping: dict[str, Any], key: str) -> None:
-    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
+def test_nan_and_infinities_are_refused_lists_included(mapping: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(key)):
         params_from_mapping(mapping)
+
+
+@pytest.mark.parametrize("name", ["../../../escaped", "a/b", "..", ".hidden", "", "x\\y", "tab\tname"])
+def test_a_scenario_name_that_would_leave_its_folder_is_refused(name: str) -> None:
+    with pytest.raises(ValueError, match=r"scenario\.name=.*names a folder"):
+        params_from_mapping({"scenario": {"name": name}})
+    assert (
+        params_from_mapping({"scenario": {"name": "no_china_coercion-2015"}}).scenario.name == "no_china_coercion-2015"
+    )
 
 
 def test_from_year_outside_the_run_is_rejected() -> None:
