@@ -75,6 +75,7 @@ def test_the_readme_query_works_over_sweeps_of_different_keys(
     rows = duckdb.sql(query.replace("'results/", f"'{results}/")).fetchall()
     assert sorted({nk for nk, _, _ in rows}) == [0.0, 2.0]
 
+
 def test_a_missing_results_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err
