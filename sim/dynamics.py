@@ -16,6 +16,7 @@ symbol           meaning (unit)
 ===============  ==========================================================================
 x_i              alignment in [-1, 1]: -1 with China, +1 with the US
 s_i              defence spending (% of GDP)
+C_i              political spending ceiling (% of GDP; inf: none), q_i its review clock (quarters)
 M_i              military expenditure (USD bn, constant 2023), M = s Y / 100
 K_i              military capability stock (USD bn, constant 2023)
 L_i              alliance lock-in with the US in [0, 1]
@@ -69,10 +70,12 @@ def great_circle_km(lat: Array, lon: Array) -> Array:
 
 
 def threat_proximity(distance_km: Array, reach_km: Array, scale_km: float) -> Array:
-    """Proximity weight of j's power at i (eq. 1): ``exp(-max(0, d_ij - reach_j) / d_0)``.
+    """Proximity weight of j's power at i (eq. 1): ``exp(-max(0, d_ij - reach_i - reach_j) / d_0)``.
 
     Power projected within an actor's reach arrives undiminished; beyond it it decays with the
-    loss-of-strength gradient (Boulding 1962). ``reach_km`` broadcasts over the target axis.
+    loss-of-strength gradient (Boulding 1962). ``reach_km`` is the pair's combined reach: an
+    observer with forces deployed far from home (the US in the western Pacific) meets a rival's
+    power where its own forces are, not only at its reference point.
     """
     return np.exp(-np.maximum(0.0, distance_km - reach_km) / scale_km)
 
@@ -161,23 +164,36 @@ def basing_acceptance(china_bloc_threat: ArrayLike, alignment: ArrayLike, thresh
     return logistic((np.asarray(china_bloc_threat) - threshold) / width) * np.maximum(0.0, alignment)
 
 
-def smoothed_growth(growth: ArrayLike, expenditure: ArrayLike, expenditure_prev: ArrayLike) -> Array:
-    """Exponentially smoothed annual growth of expenditure (eq. 15), a one-year time constant.
+def smoothed_growth(growth: ArrayLike, share: ArrayLike, share_prev: ArrayLike) -> Array:
+    """Exponentially smoothed annual growth of the defence share of GDP (eq. 15), a one-year time constant.
 
-    ``g' = g + (4 ln(M_t / M_{t-1}) - g) / 4``.
+    ``g' = g + (4 ln(s_t / s_{t-1}) - g) / 4``: spending growth above the state's own GDP growth.
     """
-    quarterly = np.log(np.divide(expenditure, expenditure_prev))
+    quarterly = np.log(np.divide(share, share_prev))
     return np.asarray(growth + (4.0 * quarterly - growth) / 4.0)
 
 
 def buildup_intensity(growth: ArrayLike, normal_growth: float) -> Array:
-    """Arms build-up (eq. 16): real spending growth above the normal rate, ``max(0, g - g_0)`` per year."""
+    """Arms build-up (eq. 16): growth of the defence share above ``g_0``, ``max(0, g - g_0)`` per year.
+
+    On shares, not on spending: a state whose economy grows fast spends more without arming
+    faster than it grows, and that is not read as a build-up.
+    """
     return np.maximum(0.0, np.subtract(growth, normal_growth))
 
 
 # ----------------------------------------------------------------------------------------------
 # Perception: evidence, intent, threat (balance of threat, Walt 1987)
 # ----------------------------------------------------------------------------------------------
+
+
+def hostile_reading(distance: ArrayLike, power: float) -> Array:
+    """How much of j's conduct i reads as hostile (eq. 4a): ``h_ij = D_ij ** k_h``, ``D_ij = |x_i - x_j| / 2``.
+
+    Partners read each other's acts charitably, rivals at face value (Walt 1987: perceived
+    intentions; Russia's 2015 and China's 2019 strategies name the US, not each other).
+    """
+    return np.asarray(np.asarray(distance) ** power)
 
 
 def targeted_evidence(exposure_matrix: Array, hostile_acts: Array) -> Array:
@@ -335,54 +351,93 @@ def us_pressure_term(
     return np.asarray(pressure * response * np.asarray(lockin) * np.maximum(0.0, target - np.asarray(spending)))
 
 
-def desired_spending(
-    baseline: ArrayLike,
-    total_threat: ArrayLike,
+def rival_weights(threat_matrix: Array, gdp_observer: Array, gdp_target: Array) -> Array:
+    """Richardson's reaction weights in shares (eq. 20a): ``w_ij = T_ij Y_j / (Y_i + Y_j)``.
+
+    i reacts to j's defence share in proportion to how threatening j is and to j's economic
+    weight in the pair: a rival's effort counts by the share of the pair's joint income it
+    spends on arms, so a poor state's high share does not alarm a rich neighbour as a rich
+    state's would. ``gdp_observer`` (n,) and ``gdp_target`` (N,) broadcast over the observer
+    and target axes of ``threat_matrix`` (..., n, N).
+    """
+    yi = np.asarray(gdp_observer)[:, None]
+    yj = np.asarray(gdp_target)[None, :]
+    return np.asarray(threat_matrix * yj / (yi + yj))
+
+
+def spending_target(
+    grievance: ArrayLike,
+    rival_pressure: ArrayLike,
     pressure: ArrayLike,
     trend: ArrayLike,
-    threat_response: float,
+    reaction: float,
     trend_response: float,
 ) -> Array:
-    """Richardson-type desired spending (eq. 20): ``s* = s_bar exp(k_s Theta_i) + pi_i + k_n n_i``.
+    """Richardson's unbounded desired share (eq. 20b): ``s^u = g_i + k_s R_i + pi_i + k_n n_i``.
 
-    Threat scales spending proportionally (a state at 0.2% of GDP does not add what one at 2%
-    adds), so desired spending stays positive.
+    ``R_i = sum_j w_ij s_j`` (eq. 20a): the threat-weighted rival shares. ``g_i`` is the
+    grievance and domestic term (anchored so that the start is a rest point, section 5);
+    relaxing toward the target at rate ``rho_s`` is Richardson's fatigue ``-a s``.
     """
     return np.asarray(
-        np.asarray(baseline) * np.exp(threat_response * np.asarray(total_threat))
-        + pressure
-        + trend_response * np.asarray(trend)
+        np.asarray(grievance) + reaction * np.asarray(rival_pressure) + pressure + trend_response * np.asarray(trend)
     )
 
 
-def spending_baseline(
+def bounded_target(unbounded: ArrayLike, ceiling: ArrayLike, floor: float, fiscal_bound: float) -> Array:
+    """The share a state moves toward (eq. 20c): ``s* = min(max(f, s^u), C_i, B)``.
+
+    Never below the floor ``f`` (a state keeps some armed forces), never above its political
+    ceiling ``C_i`` or the fiscal bound ``B``: with ``0 < rho_s <= 1`` every share stays in
+    ``[min(s_0, f), max(s_0, B)]`` whatever the parameters (no run can explode).
+    """
+    return np.asarray(np.minimum(np.minimum(np.maximum(floor, unbounded), ceiling), fiscal_bound))
+
+
+def grievance_anchor(
     spending: ArrayLike,
-    total_threat: ArrayLike,
+    rival_pressure: ArrayLike,
     pressure: ArrayLike,
     trend: ArrayLike,
-    threat_response: float,
+    reaction: float,
     trend_response: float,
-    floor_share: float,
 ) -> Array:
-    """The baseline ``s_bar`` that makes ``spending`` the desired level (inverse of eq. 20).
+    """The grievance ``g_i`` that makes ``spending`` the unbounded target (inverse of eq. 20b).
 
-    ``s_bar = max(f s, s - pi - k_n n) exp(-k_s Theta)``; the floor ``f s`` keeps it positive
-    where pressure alone would explain the start level.
+    ``g_i = s_i - k_s R_i - pi_i - k_n n_i``; it may be negative (threat explains more than the
+    start share), and then a state's share falls to the floor when its rivals disarm.
     """
-    rest = np.maximum(
-        floor_share * np.asarray(spending), np.asarray(spending) - pressure - trend_response * np.asarray(trend)
+    return np.asarray(
+        np.asarray(spending) - reaction * np.asarray(rival_pressure) - pressure - trend_response * np.asarray(trend)
     )
-    return np.asarray(rest * np.exp(-threat_response * np.asarray(total_threat)))
 
 
-def update_spending(spending: ArrayLike, desired: ArrayLike, ceiling: ArrayLike, rate: float) -> Array:
-    """Spending after one quarter (eq. 20): ``s' = s + rho_s (min(s*, C) - s)``."""
-    return np.asarray(spending + rate * (np.minimum(desired, ceiling) - np.asarray(spending)))
+def update_spending(spending: ArrayLike, target: ArrayLike, rate: float) -> Array:
+    """Spending after one quarter (eq. 20d): ``s' = s + rho_s (s* - s)`` (a convex combination)."""
+    return np.asarray(np.asarray(spending) + rate * (np.asarray(target) - np.asarray(spending)))
 
 
-def update_ceiling(ceiling: ArrayLike, desired: ArrayLike, erosion: float) -> Array:
-    """A political spending ceiling gives way under sustained demand (eq. 22): ``C' = C + eps max(0, s* - C)``."""
-    return np.asarray(ceiling + erosion * np.maximum(0.0, np.subtract(desired, ceiling)))
+def review_clock(clock: ArrayLike, unbounded: ArrayLike, ceiling: ArrayLike, margin: float) -> Array:
+    """Quarters in a row the desired share has exceeded the ceiling by the margin (eq. 22a).
+
+    ``q' = (q + 1) [s^u > (1 + m) C]``: the clock restarts whenever the demand falls back.
+    """
+    over = np.asarray(unbounded) > (1.0 + margin) * np.asarray(ceiling)
+    return np.asarray(np.where(over, np.asarray(clock) + 1.0, 0.0))
+
+
+def review_ceiling(
+    ceiling: ArrayLike, clock: ArrayLike, unbounded: ArrayLike, quarters: float, fiscal_bound: float
+) -> tuple[Array, Array]:
+    """A policy review (eq. 22b): once the clock reaches ``L`` quarters, the ceiling steps up.
+
+    ``C' = min(s^u, B)`` and the clock restarts; otherwise nothing changes. A political limit
+    (Japan's 1% norm) holds until a sustained demand forces a decision, which then moves it in
+    one step, as Japan's 2022 documents did; the timing is the model's, never an input.
+    """
+    due = np.asarray(clock) >= quarters
+    new_ceiling = np.where(due, np.minimum(np.maximum(ceiling, unbounded), fiscal_bound), ceiling)
+    return np.asarray(new_ceiling), np.asarray(np.where(due, 0.0, clock))
 
 
 def update_capability(capability: ArrayLike, expenditure: ArrayLike, depreciation_per_year: float) -> Array:

@@ -21,10 +21,9 @@ from sim import dynamics
 from sim.drivers.levels import driver_levels
 from sim.inputs import DataFileError, RunInputs, build_inputs
 from sim.params import DriverParams, Params
-from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, us_pressure
+from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, rival_pressure, us_pressure
 
 PERCEPTIONS = ("intent", "threat", "criticism", "resistance", "denial", "trust")
-BASELINE_FLOOR_SHARE = 0.1  # s_bar >= 10% of start spending: US pressure never explains all of it
 ALIGNMENT_LIMIT = 0.999  # target alignments are tanh(.): a start value of +-1 has no finite logit
 
 
@@ -37,9 +36,9 @@ def start_state(inputs: RunInputs, params: Params) -> State:
     if over.any():
         codes = [inputs.codes[k] for k in np.flatnonzero(over)]
         raise DataFileError(f"actor attributes: milex_share_gdp_2010 exceeds spending_ceiling_share_gdp for {codes}")
+    check_spending_bounds(inputs, params)
     expenditure = spending / 100.0 * inputs.gdp[0]
     capability = expenditure / 4.0 / (1.0 - (1.0 - depreciation) ** 0.25)
-    growth = np.log(inputs.gdp[min(4, inputs.n_turns - 1)] / inputs.gdp[0]) if inputs.n_turns > 4 else np.zeros(n)
     zeros = np.zeros((1, n, n))
     return State(
         alignment=inputs.alignment_start[None, :].copy(),
@@ -48,7 +47,8 @@ def start_state(inputs: RunInputs, params: Params) -> State:
         capability=capability[None, :],
         lockin=inputs.lockin_start[None, :].copy(),
         ceiling=inputs.ceiling_start[None, :].copy(),
-        growth=np.asarray(growth, dtype=float).reshape(1, n),
+        review_clock=np.zeros((1, n)),
+        growth=np.zeros((1, n)),
         trend=np.zeros((1, n)),
         intent=zeros,
         threat=zeros,
@@ -57,6 +57,29 @@ def start_state(inputs: RunInputs, params: Params) -> State:
         denial=zeros,
         trust=zeros,
     )
+
+
+def check_spending_bounds(inputs: RunInputs, params: Params) -> None:
+    """Refuse a floor above, or a fiscal bound below, some actor's start share (eq. 20c could not start at rest).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, its value, the actor and what is allowed.
+    """
+    sp = params.params.spending
+    spending = inputs.spending_start
+    low, high = int(np.argmin(spending)), int(np.argmax(spending))
+    if sp.floor_share_gdp > spending[low]:
+        raise ValueError(
+            f"params.spending.floor_share_gdp={sp.floor_share_gdp} is above {inputs.codes[low]}'s start share "
+            f"({spending[low]}% of GDP); allowed: at most {spending[low]}"
+        )
+    if sp.fiscal_bound_share_gdp < spending[high]:
+        raise ValueError(
+            f"params.spending.fiscal_bound_share_gdp={sp.fiscal_bound_share_gdp} is below {inputs.codes[high]}'s "
+            f"start share ({spending[high]}% of GDP); allowed: at least {spending[high]}"
+        )
 
 
 def factual(params: Params) -> Params:
@@ -83,22 +106,21 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
         if max(moves) <= params.run.spinup_tolerance:
             break
     drivers = driver_levels(inputs, model.policy, 0, state.alignment)
-    drive, china_bloc, us_bloc = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend, 0)
+    drive, _, _ = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend, 0)
     x0 = np.clip(state.alignment, -ALIGNMENT_LIMIT, ALIGNMENT_LIMIT)
     baseline_logit = np.where(inputs.is_pole, 0.0, np.arctanh(x0) - drive)
-    spending_baseline = dynamics.spending_baseline(
+    grievance = dynamics.grievance_anchor(
         state.spending,
-        china_bloc + us_bloc,
+        rival_pressure(state.threat, state, ALL, inputs, 0),
         us_pressure(state, model, drivers),
         state.trend,
         model.spending.threat_response,
         model.spending.domestic_trend_response,
-        BASELINE_FLOOR_SHARE,
     )
     actions = decide(state, ALL, inputs, model, 0, drivers, None)
     anchors = Anchors(
         baseline_logit=baseline_logit,
-        spending_baseline=spending_baseline,
+        grievance=grievance,
         basing_start=actions.basing.copy(),
         lockin_start=state.lockin.copy(),
     )

@@ -193,6 +193,7 @@ class RunInputs:
     neighbourhood: np.ndarray  # (N, N)
     is_self: np.ndarray  # (N, N) bool
     offence: np.ndarray  # (N,)
+    projects_power: np.ndarray  # (N,) bool: reach_km > 0 (forces that operate beyond the home territory)
     dispute: np.ndarray  # (N, N) symmetric: disputes with the China pole
     trade_china: np.ndarray  # (N,)
     trade_us: np.ndarray  # (N,)
@@ -420,9 +421,10 @@ def build_inputs(params: Params) -> RunInputs:
         is_engager=np.isin(np.array(codes), params.actors.engagers),
         is_pole=is_pole,
         distance_km=distance,
-        threat_proximity=dynamics.threat_proximity(distance, reach[None, :], perc.threat_distance_km),
+        threat_proximity=dynamics.threat_proximity(distance, reach[:, None] + reach[None, :], perc.threat_distance_km),
         neighbourhood=dynamics.spillover_proximity(distance, perc.spillover_distance_km),
         is_self=is_self,
+        projects_power=reach > 0.0,
         offence=1.0 + perc.nuclear_offence_factor * table["nuclear"].to_numpy(),
         dispute=dispute,
         trade_china=table["trade_share_china"].to_numpy(),

@@ -414,6 +414,13 @@ class PerceptionParams(Checked):
         meaning="sigma_b: share of the evidence from force (wars, missile tests) by j's partners attributed to j.",
         source="C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
     )
+    hostile_reading_power: float = p(
+        2.0,
+        unit="1",
+        bounds=(0.0, 10.0),
+        meaning="k_h: how sharply partners discount each other's acts, h_ij = (|x_i - x_j| / 2) ** k_h.",
+        source="Walt 1987 (perceived intentions); assumption for the value",
+    )
     affinity_power: float = p(
         8.0,
         unit="1",
@@ -645,7 +652,7 @@ class BalanceOfPowerParams(Checked):
 
 @dataclass(frozen=True)
 class SpendingParams(Checked):
-    """Richardson-type defence spending with eroding political ceilings."""
+    """Richardson arms dynamics in shares of GDP, with fiscal bounds and political ceilings reset by reviews."""
 
     config_key: ClassVar[str] = "params.spending"
 
@@ -653,22 +660,43 @@ class SpendingParams(Checked):
         0.05,
         unit="1/quarter",
         bounds=(0.0, 1.0),
-        meaning="rho_s: share of the gap to the desired spending closed per quarter.",
+        meaning="rho_s: share of the gap to the target share closed per quarter (Richardson's fatigue a).",
         source="Richardson 1960 (fatigue term); assumption for the value",
     )
     threat_response: float = p(
         0.5,
-        unit="1/threat",
+        unit="% GDP per % GDP",
         bounds=(0.0, 20.0),
-        meaning="k_s: relative rise of desired spending per unit of total threat, s_bar exp(k_s Theta).",
-        source="Richardson 1960",
+        meaning="k_s: rise of the target share per unit of threat-weighted rival share R_i (Richardson's k / a).",
+        source="Richardson 1960 (reaction term)",
     )
-    ceiling_erosion_per_quarter: float = p(
-        0.01,
-        unit="1/quarter",
-        bounds=(0.0, 1.0),
-        meaning="epsilon_C: share of the excess of desired spending over a ceiling by which the ceiling gives way.",
-        source="assumption (Japan's 1% norm, 1976; CLAIMS.md)",
+    fiscal_bound_share_gdp: float = p(
+        30.0,
+        unit="% GDP",
+        bounds=(1.0, 100.0),
+        meaning="B: no state's target share exceeds this fiscal bound; must exceed every start share.",
+        source="assumption: above North Korea's ~22-25% (SIPRI, sparse), the highest in the data",
+    )
+    floor_share_gdp: float = p(
+        0.1,
+        unit="% GDP",
+        bounds=(0.001, 5.0),
+        meaning="f: no state's target share falls below this floor; must not exceed any start share.",
+        source="assumption: below Laos's 0.2% (SIPRI 2010), the lowest in the data",
+    )
+    review_margin: float = p(
+        0.1,
+        unit="1",
+        bounds=(0.0, 5.0),
+        meaning="m: relative excess of the desired share over a ceiling that counts toward a policy review.",
+        source="assumption (calibrated); Japan's 2013, 2018, 2022 strategy documents",
+    )
+    review_quarters: float = p(
+        8.0,
+        unit="quarters",
+        bounds=(1.0, 200.0),
+        meaning="L: quarters in a row of excess demand after which a review resets the ceiling in a step.",
+        source="assumption (calibrated); Japan's reviews came 4-5 years apart (2013, 2018, 2022)",
     )
     us_target_share_gdp: float = p(
         2.0,
@@ -692,11 +720,11 @@ class SpendingParams(Checked):
         source="assumption",
     )
     normal_growth_per_year: float = p(
-        0.03,
+        0.0,
         unit="1/year",
         bounds=(-0.5, 0.5),
-        meaning="g_0: real spending growth not read as a build-up.",
-        source="assumption (world real GDP growth)",
+        meaning="g_0: growth of the defence share of GDP not read as a build-up (0: any growth above GDP's).",
+        source="assumption: a build-up is spending growth above the state's own GDP growth",
     )
     capability_depreciation_per_year: float = p(
         0.10,

@@ -41,7 +41,8 @@ class State:
     capability: np.ndarray  # (R, n) USD bn, constant 2023
     lockin: np.ndarray  # (R, n) in [0, 1]
     ceiling: np.ndarray  # (R, n) % GDP (inf: none)
-    growth: np.ndarray  # (R, n) smoothed real growth of expenditure, 1/year
+    review_clock: np.ndarray  # (R, n) quarters in a row of demand above the ceiling (eq. 22a)
+    growth: np.ndarray  # (R, n) smoothed growth of the defence share of GDP, 1/year
     trend: np.ndarray  # (R, n) domestic normalisation index
     intent: np.ndarray  # (R, n, N)
     threat: np.ndarray  # (R, n, N)
@@ -56,7 +57,7 @@ class Anchors:
     """Per-run constants fixed at initialisation so that the start state is an equilibrium."""
 
     baseline_logit: np.ndarray  # (R, n) mu_i of eq. 19
-    spending_baseline: np.ndarray  # (R, n) s_bar_i of eq. 20
+    grievance: np.ndarray  # (R, n) g_i of eq. 20b (% GDP)
     basing_start: np.ndarray  # (R, n) b_0 of eq. 24
     lockin_start: np.ndarray  # (R, n) L_0 of eq. 24
 
@@ -185,22 +186,31 @@ def perceive(
     hostile = host.coercion * actions.coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
     evidence = dynamics.targeted_evidence(exposure, hostile)
     power = dynamics.relative_power(own.capability[:, :, None], snapshot.capability[:, None, :], inputs.offence)
-    # Untargeted acts are seen by all in range, except by the actor's own partners (eq. 5);
-    # a build-up alarms in proportion to the armer's power relative to the observer.
-    seen = inputs.threat_proximity[rows] * (1.0 - own_affinity) * offdiag
+    # Untargeted acts are seen by all in range (eq. 5); a build-up alarms in proportion to the
+    # armer's power relative to the observer.
+    seen = inputs.threat_proximity[rows] * offdiag
     force = seen * (host.war * actions.war + host.provocation * actions.provocation)[:, None, :]
     evidence = evidence + force + seen * host.buildup * actions.buildup[:, None, :] * power
-    # The China pole reads US basing as hostile, by the US and by each host (eq. 5).
+    # US basing is read as hostile (eq. 5): the basing power (the US) by the powers on China's
+    # side, in proportion to how far they stand on it (encirclement as the powers whose forces it
+    # faces see it; states without forces beyond their borders read it as others' business);
+    # each host by the China pole, which treats hosts as parties to containment.
     basing_seen = host.basing * actions.basing
+    wary = np.maximum(0.0, -own.alignment) * inputs.projects_power[rows]
     is_china = (ids == inputs.china)[None, :, None]
-    basing_row = basing_seen.copy()
-    basing_row[:, inputs.us] += basing_seen.sum(axis=-1)
-    evidence = evidence + np.where(is_china, basing_row[:, None, :], 0.0)
+    basing_row = np.where(is_china, basing_seen[:, None, :], 0.0)
+    basing_row[:, :, inputs.us] += wary * basing_seen.sum(axis=-1)[:, None]
+    evidence = evidence + basing_row
     # Force used or threatened (war, missile tests) is also read as a sign of what the actor's
     # close partners may do (eq. 6); only the columns of actors that used force are non-zero.
     forceful = np.flatnonzero(np.any((actions.war != 0.0) | (actions.provocation != 0.0), axis=0))
     partners = (affinity * ~inputs.is_self)[:, forceful, :]
     evidence = evidence * offdiag + dynamics.bloc_attribution(force[:, :, forceful], partners, perc.bloc_spillover)
+    # Partners read each other's conduct charitably, rivals at face value (eq. 4a).
+    reading = dynamics.hostile_reading(
+        dynamics.alignment_distance(own.alignment[:, :, None], x[:, None, :]), perc.hostile_reading_power
+    )
+    evidence = evidence * reading
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
     reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
     intent = dynamics.update_intent(
@@ -299,6 +309,36 @@ def us_pressure(own: State, params: ModelParams, drivers: TurnDrivers) -> np.nda
     )
 
 
+def rival_pressure(threat: np.ndarray, snapshot: State, rows: Rows, inputs: RunInputs, turn: int) -> np.ndarray:
+    """Threat-weighted rival shares ``R_i = sum_j w_ij s_j`` (eq. 20a) of the observers in ``rows``."""
+    weights = dynamics.rival_weights(threat, inputs.gdp[turn, rows], inputs.gdp[turn])
+    return np.asarray(np.sum(weights * snapshot.spending[:, None, :], axis=-1))
+
+
+def spending_demand(
+    own: State,
+    snapshot: State,
+    anchors: Anchors,
+    threat: np.ndarray,
+    rows: Rows,
+    inputs: RunInputs,
+    params: ModelParams,
+    turn: int,
+    drivers: TurnDrivers,
+    trend: np.ndarray,
+) -> np.ndarray:
+    """Richardson's unbounded desired share ``s^u`` of the actors in ``rows`` (eq. 20b)."""
+    sp = params.spending
+    return dynamics.spending_target(
+        anchors.grievance,
+        rival_pressure(threat, snapshot, rows, inputs, turn),
+        us_pressure(own, params, drivers),
+        trend,
+        sp.threat_response,
+        sp.domestic_trend_response,
+    )
+
+
 def respond(
     snapshot: State,
     anchors: Anchors,
@@ -322,26 +362,23 @@ def respond(
     al, sp, lk = params.alignment, params.spending, params.lockin
     is_pole = inputs.is_pole[rows]
     trend = own.trend + np.where(ids == inputs.focal, drivers.japan_domestic_trend, 0.0)
-    drive, china_bloc, us_bloc = alignment_pull(own, snapshot, threat, rows, inputs, params, trend, turn)
+    drive, _, _ = alignment_pull(own, snapshot, threat, rows, inputs, params, trend, turn)
     alignment = dynamics.update_alignment(
         own.alignment, anchors.baseline_logit, drive, own.lockin, al.adjustment_per_quarter, al.lockin_stickiness
     )
     alignment = np.where(is_pole, own.alignment, alignment)
 
-    desired = dynamics.desired_spending(
-        anchors.spending_baseline,
-        china_bloc + us_bloc,
-        us_pressure(own, params, drivers),
-        trend,
-        sp.threat_response,
-        sp.domestic_trend_response,
-    )
-    spending = dynamics.update_spending(own.spending, desired, own.ceiling, sp.adjustment_per_quarter)
+    unbounded = spending_demand(own, snapshot, anchors, threat, rows, inputs, params, turn, drivers, trend)
+    target = dynamics.bounded_target(unbounded, own.ceiling, sp.floor_share_gdp, sp.fiscal_bound_share_gdp)
+    spending = dynamics.update_spending(own.spending, target, sp.adjustment_per_quarter)
     if not np.isnan(drivers.china_spending):
         spending = np.where(ids == inputs.china, drivers.china_spending, spending)
-    ceiling = dynamics.update_ceiling(own.ceiling, desired, sp.ceiling_erosion_per_quarter)
+    clock = dynamics.review_clock(own.review_clock, unbounded, own.ceiling, sp.review_margin)
+    ceiling, clock = dynamics.review_ceiling(
+        own.ceiling, clock, unbounded, sp.review_quarters, sp.fiscal_bound_share_gdp
+    )
     expenditure = spending / 100.0 * inputs.gdp[turn, rows]
-    growth = dynamics.smoothed_growth(own.growth, expenditure, own.expenditure)
+    growth = dynamics.smoothed_growth(own.growth, spending, own.spending)
     capability = dynamics.update_capability(own.capability, expenditure, sp.capability_depreciation_per_year)
     lockin = dynamics.update_lockin(
         own.lockin,
@@ -364,6 +401,7 @@ def respond(
         capability,
         lockin,
         ceiling,
+        clock,
         growth,
         trend,
         intent,

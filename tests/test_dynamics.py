@@ -135,10 +135,10 @@ def test_basing_acceptance_half_at_threshold_and_none_for_china_aligned_hosts() 
 
 
 def test_smoothed_growth_is_at_rest_under_its_own_growth_rate() -> None:
-    g = 4 * math.log(1.02)  # 2% a quarter, as an annual log rate
-    assert dy.smoothed_growth(g, 102.0, 100.0) == pytest.approx(g, rel=1e-12)
-    # hand value: g' = g + (4 ln(M/M_prev) - g) / 4
-    assert dy.smoothed_growth(0.0, 110.0, 100.0) == pytest.approx(math.log(1.1))
+    g = 4 * math.log(1.02)  # the share grows 2% a quarter, as an annual log rate
+    assert dy.smoothed_growth(g, 1.02, 1.0) == pytest.approx(g, rel=1e-12)
+    # hand value: g' = g + (4 ln(s/s_prev) - g) / 4
+    assert dy.smoothed_growth(0.0, 1.1, 1.0) == pytest.approx(math.log(1.1))
 
 
 def test_buildup_intensity_counts_only_growth_above_normal() -> None:
@@ -333,46 +333,76 @@ def test_us_pressure_term_hand_values() -> None:
     assert dy.us_pressure_term(0.0, 0.3, 0.6, 1.0, 2.0) == 0.0
 
 
-def test_desired_spending_hand_value() -> None:
-    out = dy.desired_spending(1.0, math.log(2.0) / 0.5, 0.1, 0.2, 0.5, 0.3)
-    assert out == pytest.approx(2.0 + 0.1 + 0.06)
+def test_rival_weights_count_a_rival_by_its_share_of_the_pairs_income() -> None:
+    threat = np.array([[0.0, 0.5], [0.2, 0.0]])
+    w = dy.rival_weights(threat, np.array([100.0, 300.0]), np.array([100.0, 300.0]))
+    np.testing.assert_allclose(w, [[0.0, 0.5 * 300 / 400], [0.2 * 100 / 400, 0.0]])
 
 
-def test_spending_baseline_then_desired_spending_returns_spending_where_floor_does_not_bind() -> None:
+def test_spending_target_and_grievance_anchor_are_inverse() -> None:
     rng = np.random.default_rng(308)
-    n = 5000
-    spending = rng.uniform(0.2, 5.0, n)
-    theta = rng.uniform(0, 3, n)
-    pressure = rng.uniform(0, 0.3, n) * spending
-    trend = rng.uniform(0, 1, n)
-    k_s, k_n, floor = 0.5, 0.3, 0.1
-    trend = np.minimum(trend, 0.5 * spending / k_n)  # keep s - pi - k_n n above the floor share f s
-    baseline = dy.spending_baseline(spending, theta, pressure, trend, k_s, k_n, floor)
-    assert np.all(spending - pressure - k_n * trend > floor * spending)
-    np.testing.assert_allclose(dy.desired_spending(baseline, theta, pressure, trend, k_s, k_n), spending, rtol=1e-12)
+    spending, rivals, pressure, trend = (rng.uniform(0, 3, 2000) for _ in range(4))
+    g = dy.grievance_anchor(spending, rivals, pressure, trend, 0.7, 0.3)
+    np.testing.assert_allclose(dy.spending_target(g, rivals, pressure, trend, 0.7, 0.3), spending, rtol=1e-12)
+    assert dy.spending_target(1.0, 2.0, 0.1, 0.5, 0.5, 0.2) == pytest.approx(1.0 + 1.0 + 0.1 + 0.1)
 
 
-def test_spending_baseline_floor_binds_when_pressure_alone_explains_spending() -> None:
-    baseline = dy.spending_baseline(1.0, 0.0, 1.0, 0.0, 0.5, 0.3, 0.1)
-    assert baseline == pytest.approx(0.1)
-    assert dy.desired_spending(baseline, 0.0, 1.0, 0.0, 0.5, 0.3) > 1.0
+def test_bounded_target_keeps_floor_ceiling_and_fiscal_bound() -> None:
+    out = dy.bounded_target(np.array([-5.0, 0.5, 3.0, 80.0]), np.array([np.inf, np.inf, 1.0, np.inf]), 0.1, 30.0)
+    np.testing.assert_allclose(out, [0.1, 0.5, 1.0, 30.0])
 
 
-def test_update_spending_closes_share_of_gap_up_to_ceiling() -> None:
-    assert dy.update_spending(1.0, 3.0, np.inf, 0.05) == pytest.approx(1.1)
-    assert dy.update_spending(1.0, 3.0, 1.5, 0.5) == pytest.approx(1.25)  # toward the ceiling, not s*
-    assert dy.update_spending(2.0, 1.0, 5.0, 0.1) == pytest.approx(1.9)
+def test_update_spending_closes_share_of_gap() -> None:
+    assert dy.update_spending(1.0, 3.0, 0.05) == pytest.approx(1.1)
+    assert dy.update_spending(2.0, 1.0, 0.1) == pytest.approx(1.9)
 
 
-def test_update_ceiling_never_decreases_and_erodes_under_excess_demand() -> None:
-    rng = np.random.default_rng(309)
-    ceiling = rng.uniform(0.5, 3, 5000)
-    desired = rng.uniform(0, 5, 5000)
-    out = dy.update_ceiling(ceiling, desired, 0.01)
-    assert np.all(out >= ceiling)
-    np.testing.assert_allclose(out, ceiling + 0.01 * np.maximum(0, desired - ceiling))
-    assert dy.update_ceiling(1.0, 2.0, 0.1) == pytest.approx(1.1)
-    assert dy.update_ceiling(np.inf, 2.0, 0.1) == np.inf
+def richardson_pair(k: float, l_: float, g: tuple[float, float], bound: float, quarters: int) -> np.ndarray:
+    """Two actors under constant threat: reaction weights k (1 to 2) and l (2 to 1), fatigue rho."""
+    rho = 0.1
+    s = np.array([1.0, 1.0])
+    weights = np.array([[0.0, k], [l_, 0.0]])
+    for _ in range(quarters):
+        rivals = weights @ s
+        target = dy.bounded_target(dy.spending_target(np.asarray(g), rivals, 0.0, 0.0, 1.0, 0.0), np.inf, 0.01, bound)
+        s = dy.update_spending(s, target, rho)
+    return s
+
+
+def test_two_actor_richardson_settles_at_its_equilibrium_when_k_l_below_a_b() -> None:
+    # ds1 = rho (g1 + k s2 - s1), ds2 = rho (g2 + l s1 - s2): Richardson with a = b = rho and
+    # reactions rho k, rho l; stable iff (rho k)(rho l) < rho^2, i.e. k l < 1, at
+    # s1 = (g1 + k g2) / (1 - k l), s2 = (g2 + l g1) / (1 - k l) (Richardson 1960).
+    k, l_, g = 0.6, 0.8, (0.5, 0.3)
+    s = richardson_pair(k, l_, g, bound=30.0, quarters=2000)
+    expected = np.array([g[0] + k * g[1], g[1] + l_ * g[0]]) / (1.0 - k * l_)
+    np.testing.assert_allclose(s, expected, rtol=1e-10)
+
+
+def test_two_actor_richardson_runs_to_its_fiscal_bound_when_k_l_above_a_b() -> None:
+    s = richardson_pair(1.2, 1.1, (0.5, 0.3), bound=30.0, quarters=2000)
+    np.testing.assert_allclose(s, [30.0, 30.0], rtol=1e-9)
+    assert np.all(np.isfinite(richardson_pair(20.0, 20.0, (5.0, 5.0), bound=30.0, quarters=5000)))
+
+
+def test_review_steps_the_ceiling_after_sustained_excess_demand_only() -> None:
+    clock, ceiling = np.zeros(2), np.array([1.0, 1.0])
+    demand = np.array([1.5, 1.05])  # the second is within the 10% margin: never reviewed
+    for quarter in range(1, 9):
+        clock = dy.review_clock(clock, demand, ceiling, 0.1)
+        ceiling, clock = dy.review_ceiling(ceiling, clock, demand, 8.0, 30.0)
+        if quarter < 8:
+            np.testing.assert_array_equal(ceiling, [1.0, 1.0])
+    np.testing.assert_allclose(ceiling, [1.5, 1.0])  # one step, to the demand, in quarter 8
+    np.testing.assert_array_equal(clock, [0.0, 0.0])
+    interrupted = dy.review_clock(np.array([5.0]), np.array([0.9]), np.array([1.0]), 0.1)
+    np.testing.assert_array_equal(interrupted, [0.0])
+    no_ceiling = dy.review_clock(np.zeros(1), np.array([50.0]), np.array([np.inf]), 0.1)
+    np.testing.assert_array_equal(no_ceiling, [0.0])
+
+
+def test_hostile_reading_is_zero_between_identical_alignments_and_one_between_poles() -> None:
+    np.testing.assert_allclose(dy.hostile_reading(np.array([0.0, 0.25, 1.0]), 2.0), [0.0, 0.0625, 1.0])
 
 
 def test_update_capability_steady_state_closed_form() -> None:

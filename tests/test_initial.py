@@ -13,15 +13,14 @@ from sim import dynamics
 from sim.drivers.levels import driver_levels
 from sim.initial import (
     ALIGNMENT_LIMIT,
-    BASELINE_FLOOR_SHARE,
     factual,
     initial_conditions,
     repeat_runs,
     start_state,
 )
 from sim.inputs import DATA_DIR, DataFileError, RunInputs, build_inputs
-from sim.params import DriverParams, Params, params_from_mapping
-from sim.turn import ALL, Anchors, State, alignment_pull, perception_only, us_pressure
+from sim.params import DriverParams, Params, params_from_mapping, with_values
+from sim.turn import ALL, Anchors, State, alignment_pull, perception_only, rival_pressure, us_pressure
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +44,9 @@ def test_start_state_takes_the_attribute_file_values(baseline_params: Params) ->
     np.testing.assert_allclose(
         dynamics.update_capability(state.capability, state.expenditure, d), state.capability, rtol=1e-13
     )
-    # smoothed growth starts at the first year's GDP growth
-    np.testing.assert_allclose(state.growth[0], np.log(inputs.gdp[4] / inputs.gdp[0]))
+    # the share's smoothed growth starts at zero (a share that keeps pace with GDP), no review pending
+    np.testing.assert_array_equal(state.growth[0], 0.0)
+    np.testing.assert_array_equal(state.review_clock[0], 0.0)
 
 
 def test_start_is_a_rest_point_of_the_alignment_equation(start: tuple[Params, RunInputs, State, Anchors]) -> None:
@@ -63,20 +63,27 @@ def test_start_is_a_rest_point_of_the_spending_equation(start: tuple[Params, Run
     params, inputs, state, anchors = start
     model = params.params
     drivers = driver_levels(inputs, model.policy, 0, state.alignment)
-    _, china_bloc, us_bloc = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend, 0)
-    pressure = us_pressure(state, model, drivers)
-    desired = dynamics.desired_spending(
-        anchors.spending_baseline,
-        china_bloc + us_bloc,
-        pressure,
+    unbounded = dynamics.spending_target(
+        anchors.grievance,
+        rival_pressure(state.threat, state, ALL, inputs, 0),
+        us_pressure(state, model, drivers),
         state.trend,
         model.spending.threat_response,
         model.spending.domestic_trend_response,
     )
-    floor_free = state.spending - pressure > BASELINE_FLOOR_SHARE * state.spending
-    assert floor_free.sum() >= inputs.n_actors - 2
-    np.testing.assert_allclose(desired[floor_free], state.spending[floor_free], rtol=1e-12)
-    assert np.all(anchors.spending_baseline > 0)
+    np.testing.assert_allclose(unbounded, state.spending, rtol=1e-12)
+    sp = model.spending
+    target = dynamics.bounded_target(unbounded, state.ceiling, sp.floor_share_gdp, sp.fiscal_bound_share_gdp)
+    np.testing.assert_allclose(target, state.spending, rtol=1e-12)
+
+
+def test_spending_bounds_that_cannot_hold_the_start_are_refused() -> None:
+    base = Params()
+    inputs = build_inputs(base)
+    with pytest.raises(ValueError, match=r"floor_share_gdp=0\.5 is above LAO"):
+        start_state(inputs, with_values(base, {"params.spending.floor_share_gdp": 0.5}))
+    with pytest.raises(ValueError, match=r"fiscal_bound_share_gdp=10\.0 is below PRK"):
+        start_state(inputs, with_values(base, {"params.spending.fiscal_bound_share_gdp": 10.0}))
 
 
 def test_spin_up_reaches_the_perception_equilibrium(start: tuple[Params, RunInputs, State, Anchors]) -> None:
@@ -116,7 +123,7 @@ def test_repeat_runs_copies_the_leading_axis(start: tuple[Params, RunInputs, Sta
     assert anchors3.baseline_logit.shape == (3, n)
     for r in range(3):
         np.testing.assert_array_equal(states.trust[r], state.trust[0])
-        np.testing.assert_array_equal(anchors3.spending_baseline[r], anchors.spending_baseline[0])
+        np.testing.assert_array_equal(anchors3.grievance[r], anchors.grievance[0])
 
 
 def test_start_spending_above_its_ceiling_is_a_data_file_error(tmp_path: Path) -> None:
