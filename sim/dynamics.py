@@ -300,7 +300,10 @@ def trade_balance(
 ) -> Array:
     """Economic pull toward the US minus that toward China (eq. 18).
 
-    ``e_i = w_iU - w_iC (1 - phi_d d_iC)``: de-risking weakens China's economic pull.
+    ``e_i = w_iU - w_iC (1 - phi_d d_iC)``: de-risking weakens China's economic pull. The caller
+    passes trade shares scaled by each pole's GDP relative to the start (``w_iP Y_P(t) / Y_P(0)``,
+    a gravity model: trade grows with the partner's economy), so a fast-growing China pulls its
+    trading partners harder over time: bandwagoning for profit (Schweller 1994).
     """
     return np.asarray(trade_us - np.multiply(trade_china, 1.0 - discount * np.asarray(denial_toward_china)))
 

@@ -212,6 +212,8 @@ class RunInputs:
     # turn -> {driver that scales it ("" for none): (N, N) extra coercion by actor and target, unscaled}
     extra_coercion: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     ruling: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, N) cumulative
+    # (T, N) summed sizes of the leadership events in force, relative to the start turn
+    leadership: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_actors(self) -> int:
@@ -401,7 +403,7 @@ def build_inputs(params: Params) -> RunInputs:
         policy.us_pressure_level,
         params,
     )
-    extra, ruling = _event_arrays(
+    extra, ruling, leadership = _event_arrays(
         params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year, quarter
     )
     region = np.array([index[c] for c in params.actors.region], dtype=int)
@@ -441,6 +443,7 @@ def build_inputs(params: Params) -> RunInputs:
         tech_controls=tech,
         extra_coercion=extra,
         ruling=ruling,
+        leadership=leadership,
     )
 
 
@@ -470,8 +473,11 @@ def _event_arrays(
     known: set[str],
     year: np.ndarray,
     quarter: np.ndarray,
-) -> tuple[dict[int, dict[str, np.ndarray]], np.ndarray]:
-    """Turn the scenario's events into per-turn extra coercion (by driver, unscaled) and rulings.
+) -> tuple[dict[int, dict[str, np.ndarray]], np.ndarray, np.ndarray]:
+    """Turn the scenario's events into per-turn extra coercion (by driver, unscaled), rulings and leaderships.
+
+    A leadership event in force at the start is part of the start-year coding (the anchors make
+    the start a rest point), so the leadership array counts changes since the start turn.
 
     The knob of an event's driver scales it at each turn (``sim/drivers/levels.py``).
 
@@ -482,6 +488,7 @@ def _event_arrays(
     n = len(index)
     extra: dict[int, dict[str, np.ndarray]] = {}
     ruling = np.zeros((len(year), n))
+    leadership = np.zeros((len(year), n))
     for event in params.scenario.events:
         for code in [event.actor, event.target, *event.targets]:
             if code and code not in known:
@@ -497,6 +504,10 @@ def _event_arrays(
         if event.kind == "claims_ruling":  # a ruling made before the run holds from its start
             ruling[when >= begins, index[event.target]] += event.size
             continue
+        if event.kind == "leadership":
+            ends = event.until_year * 4 + 3 if event.until_year else when[-1]
+            leadership[(when >= begins) & (when <= ends), index[event.actor]] += event.size
+            continue
         active = np.flatnonzero((when >= begins) & (when <= ends))
         if active.size == 0:
             continue  # the event lies outside the simulated period
@@ -506,4 +517,4 @@ def _event_arrays(
             matrix = extra.setdefault(turn, {}).setdefault(event.driver, np.zeros((n, n)))
             for code in targets:
                 matrix[index[event.actor], index[code]] += event.size
-    return extra, ruling
+    return extra, ruling, leadership - leadership[:1]

@@ -34,7 +34,7 @@ from sim import drivers as registry
 
 ISO3_LENGTH = 3
 MODES = ("replay", "policy")
-EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling")
+EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling", "leadership")
 ALIGNMENT_RULES = ("balance_of_threat", "landscape", "balance_of_power")
 SIZE_BASES = ("capability", "gdp")
 
@@ -290,8 +290,10 @@ class Event:
     against ``target``, applied and logged as extra coercion), ``coercion_campaign`` (extra
     coercion by ``actor`` against ``targets`` from ``year`` to ``until_year``) and
     ``claims_ruling`` (a ruling against ``target``'s claims that raises every observer's claims
-    resistance toward it from then on). ``driver`` names the knob that scales the event (empty
-    for events no knob controls).
+    resistance toward it from then on) and ``leadership`` (a change of government in ``actor``
+    that shifts its baseline alignment logit by ``size`` times ``params.alignment.leadership_gain``
+    from ``year`` to the end of ``until_year``, or to the end of the run: negative toward China).
+    ``driver`` names the knob that scales the event (empty for events no knob controls).
     """
 
     kind: str = "intent_shock"
@@ -311,8 +313,8 @@ class Event:
             raise ValueError(f"{where}: kind={self.kind!r}; allowed: {list(EVENT_KINDS)}")
         if not 1 <= self.quarter <= 4:
             raise ValueError(f"{where}: quarter={self.quarter}; allowed: 1..4")
-        if self.size < 0:
-            raise ValueError(f"{where}: size={self.size}; allowed: >= 0")
+        if self.size < 0 and self.kind != "leadership":
+            raise ValueError(f"{where}: size={self.size}; allowed: >= 0 (negative only for a leadership event)")
         if self.driver and self.driver not in registry.names():
             raise ValueError(f"{where}: driver={self.driver!r}; allowed: {list(registry.names())} or ''")
         if self.until_year and self.until_year < self.year:
@@ -322,7 +324,9 @@ class Event:
                 raise ValueError(f"{where}: actor code {code!r}; allowed: upper-case ISO-3 codes")
         if self.kind != "claims_ruling" and not self.actor:
             raise ValueError(f"{where}: kind {self.kind!r} needs an actor")
-        if not (self.target or self.targets):
+        if self.kind == "leadership" and (self.target or self.targets or self.driver):
+            raise ValueError(f"{where}: a leadership event has an actor only; allowed: no target(s), no driver")
+        if self.kind != "leadership" and not (self.target or self.targets):
             raise ValueError(f"{where}: needs a target or targets")
         if self.actor and self.actor in (self.target, *self.targets):
             raise ValueError(f"{where}: actor {self.actor!r} targets itself; allowed: targets other than the actor")
@@ -583,6 +587,13 @@ class AlignmentParams(Checked):
         bounds=(0.0, 1.0),
         meaning="phi_d: share of China's trade pull removed by full de-risking.",
         source="CLAIMS.md (economics and politics no longer kept apart)",
+    )
+    leadership_gain: float = p(
+        0.5,
+        unit="logit per event size",
+        bounds=(0.0, 5.0),
+        meaning="lambda: shift of a state's baseline alignment logit per unit size of a leadership event.",
+        source="assumption (calibrated); dated events: Duterte 2016, Thailand's 2014 coup (configs/scenario)",
     )
     domestic_trend_gain: float = p(
         1.0,

@@ -286,8 +286,13 @@ def alignment_pull(
     situation = rules.Situation(
         _indices(rows, inputs.n_actors), own, snapshot, threat, china_bloc, us_bloc, inputs, turn
     )
+    # Bandwagoning for profit (eq. 18): each pole's economic pull grows with its economy.
+    growth_us, growth_china = (inputs.gdp[turn, k] / inputs.gdp[0, k] for k in (inputs.us, inputs.china))
     economic = dynamics.trade_balance(
-        inputs.trade_us[rows], inputs.trade_china[rows], own.denial[:, :, inputs.china], al.derisking_trade_discount
+        inputs.trade_us[rows] * growth_us,
+        inputs.trade_china[rows] * growth_china,
+        own.denial[:, :, inputs.china],
+        al.derisking_trade_discount,
     )
     drive = dynamics.alignment_drive(
         rules.strategic_drive(situation, params),
@@ -363,8 +368,10 @@ def respond(
     is_pole = inputs.is_pole[rows]
     trend = own.trend + np.where(ids == inputs.focal, drivers.japan_domestic_trend, 0.0)
     drive, _, _ = alignment_pull(own, snapshot, threat, rows, inputs, params, trend, turn)
+    # A change of government shifts the state's own orientation (eq. 19d), a dated input.
+    baseline = anchors.baseline_logit + al.leadership_gain * inputs.leadership[turn, rows]
     alignment = dynamics.update_alignment(
-        own.alignment, anchors.baseline_logit, drive, own.lockin, al.adjustment_per_quarter, al.lockin_stickiness
+        own.alignment, baseline, drive, own.lockin, al.adjustment_per_quarter, al.lockin_stickiness
     )
     alignment = np.where(is_pole, own.alignment, alignment)
 
