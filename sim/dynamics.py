@@ -469,6 +469,19 @@ def update_lockin(
     return np.asarray(lockin + (1.0 - lockin) * -np.expm1(-build * excess) - decay * (lockin - lockin_start))
 
 
+def camp_threat(threat_matrix: Array, partner_affinity: Array) -> Array:
+    """Threat from j's camp as i sees it (eq. 25a): ``T^c_ij = 1 - prod_k (1 - T_ik aff_kj)``.
+
+    What i holds against j is the threat from j and from j's close partners (affinity, eq. 2;
+    ``aff_jj = 1``): Japan's criticism of, claims resistance to, and tech denial toward China
+    answer North Korea's missiles and Russia's war in so far as they are China's partners, not
+    the China dyad alone. In [0, 1]; equal to ``T_ij`` when j has no partners.
+    ``threat_matrix`` (..., n, N) holds i's threats from every k; ``partner_affinity`` (..., N, N).
+    """
+    spared = 1.0 - threat_matrix[..., :, :, None] * partner_affinity[..., None, :, :]
+    return np.asarray(1.0 - np.prod(spared, axis=-2))
+
+
 def stance_targets(
     threat_matrix: Array,
     distance: Array,
@@ -483,6 +496,7 @@ def stance_targets(
     deny: tuple[float, float, float],
     trust: tuple[float, float, float, float],
     trend_gain: float,
+    camp_threat: Array | None = None,
 ) -> tuple[Array, Array, Array, Array]:
     """Targets of the four stances of i toward j (eqs. 25-28).
 
@@ -490,14 +504,17 @@ def stance_targets(
     resistance ``r* = logistic(a_r + b_r T + c_r disp + k_r ruling + k_nw n)``;
     denial     ``d* = logistic(a_d + b_d T + c_d pi^d + k_nw n)``;
     trust      ``tau* = logistic(a_t - b_t T + c_t (1 - D) + e_t G)``.
-    ``trend`` and ``pressure`` are per observer and broadcast over targets.
+    ``trend`` and ``pressure`` are per observer and broadcast over targets. Criticism,
+    resistance and denial answer the threat from j's camp (``camp_threat``, eq. 25a; ``T`` where
+    it is not given); trust answers the threat from j alone.
     """
+    camp = threat_matrix if camp_threat is None else camp_threat
     trend_shift = trend_gain * np.asarray(trend)
-    c_target = logistic(crit[0] + crit[1] * threat_matrix + crit[2] * distance + trend_shift)
+    c_target = logistic(crit[0] + crit[1] * camp + crit[2] * distance + trend_shift)
     r_target = logistic(
-        resist[0] + resist[1] * threat_matrix + resist[2] * dispute + resist[3] * np.asarray(ruling) + trend_shift
+        resist[0] + resist[1] * camp + resist[2] * dispute + resist[3] * np.asarray(ruling) + trend_shift
     )
-    d_target = logistic(deny[0] + deny[1] * threat_matrix + deny[2] * np.asarray(pressure) + trend_shift)
+    d_target = logistic(deny[0] + deny[1] * camp + deny[2] * np.asarray(pressure) + trend_shift)
     t_target = logistic(
         trust[0] - trust[1] * threat_matrix + trust[2] * (1.0 - distance) + trust[3] * engagement_received
     )

@@ -46,6 +46,7 @@ ACTOR_COLUMNS = {
 SERIES_COLUMNS = ("country", "metric", "value")
 
 # The export-control series of the us_pressure driver (ODD section 6, "Input data").
+NO_ACTOR = -1  # index of a vacant role: matches no actor
 TECH_CONTROLS_START = (2022, 4)  # BIS rules of 2022-10-07 (milestones_project.csv)
 TECH_CONTROLS_DATA_LAST_YEAR = 2025
 
@@ -182,7 +183,7 @@ class RunInputs:
     china: int
     us: int
     focal: int
-    provocateur: int
+    provocateur: int  # NO_ACTOR (-1) when the role is vacant
     belligerent: int
     region: np.ndarray  # indices of the Southeast Asian states
     is_engager: np.ndarray  # (N,) bool
@@ -417,8 +418,8 @@ def build_inputs(params: Params) -> RunInputs:
         china=china,
         us=us,
         focal=index[params.actors.focal],
-        provocateur=index[params.actors.provocateur],
-        belligerent=index[params.actors.belligerent],
+        provocateur=index.get(params.actors.provocateur, NO_ACTOR),
+        belligerent=index.get(params.actors.belligerent, NO_ACTOR),
         region=region,
         is_engager=np.isin(np.array(codes), params.actors.engagers),
         is_pole=is_pole,

@@ -34,6 +34,7 @@ from sim import drivers as registry
 
 ISO3_LENGTH = 3
 MODES = ("replay", "policy")
+OPTIONAL_ROLES = ("provocateur", "belligerent")  # roles an actor set may leave vacant ('')
 EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling", "leadership")
 ALIGNMENT_RULES = ("balance_of_threat", "landscape", "balance_of_power")
 SIZE_BASES = ("capability", "gdp")
@@ -133,8 +134,12 @@ class ActorParams:
     china_pole: str = field(default="CHN", metadata={"meaning": "The pole at alignment -1.", "unit": "-"})
     us_pole: str = field(default="USA", metadata={"meaning": "The pole at alignment +1.", "unit": "-"})
     focal: str = field(default="JPN", metadata={"meaning": "The state whose W1..W5 are reported.", "unit": "-"})
-    provocateur: str = field(default="PRK", metadata={"meaning": "The state that tests missiles.", "unit": "-"})
-    belligerent: str = field(default="RUS", metadata={"meaning": "The state that wages the war.", "unit": "-"})
+    provocateur: str = field(
+        default="PRK", metadata={"meaning": "The state that tests missiles ('' for none).", "unit": "-"}
+    )
+    belligerent: str = field(
+        default="RUS", metadata={"meaning": "The state that wages the war ('' for none).", "unit": "-"}
+    )
     region: tuple[str, ...] = listing(
         ("BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"),
         "Southeast Asian states whose means are reported and whose trust defines W2.",
@@ -152,8 +157,17 @@ class ActorParams:
             raise ValueError(f"actors.codes={self.codes} has duplicates; each code may appear once")
         for role in ("china_pole", "us_pole", "focal", "provocateur", "belligerent"):
             code = getattr(self, role)
-            if code not in self.codes:
-                raise ValueError(f"actors.{role}={code!r} is not among actors.codes; allowed: {self.codes}")
+            optional = role in OPTIONAL_ROLES
+            if code not in self.codes and not (optional and code == ""):
+                allowed = f"{self.codes} or '' (no {role})" if optional else f"{self.codes}"
+                raise ValueError(f"actors.{role}={code!r} is not among actors.codes; allowed: {allowed}")
+        for role in OPTIONAL_ROLES:
+            code = getattr(self, role)
+            if code in (self.china_pole, self.us_pole):
+                raise ValueError(
+                    f"actors.{role}={code!r} is a pole: a pole cannot take another actor's role; allowed: a state "
+                    f"other than {self.china_pole} and {self.us_pole}, or '' (no {role})"
+                )
         for key in ("region", "engagers"):
             for code in getattr(self, key):
                 if code not in self.codes:
@@ -684,14 +698,14 @@ class SpendingParams(Checked):
     fiscal_bound_share_gdp: float = p(
         30.0,
         unit="% GDP",
-        bounds=(1.0, 100.0),
+        bounds=(25.0, 100.0),
         meaning="B: no state's target share exceeds this fiscal bound; must exceed every start share.",
         source="assumption: above North Korea's ~22-25% (SIPRI, sparse), the highest in the data",
     )
     floor_share_gdp: float = p(
         0.1,
         unit="% GDP",
-        bounds=(0.001, 5.0),
+        bounds=(0.001, 0.2),
         meaning="f: no state's target share falls below this floor; must not exceed any start share.",
         source="assumption: below Laos's 0.2% (SIPRI 2010), the lowest in the data",
     )

@@ -245,6 +245,8 @@ def stance_update(
     """New criticism, resistance, denial and trust rows (eqs. 25-28)."""
     st = params.stance
     distance = dynamics.alignment_distance(own.alignment[:, :, None], snapshot.alignment[:, None, :])
+    x = snapshot.alignment
+    affinity = dynamics.affinity(x[:, :, None], x[:, None, :], params.perception.affinity_power)
     targets = dynamics.stance_targets(
         threat,
         distance,
@@ -258,6 +260,7 @@ def stance_update(
         deny=(st.denial_intercept, st.denial_threat, st.denial_pressure),
         trust=(st.trust_intercept, st.trust_threat, st.trust_closeness, st.trust_engagement),
         trend_gain=st.domestic_trend_gain,
+        camp_threat=dynamics.camp_threat(threat, affinity),
     )
     current = (own.criticism, own.resistance, own.denial, own.trust)
     c, r_, d, t = (

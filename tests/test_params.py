@@ -7,9 +7,11 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sim.drivers import names as driver_names
+from sim.inputs import NO_ACTOR, build_inputs
 from sim.params import (
     DriverKnob,
     Event,
@@ -211,6 +213,38 @@ def test_actor_roles_must_be_among_codes() -> None:
 def test_focal_state_cannot_be_a_pole(pole: str) -> None:
     with pytest.raises(ValueError, match=r"actors\.focal"):
         params_from_mapping({"actors": {"focal": pole}})
+
+
+@pytest.mark.parametrize("role", ["provocateur", "belligerent"])
+def test_a_pole_cannot_take_another_actors_role(role: str) -> None:
+    codes = ["CHN", "JPN", "USA", "VNM"]
+    with pytest.raises(ValueError, match=rf"actors\.{role}='CHN' is a pole"):
+        params_from_mapping({"actors": {"codes": codes, "region": ["VNM"], "provocateur": "", "belligerent": "",
+                                        role: "CHN"}})  # fmt: skip
+
+
+def test_roles_are_optional_when_their_actor_is_absent() -> None:
+    codes = ["CHN", "JPN", "USA", "VNM"]
+    with pytest.raises(
+        ValueError, match=r"actors\.provocateur='PRK' is not among actors\.codes.*'' \(no provocateur\)"
+    ):
+        params_from_mapping({"actors": {"codes": codes, "region": ["VNM"], "belligerent": ""}})
+    params = params_from_mapping({"actors": {"codes": codes, "region": ["VNM"], "provocateur": "", "belligerent": ""}})
+    inputs = build_inputs(params)
+    assert inputs.provocateur == inputs.belligerent == NO_ACTOR
+
+
+def test_leadership_event_has_an_actor_only_and_may_be_negative() -> None:
+    event = {"kind": "leadership", "actor": "PHL", "year": 2016, "quarter": 3, "size": -1.0}
+    params = params_from_mapping({"scenario": {"events": [event]}})
+    inputs = build_inputs(params)
+    phl = inputs.codes.index("PHL")
+    assert inputs.leadership[0, phl] == 0.0
+    assert inputs.leadership[-1, phl] == -1.0
+    first = int(np.flatnonzero(inputs.leadership[:, phl])[0])
+    assert (inputs.year[first], inputs.quarter[first]) == (2016, 3)
+    with pytest.raises(ValueError, match="leadership event has an actor only"):
+        params_from_mapping({"scenario": {"events": [{**event, "target": "CHN"}]}})
 
 
 def test_event_actor_cannot_target_itself() -> None:
