@@ -260,7 +260,9 @@ def stance_update(
         deny=(st.denial_intercept, st.denial_threat, st.denial_pressure),
         trust=(st.trust_intercept, st.trust_threat, st.trust_closeness, st.trust_engagement),
         trend_gain=st.domestic_trend_gain,
-        camp_threat=dynamics.camp_threat(threat, affinity),
+        # A camp's conduct is laid at its leader's door: toward a pole the camp's threat counts,
+        # toward any other actor its own (eq. 25a).
+        camp_threat=np.where(inputs.is_pole[None, None, :], dynamics.camp_threat(threat, affinity), threat),
     )
     current = (own.criticism, own.resistance, own.denial, own.trust)
     c, r_, d, t = (

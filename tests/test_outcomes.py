@@ -55,6 +55,7 @@ def hand_state() -> State:
         capability=ones,
         lockin=lockin,
         ceiling=np.full((r, n), np.inf),
+        review_clock=np.zeros((r, n)),
         growth=np.zeros((r, n)),
         trend=np.zeros((r, n)),
         **dyad,
