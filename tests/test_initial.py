@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from sim.initial import (
     start_state,
 )
 from sim.inputs import DATA_DIR, DataFileError, RunInputs, build_inputs
-from sim.params import DriverParams, Params, params_from_mapping, with_values
+from sim.params import DriverParams, Params, params_from_mapping
 from sim.turn import ALL, Anchors, State, alignment_pull, perception_only, rival_pressure, us_pressure
 
 
@@ -78,12 +79,18 @@ def test_start_is_a_rest_point_of_the_spending_equation(start: tuple[Params, Run
 
 
 def test_spending_bounds_that_cannot_hold_the_start_are_refused() -> None:
+    # The declared ranges keep the shipped data inside [floor, bound]; another attribute file may not.
     base = Params()
     inputs = build_inputs(base)
-    with pytest.raises(ValueError, match=r"floor_share_gdp=0\.5 is above LAO"):
-        start_state(inputs, with_values(base, {"params.spending.floor_share_gdp": 0.5}))
-    with pytest.raises(ValueError, match=r"fiscal_bound_share_gdp=10\.0 is below PRK"):
-        start_state(inputs, with_values(base, {"params.spending.fiscal_bound_share_gdp": 10.0}))
+    low, high = inputs.spending_start.copy(), inputs.spending_start.copy()
+    low[inputs.codes.index("LAO")] = 0.05
+    high[inputs.codes.index("PRK")] = 40.0
+    with pytest.raises(ValueError, match=r"floor_share_gdp=0\.1 is above LAO"):
+        start_state(dataclasses.replace(inputs, spending_start=low), base)
+    with pytest.raises(ValueError, match=r"fiscal_bound_share_gdp=30\.0 is below PRK"):
+        start_state(
+            dataclasses.replace(inputs, spending_start=high, ceiling_start=np.full(inputs.n_actors, np.inf)), base
+        )
 
 
 def test_spin_up_reaches_the_perception_equilibrium(start: tuple[Params, RunInputs, State, Anchors]) -> None:
