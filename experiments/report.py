@@ -71,9 +71,10 @@ OUTPUTS = {
     "q5_asean_alignment": ("classification.csv", "classification_by_year.csv"),
     "q3_sensitivity": ("robustness.json", "sobol.csv"),
     "theories": ("theories.json", "scores.csv", "china_shares.csv"),
+    "patterns": ("patterns.csv",),
 }
 # Shown when present, never made by the report (each takes minutes to tens of minutes).
-OPTIONAL = ("q3_sensitivity", "theories")
+OPTIONAL = ("q3_sensitivity", "theories", "patterns")
 RUN_TABLES = ("states", "dyads", "outcomes")
 FIGURES_FOLDER = "figures"
 HTML_FILE = "index.html"
@@ -506,6 +507,46 @@ China's share is that of its coercion in the change of Japan's China-wants gap, 
 {num(averaged.get("p_china_share_above_half"), 2)}, grade <b>{esc(averaged.get("grade", "-"))}</b>.</p>
 {figure_html(figures["theory_shares"]) if "theory_shares" in figures else ""}
 <p>From <code>python -m experiments.theories</code> ({esc(theories["folder"])}).</p>
+"""
+
+
+def patterns_html(patterns: Mapping[str, Any]) -> str:
+    """The record's patterns: does the model that gives the verdict reproduce what is known to 2021?"""
+    frame = patterns["patterns.csv"]
+    rows = [
+        [
+            esc(r.pattern),
+            esc(r.description),
+            f"{'>' if r.holds_if == 'above' else '<'} {num(r.threshold, 2)}",
+            num(r.value, 3),
+            f"{num(r.median, 3)} [{num(r.low, 3)}, {num(r.high, 3)}]",
+            num(r.share_of_draws_holding, 2),
+            "holds" if r.holds else "fails",
+        ]
+        for r in frame.itertuples()
+    ]
+    held = int(frame["holds"].sum())
+    return f"""
+<h2 id="patterns">Does the model reproduce the record? ({held} of {len(frame)} patterns)</h2>
+<p>Thirteen patterns of the record to 2021 (<code>../shared/reference/PATTERNS.md</code>), each a statistic
+with a tolerance stated before the model was run (<code>configs/experiment/patterns.yaml</code>), at the
+calibrated point and over the posterior draws (median, 90% interval, share of draws that hold). A verdict
+from a model that fails many of them deserves less weight.</p>
+{
+        table(
+            [
+                "pattern",
+                "what the record shows",
+                "tolerance",
+                "calibrated point",
+                "posterior median [90%]",
+                "share of draws",
+                "result",
+            ],
+            rows,
+        )
+    }
+<p>From <code>python -m experiments.patterns</code>; statistics defined in <code>experiments/patterns.py</code>.</p>
 """
 
 
@@ -942,6 +983,8 @@ def run(ex: Experiment) -> dict[str, Any]:
     sections = [question_html(len(inputs.names), int(years.min()), int(years.max()))]
     experiments = inputs.experiments
     sections.append(verdict_html(experiments["q2_driver_shares"], figures))
+    if "patterns" in experiments:
+        sections.append(patterns_html(experiments["patterns"]))
     if "q3_sensitivity" in experiments:
         sections.append(robustness_html(experiments["q3_sensitivity"]))
     if "theories" in experiments:

@@ -81,3 +81,25 @@ def test_the_cli_writes_the_table_and_refuses_bad_tolerances(tmp_path: Path) -> 
     )
     assert bad.returncode == 2
     assert "experiment.patterns.P3.holds_if" in bad.stderr
+
+
+def test_the_report_shows_the_pattern_table() -> None:
+    from experiments.report import patterns_html
+
+    frame = pd.DataFrame(
+        {
+            "pattern": ["P1", "P2"],
+            "description": ["a", "b"],
+            "holds_if": ["above", "below"],
+            "threshold": [0.0, 0.2],
+            "value": [0.1, 0.3],
+            "median": [0.1, 0.3],
+            "low": [0.0, 0.2],
+            "high": [0.2, 0.4],
+            "share_of_draws_holding": [0.9, 0.1],
+            "holds": [True, False],
+        }
+    )
+    html = patterns_html({"patterns.csv": frame})
+    assert "1 of 2 patterns" in html
+    assert html.count("<tr>") >= 3 and "fails" in html and "holds" in html
