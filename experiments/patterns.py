@@ -324,9 +324,10 @@ def run(ex: Experiment) -> dict[str, Any]:
     specs = check_specs(options["patterns"], base)
     stats = statistics(base, specs)
     posterior = load_posterior(str(ex.cfg.posterior_file))
-    draws = int(options["draws"])
-    if not 1 <= draws <= len(posterior.samples):
-        raise ExperimentError(f"experiment.draws={draws}; allowed: 1..{len(posterior.samples)} (the posterior size)")
+    requested = int(options["draws"])
+    if requested < 1:
+        raise ExperimentError(f"experiment.draws={requested}; allowed: an integer >= 1")
+    draws = min(requested, len(posterior.samples))  # at most the posterior sample's size
     seed = int(ex.cfg.seed)
     params_list = [base] + [posterior.params(base, k) for k in range(draws)]
     # Common random numbers: every draw runs with the same seed, so the interval is parametric.
