@@ -27,6 +27,7 @@ def entry() -> None:
         sys.exit(EXIT_BAD_INPUT)
     from sim import job, progress
 
+    job.stop_on_terminate()
     with progress.stop_cleanly(
         job.kept_on_interrupt, f"run the same command again to resume: {progress.resume_command()}"
     ):

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -239,6 +240,21 @@ def main(cfg: DictConfig) -> None:
     except KeyboardInterrupt:
         discard_incomplete(folder)
         raise
+
+
+def stop_on_terminate() -> None:
+    """Treat SIGTERM like Ctrl-C in this (the launching) process.
+
+    Python's default SIGTERM ends the process at once, without unwinding: joblib never gets to
+    stop its loky workers, which live on as orphans (hundreds of MB each, for many minutes). As
+    a KeyboardInterrupt, joblib aborts the sweep and kills its workers, a single run removes its
+    unfinished folder, and the line saying what was kept is printed (exit code 130).
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 _INTERRUPTED = {"kept": "nothing"}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -114,3 +116,42 @@ def test_a_sweep_axis_that_undoes_the_counterfactual_is_refused(tmp_path: Path) 
     assert result.returncode == 2
     assert "overrides scenario 'no_china_coercion'" in result.stderr
     assert not list(folder.glob("*/outcomes.parquet"))
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_the_launcher_alone_stops_its_workers(tmp_path: Path, signum: int) -> None:
+    command = [sys.executable, "-m", "sim", "-m", "seed=1,2,3,4", "replicates=100", "tables=[outcomes]"]
+    command += [f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.launcher.n_jobs=2"]
+    launcher = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = [c for c in _children(launcher.pid) if "LokyProcess" in _cmdline(c)]
+            time.sleep(0.5)
+        assert len(workers) == 2, "the joblib workers never started"
+        helpers = _children(launcher.pid)
+        launcher.send_signal(signum)  # to the launcher only, as `kill` or a scheduler does
+        _, stderr = launcher.communicate(timeout=120)
+        assert launcher.returncode == 130, stderr
+        assert "run the same command again to resume" in stderr
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_cmdline(p) for p in helpers):
+            time.sleep(0.5)
+        assert not [p for p in helpers if _cmdline(p)], [_cmdline(p) for p in helpers]
+    finally:
+        for pid in [launcher.pid, *workers]:
+            if _cmdline(pid):
+                os.kill(pid, signal.SIGKILL)
