@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DASHBOARD_STAMP := $(VENV)/.installed-dashboard
 EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment patterns
 
-.PHONY: help install run report test test-fast lint format clean dashboard bench experiments $(EXPERIMENTS)
+.PHONY: help install run report test test-fast lint format clean dashboard bench calibrate experiments $(EXPERIMENTS)
 .DEFAULT_GOAL := help
 
 DASHBOARD_PORT ?= 8765
@@ -58,6 +58,9 @@ dashboard: $(DASHBOARD_STAMP)  ## the interactive dashboard (Mesa SolaraViz) on 
 
 bench: $(STAMP)  ## speed and memory of both engines; prints a table, writes results/bench/bench.json
 	$(BIN)/python -m experiments.bench
+
+calibrate: $(STAMP)  ## ABC-SMC calibration, predictive checks, rolling-origin validation, projections (resumes if killed)
+	$(BIN)/python -m experiments.calibrate
 
 $(EXPERIMENTS): $(STAMP)
 	$(BIN)/python -m experiments.$@

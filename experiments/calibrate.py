@@ -1,18 +1,24 @@
-"""Calibration against history: ``python -m experiments.calibrate``.
+"""Calibration against history: ``python -m experiments.calibrate`` (``make calibrate``).
 
-Approximate Bayesian computation by rejection (Pritchard et al. 1999; Beaumont 2010) over a
-space-filling design: ``n_samples`` points of a Latin hypercube over the uniform priors
-(``configs/priors/default.yaml``), each run once to ``last_year`` (2021) with the experiment's
-seed; the loss of a point is the weighted mean squared scaled error over the targets of
-``experiments/targets.py``; the ``accept`` points of lowest loss are the posterior sample.
+1. Sequential ABC (pyabc's ABC-SMC with a stochastic acceptor, ``experiments/abc_smc.py``) of
+   the priors of ``configs/priors/default.yaml`` plus one model-discrepancy term per target
+   family, against the targets of ``experiments/targets.py`` to ``last_year`` (2021), each point
+   run with several seeds in one ensemble batch. Stored in ``<out>/abc_<last_year>.db`` (SQLite):
+   killed, the same command resumes it and ends with the same posterior.
+2. Posterior predictive: ``predictive_draws`` equally weighted draws, each run with
+   ``predictive_seeds`` seeds to the end year, plus the observation model's noise (measurement
+   error and the draw's discrepancy): bands for every series (``projections.csv``) and their
+   in-sample coverage (``checks.json``).
+3. Rolling-origin validation: the same calibration to each of ``origins`` (2015, 2018), its
+   forecasts of the later observed years to ``last_year`` scored against persistence and a
+   linear trend (``validation.json``).
+4. Identifiability: posterior over prior width of every parameter (``identifiability.csv``).
 
-Outputs: ``configs/params/calibrated.yaml`` (the best point; ``params=calibrated``) and
-``configs/params/posterior.json`` (the accepted sample with its provenance: data files' hashes,
-method, losses, sample size, date, model version; ``posterior=true``) in the project
-(``experiment.params_out``), and in ``experiment.out``: ``design.csv`` (every point and its loss),
-``fit.csv`` and ``fit_<family>.png`` (data against the posterior band, in-sample years marked),
-``projections.csv`` (2022-2030 medians and 90% bands from the posterior), ``posterior.csv``
-(the posterior intervals of the parameters).
+Outputs in the project (``experiment.params_out``): ``posterior.json`` (``posterior_draws``
+equally weighted draws of the model's parameters, their negative log-likelihoods as ``losses``,
+the discrepancy draws and the provenance) and ``calibrated.yaml`` (the draw of highest
+likelihood). In ``experiment.out``: ``checks.json``, ``validation.json``, ``projections.csv``,
+``fit.csv``, ``identifiability.csv``, ``posterior.csv``, ``forecasts.csv`` and the figures.
 """
 
 from __future__ import annotations
@@ -20,48 +26,335 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from experiments.abc_smc import (
+    DISCREPANCY_PREFIX,
+    SmcSettings,
+    discrepancy_priors,
+    last_population,
+    resample,
+    run_smc,
+)
 from experiments.common import Experiment, ExperimentError, entry_point
-from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
-from experiments.targets import Target, data_hashes, load_targets, loss, model_values
+from experiments.sampling import Prior, evaluate, load_priors, point_params
+from experiments.scoring import Forecast, inside, interval_score, linear_trend, persistence
+from experiments.targets import (
+    GENRON_RESPONDENTS,
+    ISEAS_COUNTRIES,
+    SIPRI_RELATIVE_SD,
+    SIPRI_STATES,
+    Target,
+    data_hashes,
+    iseas_respondents,
+    load_targets,
+    spending_series,
+)
 from sim import store
 from sim.ensemble import simulate_chunk
-from sim.outcomes import W_COLUMNS
 from sim.params import Params, with_values
-from sim.plots_calibration import calibration_fit_figure
+from sim.plots_calibration import (
+    calibration_fit_figure,
+    coverage_figure,
+    identifiability_figure,
+    validation_figure,
+)
 from sim.records import tables as build_tables
 
 NAME = "calibrate"
-METHOD = "ABC rejection over a Latin hypercube design (accept the lowest-loss points)"
+METHOD = "ABC-SMC (pyabc 0.13) with a stochastic acceptor and adaptive temperature, Gaussian observation model"
+ALPHA90, ALPHA50 = 0.10, 0.50
+FIRST_YEAR = 2010
+PERCENT_METRICS = (
+    "genron_unfavourable_of_china",
+    "iseas_trust_in_china",
+    "iseas_trust_in_japan",
+    "iseas_trust_in_us",
+    "iseas_choose_us",
+)
 
 
-def run_tables(params: Params, seed: int) -> dict[str, pd.DataFrame]:
-    """States and outcomes of one run of ``params`` (the ensemble engine, no dyads or actions)."""
-    traj = simulate_chunk(params, [seed], keep_dyads=False, keep_actions=False)
+# --- series of the model in the observed units ---------------------------------------------
+
+
+def series_frame(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFrame:
+    """Annual model values of every projected series: run_id, seed, year, actor, metric, value.
+
+    Shares are 0..1 here (percent in ``projections.csv``); spending is % of GDP.
+    """
+    states = tables["states"].groupby(["run_id", "seed", "year", "actor"])[["alignment", "spending_share_gdp"]].mean()
+    states = states.reset_index()
+    parts = []
+    sipri = [c for c in SIPRI_STATES.values() if c in params.actors.codes]
+    spend = states[states["actor"].isin(sipri)]
+    parts.append(spend.assign(metric="spending_share_gdp", value=spend["spending_share_gdp"]))
+    region = states[states["actor"].isin(params.actors.region)]
+    choose = region.assign(metric="iseas_choose_us", value=(1.0 + region["alignment"]) / 2.0)
+    parts.append(choose)
+    regional = choose.groupby(["run_id", "seed", "year"])["value"].mean().reset_index()
+    parts.append(regional.assign(actor="ASEAN", metric="iseas_choose_us"))
+    outcomes = tables["outcomes"].groupby(["run_id", "seed", "year"]).mean(numeric_only=True).reset_index()
+    for metric, column, actor in (
+        ("genron_unfavourable_of_china", "focal_threat_from_china", params.actors.focal),
+        ("iseas_trust_in_china", "sea_trust_china", "ASEAN"),
+        ("iseas_trust_in_japan", "sea_trust_japan", "ASEAN"),
+        ("iseas_trust_in_us", "sea_trust_us", "ASEAN"),
+    ):
+        parts.append(outcomes[["run_id", "seed", "year"]].assign(actor=actor, metric=metric, value=outcomes[column]))
+    columns = ["run_id", "seed", "year", "actor", "metric", "value"]
+    return pd.concat([p[columns] for p in parts], ignore_index=True)
+
+
+def run_tables(params: Params, seed: int | Sequence[int]) -> dict[str, pd.DataFrame]:
+    """States and outcomes of runs of ``params``, one per seed (the ensemble engine, no dyads or actions)."""
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    traj = simulate_chunk(params, seeds, keep_dyads=False, keep_actions=False)
     return build_tables(traj, params.params.outcome.action_log_threshold, ("states", "outcomes"))
 
 
-def point_loss(params: Params, seed: int, targets: list[Target]) -> float:
-    """The calibration loss of one parameter point."""
-    return loss(run_tables(params, seed), targets)
+def _run_series(params: Params, seeds: Sequence[int]) -> pd.DataFrame:
+    return series_frame(run_tables(params, seeds), params)
 
 
-def abc_rejection(
-    base: Params, priors: list[Prior], targets: list[Target], n_samples: int, accept: int, seed: int, workers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The design, every point's loss, and the indices of the accepted points (lowest loss first)."""
-    if not 1 <= accept <= n_samples:
-        raise ExperimentError(f"experiment.accept={accept}; allowed: 1..experiment.n_samples ({n_samples})")
-    design = latin_hypercube(priors, n_samples, seed)
-    params_list = [point_params(base, priors, point) for point in design]
-    losses = np.asarray(evaluate(functools.partial(point_loss, seed=seed, targets=targets), params_list, workers))
-    order = np.argsort(losses, kind="stable")
-    return design, losses, order[:accept]
+def family_of(metric: str, actor: str) -> str:
+    """The target family whose discrepancy applies to a projected series."""
+    if metric == "spending_share_gdp":
+        return "japan_spending" if actor == "JPN" else "sea_spending"
+    if metric == "genron_unfavourable_of_china":
+        return "japan_opinion"
+    if metric == "iseas_choose_us":
+        return "iseas_forced_choice"
+    return "iseas_trust"
+
+
+def observation_noise(
+    frame: pd.DataFrame, discrepancy: pd.DataFrame, last_year: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Model values plus measurement error and the draw's discrepancy (the observation model).
+
+    ``frame`` has a ``draw`` column indexing the rows of ``discrepancy`` (one column per family).
+    Measurement error follows ``experiments/targets.py`` at the simulated value: binomial for
+    survey shares (Genron's 1,000 respondents, ISEAS's per country or regional sample), SIPRI's 5%
+    for spending; the discrepancy is in the family's unit (a state's mean SIPRI share 2010 to
+    ``last_year``; 1 for shares).
+    """
+    value = frame["value"].to_numpy(dtype=float)
+    metric, actor = frame["metric"].to_numpy(), frame["actor"].to_numpy()
+    spending = metric == "spending_share_gdp"
+    iseas_n = iseas_respondents()
+    respondents = np.where(
+        metric == "genron_unfavourable_of_china",
+        GENRON_RESPONDENTS,
+        np.where((metric == "iseas_choose_us") & (actor != "ASEAN"), iseas_n / ISEAS_COUNTRIES, iseas_n),
+    )
+    share = np.clip(value, 0.0, 1.0)
+    measurement = np.where(spending, SIPRI_RELATIVE_SD * value, np.sqrt(share * (1.0 - share) / respondents))
+    units = {code: float(spending_series(code, last_year).mean()) for code in set(actor[spending])}
+    unit = np.array([units[a] if s else 1.0 for a, s in zip(actor, spending, strict=True)])
+    families = np.array([family_of(m, a) for m, a in zip(metric, actor, strict=True)])
+    delta = np.zeros(len(frame))
+    draws = frame["draw"].to_numpy()
+    for family in np.unique(families):
+        rows = families == family
+        column = DISCREPANCY_PREFIX + family
+        # a family without data at this origin has no discrepancy estimate: measurement error only
+        delta[rows] = discrepancy[column].to_numpy()[draws[rows]] if column in discrepancy else 0.0
+    sd = np.sqrt(measurement**2 + (delta * unit) ** 2)
+    noisy = value + rng.normal(0.0, 1.0, len(value)) * sd
+    return np.where(spending, np.maximum(noisy, 0.0), np.clip(noisy, 0.0, 1.0))
+
+
+def predictive(
+    ex: Experiment, base: Params, priors: Sequence[Prior], draws: pd.DataFrame, last_year: int, seed: int
+) -> pd.DataFrame:
+    """Posterior predictive bands of every series: year, actor, metric, median, low, high, low50, high50."""
+    n_seeds = int(ex.options["predictive_seeds"])
+    seeds = [int(s) for s in np.random.SeedSequence([seed, last_year]).generate_state(n_seeds)]
+    params_list = [point_params(base, priors, [row[p.key] for p in priors]) for _, row in draws.iterrows()]
+    frames = evaluate(functools.partial(_run_series, seeds=seeds), params_list, int(ex.options["workers"]))
+    ex.runs_done += len(params_list) * n_seeds
+    frame = pd.concat([f.assign(draw=k) for k, f in enumerate(frames)], ignore_index=True)
+    frame["value"] = observation_noise(frame, draws, last_year, np.random.default_rng([seed, last_year, 1]))
+    grouped = frame.groupby(["year", "actor", "metric"])["value"]
+    bands = pd.DataFrame(
+        {
+            "median": grouped.median(),
+            "low": grouped.quantile(ALPHA90 / 2),
+            "high": grouped.quantile(1 - ALPHA90 / 2),
+            "low50": grouped.quantile(ALPHA50 / 2),
+            "high50": grouped.quantile(1 - ALPHA50 / 2),
+        }
+    ).reset_index()
+    return bands[bands["year"] >= FIRST_YEAR].reset_index(drop=True)
+
+
+def observed_points(targets: Sequence[Target]) -> pd.DataFrame:
+    """Every observation of ``targets``: target, family, year, actor, metric, observed."""
+    rows = [
+        {"target": t.name, "family": t.family, "year": int(y), "actor": t.where, "metric": t.metric, "observed": v}
+        for t in targets
+        for y, v in zip(t.years, t.observed, strict=True)
+    ]
+    return pd.DataFrame(rows)
+
+
+def coverage(points: pd.DataFrame) -> dict[str, dict[str, float | int]]:
+    """Share of observations inside the 50% and 90% bands, per family (points joined with bands)."""
+    out: dict[str, dict[str, float | int]] = {}
+    for family, group in points.groupby("family", sort=False):
+        out[str(family)] = {
+            "band50": round(float(inside(*(group[c].to_numpy() for c in ("low50", "high50", "observed"))).mean()), 4),
+            "band90": round(float(inside(*(group[c].to_numpy() for c in ("low", "high", "observed"))).mean()), 4),
+            "n": len(group),
+        }
+    return out
+
+
+# --- calibration ---------------------------------------------------------------------------
+
+
+def settings_of(options: dict[str, Any], prefix: str, seed: int) -> SmcSettings:
+    """The ABC-SMC settings ``<prefix>population`` etc. of the experiment's config."""
+    return SmcSettings(
+        population=int(options[f"{prefix}population"]),
+        generations=int(options[f"{prefix}generations"]),
+        max_points=int(options[f"{prefix}max_points"]),
+        seeds=int(options["seeds"]),
+        workers=int(options["workers"]),
+        seed=seed,
+    )
+
+
+def calibrate(
+    ex: Experiment, priors: list[Prior], last_year: int, settings: SmcSettings
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Calibrate to ``last_year``: the last population (weighted), equally weighted draws, the run's facts."""
+    targets = load_targets(last_year)
+    base = with_values(ex.params, {"run.end_year": last_year})
+    fingerprint = {
+        "model_version": store.model_version(),
+        "data": data_hashes(),
+        "priors": [[p.key, p.low, p.high] for p in priors],
+        "settings": settings.__dict__,
+        "last_year": last_year,
+    }
+    db = ex.folder / f"abc_{last_year}.db"
+    history, info = run_smc(base, priors, targets, settings, db, fingerprint, label=f"ABC-SMC to {last_year}")
+    population = last_population(history)
+    draws = resample(population, int(ex.options["posterior_draws"]), settings.seed)
+    ex.runs_done += info["points_simulated_this_session"] * settings.seeds
+    info["targets"] = len(targets)
+    info["observations"] = int(sum(len(t.years) for t in targets))
+    return population, draws, info
+
+
+def identifiability(priors: Sequence[Prior], population: pd.DataFrame) -> pd.DataFrame:
+    """Posterior over prior spread of each parameter (weighted standard deviations and 90% widths)."""
+    rows = []
+    w = population["weight"].to_numpy()
+    for p in priors:
+        x = population[p.key].to_numpy(dtype=float)
+        mean = float(np.sum(w * x))
+        sd = float(np.sqrt(np.sum(w * (x - mean) ** 2)))
+        order = np.argsort(x)
+        cdf = np.cumsum(w[order])
+        low, median, high = (float(x[order][np.searchsorted(cdf, q)]) for q in (0.05, 0.5, 0.95))
+        prior_sd = (p.high - p.low) / np.sqrt(12.0)
+        rows.append(
+            {
+                "key": p.key,
+                "prior_low": p.low,
+                "prior_high": p.high,
+                "median": median,
+                "low": low,
+                "high": high,
+                "sd_ratio": sd / prior_sd,
+                "width90_ratio": (high - low) / (0.9 * (p.high - p.low)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- rolling-origin validation -------------------------------------------------------------
+
+
+def score_forecasts(bands: pd.DataFrame, origin: int, last_year: int) -> pd.DataFrame:
+    """Every observed point after ``origin``: the model's forecast and the baselines', scored."""
+    rows = []
+    for target in load_targets(last_year):
+        history = target.years <= origin
+        years, values = target.years[history], target.observed[history]
+        for year, observed in zip(target.years[~history], target.observed[~history], strict=True):
+            same = (bands["actor"] == target.where) & (bands["metric"] == target.metric)
+            match = bands[same & (bands["year"] == year)]
+            model = Forecast(float(match["median"].iloc[0]), float(match["low"].iloc[0]), float(match["high"].iloc[0]))
+            row: dict[str, Any] = {"origin": origin, "target": target.name, "family": target.family, "year": int(year)}
+            row["observed"] = float(observed)
+            for name, forecast in (
+                ("model", model),
+                ("persistence", persistence(years, values, int(year), ALPHA90)),
+                ("trend", linear_trend(years, values, int(year), ALPHA90)),
+            ):
+                if forecast is None:
+                    row |= {f"{name}_point": np.nan, f"{name}_abs_error": np.nan, f"{name}_interval_score": np.nan}
+                    continue
+                bounds = np.array([forecast.low]), np.array([forecast.high])
+                score = interval_score(*bounds, np.array([observed]), ALPHA90)
+                row |= {
+                    f"{name}_point": forecast.point,
+                    f"{name}_abs_error": abs(forecast.point - observed),
+                    f"{name}_interval_score": float(score[0]),
+                }
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def validation_summary(scores: pd.DataFrame) -> dict[str, Any]:
+    """Shares of forecast points where the model beats each baseline, overall and per family."""
+
+    def shares(frame: pd.DataFrame) -> dict[str, Any]:
+        out: dict[str, Any] = {"n_points": len(frame)}
+        for baseline in ("persistence", "trend"):
+            scored = frame.dropna(subset=[f"{baseline}_abs_error"])
+            beats = scored["model_abs_error"] < scored[f"{baseline}_abs_error"]
+            out[f"n_points_with_{baseline}"] = len(scored)
+            out[f"beats_{baseline}_share"] = round(float(beats.mean()), 4) if len(scored) else None
+            out[f"mae_{baseline}"] = round(float(scored[f"{baseline}_abs_error"].mean()), 5) if len(scored) else None
+            out[f"mae_model_where_{baseline}"] = (
+                round(float(scored["model_abs_error"].mean()), 5) if len(scored) else None
+            )
+            with_band = scored.dropna(subset=[f"{baseline}_interval_score"])
+            out[f"interval_score_{baseline}"] = (
+                round(float(with_band[f"{baseline}_interval_score"].mean()), 5) if len(with_band) else None
+            )
+            out[f"interval_score_model_where_{baseline}"] = (
+                round(float(with_band["model_interval_score"].mean()), 5) if len(with_band) else None
+            )
+        out["mae_model"] = round(float(frame["model_abs_error"].mean()), 5)
+        out["interval_score_model"] = round(float(frame["model_interval_score"].mean()), 5)
+        return out
+
+    with_persistence = scores.dropna(subset=["persistence_abs_error"])
+    summary = shares(with_persistence)
+    summary["by_family"] = {str(f): shares(g) for f, g in with_persistence.groupby("family", sort=False)}
+    summary["by_origin"] = {str(o): shares(g) for o, g in with_persistence.groupby("origin", sort=False)}
+    summary["points_without_persistence"] = int(scores["persistence_abs_error"].isna().sum())
+    failing = [f for f, s in summary["by_family"].items() if (s["beats_persistence_share"] or 0.0) < 0.5]
+    beats = (summary["beats_persistence_share"] or 0.0) >= 0.5
+    summary["statement"] = (
+        f"The model {'beats' if beats else 'does not beat'} persistence on at least half of the "
+        f"{summary['n_points']} forecast points ({summary['beats_persistence_share']:.0%}); "
+        + (f"families where it loses to persistence: {', '.join(failing)}." if failing else "it wins in every family.")
+    )
+    return summary
+
+
+# --- outputs -------------------------------------------------------------------------------
 
 
 def _nested(values: dict[str, float]) -> dict[str, Any]:
@@ -87,49 +380,24 @@ def _yaml(mapping: dict[str, Any], indent: int = 0) -> str:
     return "\n".join(lines)
 
 
-def run(ex: Experiment) -> dict[str, Any]:
-    """Calibrate; write the calibrated parameters, the posterior, fits and projections."""
-    options = ex.options
-    last_year = int(options["last_year"])
-    if not ex.params.run.start_year < last_year < ex.params.run.end_year:
-        raise ExperimentError(
-            f"experiment.last_year={last_year}; allowed: {ex.params.run.start_year + 1}..{ex.params.run.end_year - 1}"
-        )
-    priors = load_priors(list(ex.cfg.priors.ranges), ex.params)
-    targets = load_targets(last_year)
-    workers, seed = int(options["workers"]), int(ex.cfg.seed)
-    in_sample = with_values(ex.params, {"run.end_year": last_year})
-    design, losses, accepted = abc_rejection(
-        in_sample, priors, targets, int(options["n_samples"]), int(options["accept"]), seed, workers
-    )
+def projections_table(bands: pd.DataFrame, end_year: int) -> pd.DataFrame:
+    """``projections.csv``: shares as percent, one row per year from 2010 to the end year."""
+    table = bands[bands["year"] <= end_year].copy()
+    percent = table["metric"].isin(PERCENT_METRICS)
+    for column in ("median", "low", "high", "low50", "high50"):
+        table.loc[percent, column] = table.loc[percent, column] * 100.0
+    columns = ["year", "actor", "metric", "median", "low", "high", "low50", "high50"]
+    return table[columns].sort_values(["metric", "actor", "year"]).reset_index(drop=True)
+
+
+def write_posterior(
+    ex: Experiment, priors: Sequence[Prior], draws: pd.DataFrame, info: dict[str, Any], last_year: int
+) -> dict[str, Any]:
+    """``posterior.json`` and ``calibrated.yaml`` in ``experiment.params_out``; returns the provenance."""
     keys = [p.key for p in priors]
-    ex.write_csv("design", pd.DataFrame(design, columns=keys).assign(loss=losses))
-    sample = design[accepted]
-    summary = pd.DataFrame(
-        {
-            "key": keys,
-            "prior_low": [p.low for p in priors],
-            "prior_high": [p.high for p in priors],
-            "best": sample[0],
-            "median": np.median(sample, axis=0),
-            "low": np.quantile(sample, 0.05, axis=0),
-            "high": np.quantile(sample, 0.95, axis=0),
-        }
-    )
-    ex.write_csv("posterior", summary)
-
-    # Full runs (to the end year) of every accepted point: fits and projections.
-    posterior_runs = evaluate(
-        functools.partial(run_tables, seed=seed), [point_params(ex.params, priors, point) for point in sample], workers
-    )
-    fit = _fit_table(posterior_runs, targets, last_year)
-    ex.write_csv("fit", fit)
-    for family in dict.fromkeys(t.family for t in targets):
-        ex.save_figure(calibration_fit_figure(fit[fit["family"] == family], family, last_year), f"fit_{family}")
-    projections = _projections(posterior_runs, ex.params, last_year)
-    ex.write_csv("projections", projections)
-    ex.runs_done += len(design) + len(sample)
-
+    observation_keys = [c for c in draws.columns if c.startswith(DISCREPANCY_PREFIX)]
+    best = draws.iloc[int(np.argmax(draws["log_likelihood"].to_numpy()))]
+    targets = load_targets(last_year)
     provenance = {
         "method": METHOD,
         "date": dt.date.today().isoformat(),
@@ -137,102 +405,121 @@ def run(ex: Experiment) -> dict[str, Any]:
         "git_revision": store.git_revision(),
         "data_files_sha256": data_hashes(),
         "targets": [
-            {"name": t.name, "family": t.family, "years": t.years.tolist(), "weight": t.weight, "scale": t.scale}
+            {"name": t.name, "family": t.family, "years": t.years.tolist(), "measurement_sd": t.sd.round(5).tolist()}
             for t in targets
         ],
         "priors": [{"key": p.key, "low": p.low, "high": p.high} for p in priors],
-        "n_samples": int(options["n_samples"]),
-        "accepted": len(accepted),
-        "seed": seed,
+        "discrepancy_priors": [{"key": p.key, "low": p.low, "high": p.high} for p in discrepancy_priors(targets)],
+        "n_samples": info["points_counted"],
+        "simulations": info["points_counted"] * info["seeds_per_point"],
+        "draws": len(draws),
+        "seed": int(ex.cfg.seed),
         "last_year": last_year,
-        "loss_best": float(losses[accepted[0]]),
-        "loss_accepted_max": float(losses[accepted[-1]]),
-        "loss_design_median": float(np.median(losses)),
+        "losses_are": "negative log-likelihood of the data under the observation model",
+        **{k: v for k, v in info.items() if k not in ("targets",)},
     }
-    out = Path(str(options["params_out"]))
-    store.write_text(
-        out / "posterior.json",
-        json.dumps(
-            {"keys": keys, "samples": sample.tolist(), "losses": losses[accepted].tolist(), "provenance": provenance},
-            indent=1,
-        )
-        + "\n",
-    )
+    out = Path(str(ex.options["params_out"]))
+    payload = {
+        "keys": keys,
+        "samples": draws[keys].to_numpy().tolist(),
+        "losses": (-draws["log_likelihood"]).to_numpy().tolist(),
+        "observation": {"keys": observation_keys, "samples": draws[observation_keys].to_numpy().tolist()},
+        "provenance": provenance,
+    }
+    store.write_text(out / "posterior.json", json.dumps(payload, indent=1) + "\n")
     header = (
-        f"# Calibrated parameters: the best point of `python -m experiments.calibrate` ({provenance['date']}).\n"
-        f"# Method: {METHOD}; {provenance['n_samples']} points, {provenance['accepted']} accepted; loss "
-        f"{provenance['loss_best']:.4f} (design median {provenance['loss_design_median']:.4f}).\n"
-        f"# Model version {provenance['model_version']}; data hashes and the posterior sample: posterior.json.\n"
+        f"# Calibrated parameters: the posterior draw of highest likelihood, `python -m experiments.calibrate` "
+        f"({provenance['date']}).\n"
+        f"# Method: {METHOD}; {provenance['simulations']} simulations ({provenance['n_samples']} points x "
+        f"{info['seeds_per_point']} seeds), {info['generations']} generations, final temperature "
+        f"{info['final_temperature']:.3g}.\n"
+        f"# Model version {provenance['model_version']}; data hashes and the {len(draws)} posterior draws: "
+        "posterior.json.\n"
         "#   python -m sim params=calibrated            # this point\n"
         "#   python -m sim params=calibrated posterior=true replicates=40   # runs drawn from the posterior\n"
     )
-    store.write_text(out / "calibrated.yaml", header + _yaml(_nested(dict(zip(keys, sample[0], strict=True)))) + "\n")
-    japan = projections[(projections["actor"] == "JPN") & (projections["metric"] == "spending_share_gdp")]
+    store.write_text(out / "calibrated.yaml", header + _yaml(_nested({k: best[k] for k in keys})) + "\n")
+    return provenance
+
+
+def run(ex: Experiment) -> dict[str, Any]:
+    """Calibrate, check, validate, project; write the posterior and every table and figure."""
+    options = ex.options
+    last_year = int(options["last_year"])
+    if not ex.params.run.start_year < last_year < ex.params.run.end_year:
+        raise ExperimentError(
+            f"experiment.last_year={last_year}; allowed: {ex.params.run.start_year + 1}..{ex.params.run.end_year - 1}"
+        )
+    origins = [int(o) for o in options["origins"]]
+    bad = [o for o in origins if not ex.params.run.start_year + 2 <= o < last_year]
+    if bad:
+        raise ExperimentError(
+            f"experiment.origins={origins}; allowed: years from {ex.params.run.start_year + 2} to {last_year - 1}"
+        )
+    if int(options["posterior_draws"]) < int(options["predictive_draws"]):
+        raise ExperimentError(
+            f"experiment.predictive_draws={options['predictive_draws']}; allowed: at most experiment.posterior_draws "
+            f"({options['posterior_draws']})"
+        )
+    priors = load_priors(list(ex.cfg.priors.ranges), ex.params)
+    seed = int(ex.cfg.seed)
+    n_predictive = int(options["predictive_draws"])
+
+    # 1-2. Calibration to last_year, its predictive bands, checks and projections.
+    population, draws, info = calibrate(ex, priors, last_year, settings_of(options, "", seed))
+    provenance = write_posterior(ex, priors, draws, info, last_year)
+    subset = draws.iloc[:: max(1, len(draws) // n_predictive)][:n_predictive]
+    bands = predictive(ex, ex.params, priors, subset, last_year, seed)
+    ex.write_csv("projections", projections_table(bands, ex.params.run.end_year))
+    points = observed_points(load_targets(last_year)).merge(bands, on=["year", "actor", "metric"], how="left")
+    fit = points.rename(columns={"median": "model_median", "low": "model_low", "high": "model_high"})
+    series = bands.merge(points[["target", "family", "actor", "metric"]].drop_duplicates(), on=["actor", "metric"])
+    series = series.merge(points[["target", "year", "observed"]], on=["target", "year"], how="left")
+    series = series.rename(columns={"median": "model_median", "low": "model_low", "high": "model_high"})
+    series = series[series["year"] <= last_year + 3].assign(in_sample=lambda f: f["year"] <= last_year)
+    ex.write_csv("fit", series)
+    for family in dict.fromkeys(fit["family"]):
+        ex.save_figure(calibration_fit_figure(series[series["family"] == family], family, last_year), f"fit_{family}")
+    covered = coverage(points)
+    checks = {"coverage": covered, "draws": n_predictive, "seeds_per_draw": int(options["predictive_seeds"])}
+    ex.write_json("checks", checks)
+    ex.save_figure(coverage_figure(covered), "checks")
+
+    # 4. Identifiability.
+    all_priors = [*priors, *discrepancy_priors(load_targets(last_year))]
+    ident = identifiability(all_priors, population)
+    ex.write_csv("identifiability", ident)
+    ex.write_csv("posterior", ident[["key", "prior_low", "prior_high", "median", "low", "high"]])
+    ex.save_figure(identifiability_figure(ident), "identifiability")
+
+    # 3. Rolling-origin validation.
+    scores, facts = [], {}
+    for origin in origins:
+        _, origin_draws, origin_info = calibrate(ex, priors, origin, settings_of(options, "origin_", seed))
+        n_origin = int(options["origin_predictive_draws"])
+        subset = origin_draws.iloc[:: max(1, len(origin_draws) // n_origin)][:n_origin]
+        origin_bands = predictive(ex, with_values(ex.params, {"run.end_year": last_year}), priors, subset, origin, seed)
+        scores.append(score_forecasts(origin_bands, origin, last_year))
+        facts[str(origin)] = origin_info
+    forecasts = pd.concat(scores, ignore_index=True)
+    ex.write_csv("forecasts", forecasts)
+    validation = validation_summary(forecasts) | {"origins": origins, "last_year": last_year, "calibrations": facts}
+    ex.write_json("validation", validation)
+    ex.save_figure(validation_figure(validation), "validation")
+
+    uninformed = ident.loc[ident["sd_ratio"] > 0.8, "key"].tolist()
     return {
-        "loss_best": provenance["loss_best"],
-        "loss_design_median": provenance["loss_design_median"],
-        "fit_rmse_scaled": {
-            t: float(v)
-            for t, v in fit.groupby("target")["scaled_error"].apply(lambda e: np.sqrt(np.mean(e**2))).items()
-        },
-        "posterior_90": {row.key: [round(row.low, 4), round(row.high, 4)] for row in summary.itertuples()},
-        "japan_spending_projection": {
-            int(r.year): [round(r.median, 3), round(r.low, 3), round(r.high, 3)]
-            for r in japan.itertuples()
-            if r.year <= 2024
-        },
+        "simulations": provenance["simulations"],
+        "points": provenance["n_samples"],
+        "ended": info["ended"],
+        "final_temperature": info["final_temperature"],
+        "coverage": checks["coverage"],
+        "beats_persistence_share": validation["beats_persistence_share"],
+        "beats_trend_share": validation["beats_trend_share"],
+        "validation": validation["statement"],
+        "uninformed_parameters": uninformed,
+        "shapley_correlation": "not computed here: China's Shapley share per posterior draw is the verdict's work",
     }
-
-
-def _fit_table(runs: list[dict[str, pd.DataFrame]], targets: list[Target], last_year: int) -> pd.DataFrame:
-    """Per target and year: observed value, posterior median and 90% band of the model, scaled error."""
-    rows = []
-    for target in targets:
-        values = pd.concat([model_values(r, target) for r in runs], ignore_index=True)
-        band = values.groupby("year")["model"].quantile([0.05, 0.5, 0.95]).unstack()
-        observed = dict(zip(target.years, target.observed, strict=True))
-        for year, q in band.iterrows():
-            obs = observed.get(int(year), np.nan)
-            rows.append(
-                {
-                    "target": target.name,
-                    "family": target.family,
-                    "year": int(year),
-                    "observed": obs,
-                    "model_median": q[0.5],
-                    "model_low": q[0.05],
-                    "model_high": q[0.95],
-                    "in_sample": int(year) <= last_year,
-                    "scaled_error": (q[0.5] - obs) / target.scale if not np.isnan(obs) else np.nan,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _projections(runs: list[dict[str, pd.DataFrame]], params: Params, last_year: int) -> pd.DataFrame:
-    """Posterior medians and 90% bands after ``last_year``: year, actor, metric, median, low, high."""
-    states = pd.concat([r["states"] for r in runs], ignore_index=True)
-    outcomes = pd.concat([r["outcomes"] for r in runs], ignore_index=True)
-    parts = []
-    states = states.assign(forced_choice_us_share=(1.0 + states["alignment"]) / 2.0)
-    for metric in ("alignment", "spending_share_gdp", "forced_choice_us_share"):
-        frame = states.groupby(["run_id", "year", "actor"])[metric].mean().reset_index()
-        if metric == "forced_choice_us_share":
-            frame = frame[frame["actor"].isin(params.actors.region)]
-        if metric == "spending_share_gdp":
-            frame = frame[frame["actor"] == params.actors.focal]
-        parts.append(frame.rename(columns={metric: "value"}).assign(metric=metric))
-    columns = [*W_COLUMNS, "china_wants_gap", "sea_trust_japan", "sea_trust_us", "sea_trust_china"]
-    yearly = outcomes.groupby(["run_id", "year"])[columns].mean().reset_index()
-    long = yearly.melt(id_vars=["run_id", "year"], var_name="metric", value_name="value")
-    long["actor"] = np.where(long["metric"].str.startswith("sea_"), "SEA", params.actors.focal)
-    parts.append(long)
-    table = pd.concat(parts, ignore_index=True)
-    table = table[table["year"] > last_year]
-    grouped = table.groupby(["year", "actor", "metric"])["value"]
-    return pd.DataFrame(
-        {"median": grouped.median(), "low": grouped.quantile(0.05), "high": grouped.quantile(0.95)}
-    ).reset_index()
 
 
 main = entry_point(NAME, run)

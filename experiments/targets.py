@@ -2,8 +2,11 @@
 
 Outcome series only (driver series are inputs, never targets), up to ``last_year`` (2021: later
 years are kept aside for out-of-sample checks). Every target has a documented mapping from model
-output to the observed quantity, a scale (the error that counts as one unit) and a weight. The
-five target families weigh equally in the loss; a family's weight is split evenly over its series.
+output to the observed quantity and the measurement error of each observed value; the
+calibration's likelihood weighs every observation by its error (``experiments/abc_smc.py``).
+Each target also has a scale (the error that counts as one unit: 10% of the series' mean for
+spending shares, 0.1 for shares of respondents) and a weight (the five families weigh equally,
+a family's weight split evenly over its series): the loss of ``experiments/theories.py``.
 
 ============================  =============================================  =====================
 family (source file)          observed                                       model quantity
@@ -19,7 +22,18 @@ family (source file)          observed                                       mod
                               (share confident they will do the right thing)  region in each power
 ============================  =============================================  =====================
 
-Scales: 10% of the series' mean for spending shares, 0.1 (ten points) for shares of respondents.
+Observation model (measurement error of each observed value, its standard deviation ``sd`` in the
+observed units; the calibration adds a model-discrepancy term per family on top, see
+``experiments/abc_smc.py``):
+
+- surveys (Genron, ISEAS): binomial sampling error ``sqrt(p (1 - p) / n)`` of a share ``p`` among
+  ``n`` respondents. Genron NPO polls about 1,000 Japanese adults a year (``n~1000`` in the data
+  notes); the ISEAS survey had about 1,300 respondents in 2020 (``respondents_n`` in the data file,
+  used for every edition), split over ten countries, so a country's share rests on about 130.
+  Elite surveys are not random samples: this is a lower bound on their error.
+- SIPRI spending shares: SIPRI publishes no standard errors; it flags estimates and revises
+  series when GDP is revised. We take 5% of the value as the standard deviation (an assumption:
+  a revision of a 1%-of-GDP share by 0.05 points is typical of SIPRI's yearly releases).
 """
 
 from __future__ import annotations
@@ -41,6 +55,15 @@ SPENDING_STATES = {
     "Singapore": "SGP",
     "Thailand": "THA",
 }
+# Every state with SIPRI shares in the data (projections); the targets are SPENDING_STATES.
+SIPRI_STATES = {
+    **SPENDING_STATES,
+    "China": "CHN",
+    "Russia": "RUS",
+    "United States": "USA",
+    "South Korea": "KOR",
+    "Taiwan": "TWN",
+}
 ISEAS_STATES = {
     "Brunei": "BRN",
     "Cambodia": "KHM",
@@ -61,6 +84,9 @@ TRUST_METRICS = {
 TARGET_FILES = ("sipri_milex.csv", "public_opinion_china.csv", "iseas_state_of_sea_survey.csv")
 SHARE_SCALE = 0.1
 SPENDING_RELATIVE_SCALE = 0.1
+GENRON_RESPONDENTS = 1000  # Genron NPO's Japanese sample (data notes: n~1000)
+ISEAS_COUNTRIES = 10
+SIPRI_RELATIVE_SD = 0.05  # assumption, see the module docstring
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,32 @@ class Target:
     column: str  # the model column
     actor: str  # actor code for states targets, "" for outcomes targets
     transform: str  # "identity" or "alignment_to_share"
+    sd: np.ndarray  # measurement error (standard deviation) of each observed value, observed units
+    metric: str  # the series' name in projections.csv
+    where: str  # the series' actor in projections.csv (a state, or ASEAN for regional figures)
+
+
+def sampling_sd(share: np.ndarray, respondents: float) -> np.ndarray:
+    """Binomial sampling error of shares ``share`` (0..1) estimated from ``respondents`` answers."""
+    p = np.clip(np.asarray(share, dtype=float), 0.0, 1.0)
+    return np.sqrt(p * (1.0 - p) / respondents)
+
+
+def iseas_respondents() -> float:
+    """Respondents of the ISEAS survey (its ``respondents_n`` row; 2020, the only edition given)."""
+    frame = read_table("iseas_state_of_sea_survey.csv", ("year", "country", "metric", "value"))
+    values = pd.to_numeric(frame.loc[frame["metric"] == "respondents_n", "value"], errors="coerce").dropna()
+    if values.empty:
+        raise ValueError("iseas_state_of_sea_survey.csv has no respondents_n row; allowed: one giving the sample size")
+    return float(values.mean())
+
+
+def spending_series(code: str, last_year: int) -> pd.Series:
+    """SIPRI's share of GDP of state ``code`` by year, 2010 to ``last_year`` (empty without data)."""
+    names = {c: n for n, c in SIPRI_STATES.items()}
+    if code not in names:
+        return pd.Series(dtype=float)
+    return _series("sipri_milex.csv", names[code], "milex_share_gdp", last_year)
 
 
 def _series(file: str, country: str, metric: str, last_year: int) -> pd.Series:
@@ -89,12 +141,12 @@ def _series(file: str, country: str, metric: str, last_year: int) -> pd.Series:
 
 
 def load_targets(last_year: int) -> list[Target]:
-    """Every calibration target with data from 2010 to ``last_year``, weights summing to 1."""
+    """Every calibration target with data from 2010 to ``last_year`` (families without data left out)."""
     families: dict[str, list[dict[str, object]]] = {
         f: [] for f in ("japan_spending", "sea_spending", "japan_opinion", "iseas_forced_choice", "iseas_trust")
     }
-    for country, code in SPENDING_STATES.items():
-        series = _series("sipri_milex.csv", country, "milex_share_gdp", last_year)
+    for code in SPENDING_STATES.values():
+        series = spending_series(code, last_year)
         family = "japan_spending" if code == "JPN" else "sea_spending"
         families[family].append(
             {
@@ -105,6 +157,9 @@ def load_targets(last_year: int) -> list[Target]:
                 "column": "spending_share_gdp",
                 "actor": code,
                 "transform": "identity",
+                "sd": SIPRI_RELATIVE_SD * series.to_numpy(dtype=float),
+                "metric": "spending_share_gdp",
+                "where": code,
             }
         )
     opinion = _series("public_opinion_china.csv", "Japan", "genron_unfavorable_impression_of_China", last_year) / 100
@@ -117,8 +172,12 @@ def load_targets(last_year: int) -> list[Target]:
             "column": "focal_threat_from_china",
             "actor": "",
             "transform": "identity",
+            "sd": sampling_sd(opinion.to_numpy(dtype=float), GENRON_RESPONDENTS),
+            "metric": "genron_unfavourable_of_china",
+            "where": "JPN",
         }
     )
+    iseas_n = iseas_respondents()
     for country, code in ISEAS_STATES.items():
         series = _series("iseas_state_of_sea_survey.csv", country, "forced_choice_align_US", last_year) / 100
         families["iseas_forced_choice"].append(
@@ -130,6 +189,9 @@ def load_targets(last_year: int) -> list[Target]:
                 "column": "alignment",
                 "actor": code,
                 "transform": "alignment_to_share",
+                "sd": sampling_sd(series.to_numpy(dtype=float), iseas_n / ISEAS_COUNTRIES),
+                "metric": "iseas_choose_us",
+                "where": code,
             }
         )
     for metric, column in TRUST_METRICS.items():
@@ -143,6 +205,9 @@ def load_targets(last_year: int) -> list[Target]:
                 "column": column,
                 "actor": "",
                 "transform": "identity",
+                "sd": sampling_sd(series.to_numpy(dtype=float), iseas_n),
+                "metric": f"iseas_trust_in_{column.removeprefix('sea_trust_')}",
+                "where": "ASEAN",
             }
         )
     targets = []
@@ -164,6 +229,9 @@ def load_targets(last_year: int) -> list[Target]:
                     column=str(member["column"]),
                     actor=str(member["actor"]),
                     transform=str(member["transform"]),
+                    sd=np.asarray(member["sd"], dtype=float),
+                    metric=str(member["metric"]),
+                    where=str(member["where"]),
                 )
             )
     return targets

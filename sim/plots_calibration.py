@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
@@ -24,7 +25,7 @@ FAMILY_TITLES = {
 
 
 def calibration_fit_figure(fit: pd.DataFrame, family: str, last_year: int) -> Figure:
-    """Observed values and the posterior band of the model for each target of a family."""
+    """Observed values and the posterior predictive bands (observation noise included) of each target."""
     targets = list(dict.fromkeys(fit["target"]))
     cols = min(3, len(targets))
     rows = -(-len(targets) // cols)
@@ -37,8 +38,17 @@ def calibration_fit_figure(fit: pd.DataFrame, family: str, last_year: int) -> Fi
             sub["model_high"],
             color="#1f77b4",
             alpha=0.2,
-            label="model, 90% posterior band",
+            label="90% predictive band",
         )
+        if "model_low50" in sub:
+            ax.fill_between(
+                sub["year"],
+                sub["model_low50"],
+                sub["model_high50"],
+                color="#1f77b4",
+                alpha=0.25,
+                label="50% predictive band",
+            )
         ax.plot(sub["year"], sub["model_median"], color="#1f77b4", lw=1.6, label="model, posterior median")
         observed = sub.dropna(subset=["observed"])
         ax.plot(observed["year"], observed["observed"], "o", color="black", ms=4, label="observed")
@@ -51,6 +61,66 @@ def calibration_fit_figure(fit: pd.DataFrame, family: str, last_year: int) -> Fi
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=7.5, loc="best")
     fig.suptitle(f"Calibration fit: {FAMILY_TITLES.get(family, family)}")
+    return fig
+
+
+def coverage_figure(coverage: dict[str, dict[str, float]]) -> Figure:
+    """In-sample coverage of the 50% and 90% predictive bands per target family, against the nominal levels."""
+    families = list(coverage)
+    y = np.arange(len(families))
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(families) + 1.8), constrained_layout=True)
+    ax.barh(y - 0.18, [coverage[f]["band50"] for f in families], height=0.35, color="#9ecae1", label="50% band")
+    ax.barh(y + 0.18, [coverage[f]["band90"] for f in families], height=0.35, color="#1f77b4", label="90% band")
+    ax.axvline(0.5, color="#9ecae1", ls="--", lw=1)
+    ax.axvline(0.9, color="#1f77b4", ls="--", lw=1)
+    ax.set_yticks(y, [f"{f} (n={int(coverage[f]['n'])})" for f in families], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of observations inside the band (dashed: nominal level)")
+    ax.set_title("Posterior predictive checks: in-sample coverage")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def identifiability_figure(ident: pd.DataFrame) -> Figure:
+    """Posterior over prior standard deviation of each parameter (1: the data say nothing)."""
+    frame = ident.sort_values("sd_ratio")
+    y = np.arange(len(frame))
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(frame) + 1.6), constrained_layout=True)
+    ax.barh(y, frame["sd_ratio"], color=np.where(frame["sd_ratio"] > 0.8, "0.6", "#2ca02c"))
+    ax.axvline(0.8, color="0.3", ls="--", lw=1)
+    ax.set_yticks(y, [k.removeprefix("params.") for k in frame["key"]], fontsize=7.5)
+    ax.set_xlabel("posterior sd / prior sd (grey above 0.8: not informed by the data)")
+    ax.set_title("Identifiability: how much the data narrow each parameter")
+    return fig
+
+
+def validation_figure(validation: dict[str, Any]) -> Figure:
+    """Rolling-origin forecasts: mean absolute error of the model, persistence and the trend, per family."""
+    families = list(validation["by_family"])
+    y = np.arange(len(families))
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(families) + 1.8), constrained_layout=True)
+    for offset, (name, key, colour) in zip(
+        (-0.27, 0.0, 0.27),
+        (
+            ("model", "mae_model", "#1f77b4"),
+            ("persistence", "mae_persistence", "0.5"),
+            ("trend", "mae_trend", "#ff7f0e"),
+        ),
+        strict=True,
+    ):
+        values = [validation["by_family"][f][key] or np.nan for f in families]
+        ax.barh(y + offset, values, height=0.26, color=colour, label=name)
+    labels = [
+        f"{f} (n={validation['by_family'][f]['n_points']}, beats persistence "
+        f"{validation['by_family'][f]['beats_persistence_share']:.0%})"
+        for f in families
+    ]
+    ax.set_yticks(y, labels, fontsize=7.5)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean absolute error of the forecasts (observed units)")
+    ax.set_title(f"Rolling-origin forecasts (origins {', '.join(map(str, validation['origins']))})")
+    ax.legend(fontsize=8)
     return fig
 
 

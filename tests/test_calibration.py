@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyabc
 import pytest
-from helpers import run_module
+from helpers import REPO_ROOT, run_module
 
-from experiments.calibrate import abc_rejection, run_tables
+from experiments.abc_smc import (
+    DISCREPANCY_MAX,
+    DISCREPANCY_PREFIX,
+    ObservationVariance,
+    OrderedBatchSampler,
+    SimulatorModel,
+    SmcSettings,
+    discrepancy_priors,
+    family_unit,
+    last_population,
+    resample,
+    run_smc,
+    stored_generations,
+)
 from experiments.q3_sensitivity import wilson_interval
 from experiments.sampling import Prior, latin_hypercube, load_priors
-from experiments.targets import load_targets, loss, model_values
+from experiments.targets import load_targets
 from sim.params import Params, with_values
 
-TRUTH = {
-    "params.perception.threat_scale": 3.5,
-    "params.alignment.balancing_gain": 2.0,
-    "params.spending.threat_response": 0.8,
-}
 PRIORS = [
     Prior("params.perception.threat_scale", 1.0, 6.0),
     Prior("params.alignment.balancing_gain", 0.5, 3.0),
@@ -29,9 +41,8 @@ PRIORS = [
 ]
 
 
-def test_targets_are_outcomes_up_to_the_last_year_with_weights_summing_to_one() -> None:
+def test_targets_are_outcomes_up_to_the_last_year_with_their_measurement_error() -> None:
     targets = load_targets(2021)
-    assert sum(t.weight for t in targets) == pytest.approx(1.0)
     assert {t.family for t in targets} == {
         "japan_spending",
         "sea_spending",
@@ -42,20 +53,15 @@ def test_targets_are_outcomes_up_to_the_last_year_with_weights_summing_to_one() 
     assert all(t.years.max() <= 2021 and t.years.min() >= 2010 for t in targets)
     japan = next(t for t in targets if t.name == "spending:JPN")
     assert japan.observed[list(japan.years).index(2010)] == pytest.approx(0.95)  # SIPRI, sim/data/sipri_milex.csv
+    assert japan.sd[0] == pytest.approx(0.05 * 0.95)  # SIPRI: 5% of the value
     opinion = next(t for t in targets if t.name == "opinion:JPN")
     assert 2015 not in opinion.years, "a MISSING value is never filled"
-
-
-def test_loss_is_zero_for_the_model_itself_and_grows_with_error() -> None:
-    base = with_values(Params(), {"run.end_year": 2021})
-    tables = run_tables(base, 3)
-    targets = [
-        dataclasses.replace(t, observed=model_values(tables, t).set_index("year")["model"].reindex(t.years).to_numpy())
-        for t in load_targets(2021)
-    ]
-    assert loss(tables, targets) == pytest.approx(0.0, abs=1e-20)
-    shifted = [dataclasses.replace(t, observed=t.observed + t.scale) for t in targets]
-    assert loss(tables, shifted) == pytest.approx(1.0)  # one scale unit everywhere: weights sum to 1
+    p = opinion.observed[0]
+    assert opinion.sd[0] == pytest.approx(np.sqrt(p * (1 - p) / 1000))  # Genron: about 1,000 respondents
+    vietnam = next(t for t in targets if t.name == "forced_choice:VNM")
+    p = vietnam.observed[0]
+    assert vietnam.sd[0] == pytest.approx(np.sqrt(p * (1 - p) / 130))  # ISEAS: 1,300 over ten countries
+    assert {t.family for t in load_targets(2015)} == {"japan_spending", "sea_spending", "japan_opinion"}
 
 
 def test_priors_are_validated() -> None:
@@ -73,85 +79,6 @@ def test_latin_hypercube_fills_every_stratum() -> None:
     for k, prior in enumerate(PRIORS):
         strata = np.floor((design[:, k] - prior.low) / (prior.high - prior.low) * 20)
         assert sorted(strata) == list(range(20))
-
-
-@pytest.mark.slow
-def test_calibration_on_synthetic_data_recovers_the_parameters() -> None:
-    """Data made by the model from known parameters: the truth lies in the posterior's 90% interval."""
-    base = with_values(Params(), {"run.end_year": 2021})
-    tables = run_tables(with_values(base, TRUTH), 11)
-    targets = [
-        dataclasses.replace(t, observed=model_values(tables, t).set_index("year")["model"].reindex(t.years).to_numpy())
-        for t in load_targets(2021)
-    ]
-    design, losses, accepted = abc_rejection(base, PRIORS, targets, n_samples=120, accept=12, seed=11, workers=2)
-    sample = design[accepted]
-    assert losses[accepted].max() <= np.quantile(losses, 0.1) + 1e-12
-    narrowed = 0
-    for k, prior in enumerate(PRIORS):
-        low, high = np.quantile(sample[:, k], [0.05, 0.95])
-        assert low <= TRUTH[prior.key] <= high, f"{prior.key}: truth {TRUTH[prior.key]} outside [{low}, {high}]"
-        narrowed += (high - low) < 0.6 * (prior.high - prior.low)
-    assert narrowed >= 1, "the data inform at least one parameter"
-
-
-@pytest.mark.slow
-def test_calibrate_cli_writes_params_posterior_fits_and_projections(tmp_path: Path) -> None:
-    out, params_out = tmp_path / "out", tmp_path / "params"
-    result = run_module(
-        "experiments.calibrate",
-        f"experiment.out={out}",
-        f"experiment.params_out={params_out}",
-        "experiment.n_samples=12",
-        "experiment.accept=3",
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr
-    posterior = json.loads((params_out / "posterior.json").read_text())
-    assert len(posterior["samples"]) == 3 and len(posterior["keys"]) == len(posterior["samples"][0])
-    assert posterior["losses"] == sorted(posterior["losses"])
-    provenance = posterior["provenance"]
-    assert set(provenance["data_files_sha256"]) == {
-        "sipri_milex.csv",
-        "public_opinion_china.csv",
-        "iseas_state_of_sea_survey.csv",
-    }
-    assert {"method", "date", "model_version", "n_samples", "loss_best"} <= set(provenance)
-    calibrated = (params_out / "calibrated.yaml").read_text()
-    assert "perception:" in calibrated and "Model version" in calibrated
-    projections = pd.read_csv(out / "projections.csv")
-    assert list(projections.columns) == ["year", "actor", "metric", "median", "low", "high"]
-    assert projections["year"].min() == 2022 and projections["year"].max() == 2030
-    japan = projections[(projections["actor"] == "JPN") & (projections["metric"] == "spending_share_gdp")]
-    assert len(japan) == 9 and (japan["low"] <= japan["median"]).all() and (japan["median"] <= japan["high"]).all()
-    assert {"alignment", "china_wants_gap", "w1_criticism", "forced_choice_us_share", "sea_trust_japan"} <= set(
-        projections["metric"]
-    )
-    fit = pd.read_csv(out / "fit.csv")
-    assert set(fit["family"]) == {
-        "japan_spending",
-        "sea_spending",
-        "japan_opinion",
-        "iseas_forced_choice",
-        "iseas_trust",
-    }
-    assert len(list(out.glob("fit_*.png"))) == 5
-
-    # The posterior in use: each replicate takes its own posterior sample.
-    run_dir = tmp_path / "run"
-    result = run_module(
-        "sim",
-        f"hydra.run.dir={run_dir}",
-        "posterior=true",
-        f"posterior_file={params_out / 'posterior.json'}",
-        "replicates=2",
-        "tables=[outcomes]",
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    meta = json.loads((run_dir / "meta.json").read_text())
-    assert meta["posterior"]["n_samples"] == 12
-    assert len({rid.rsplit("-", 1)[1] for rid in meta["run_ids"]}) == 2, "two different parameter sets"
 
 
 def test_a_missing_posterior_is_refused(tmp_path: Path) -> None:
@@ -200,3 +127,175 @@ def test_q3_sensitivity_cli_tiny(tmp_path: Path) -> None:
     np.testing.assert_allclose(shares, 1.0, atol=1e-9)
     for name in ("morris.png", "sobol.png", "robustness.png"):
         assert (tmp_path / name).stat().st_size > 5_000
+
+
+# --- sequential ABC (experiments/abc_smc.py) ----------------------------------------------------
+
+TINY_PRIORS = [Prior("params.spending.threat_response", 0.1, 1.5), Prior("params.perception.threat_scale", 1.0, 6.0)]
+TINY = SmcSettings(population=5, generations=2, max_points=200, seeds=2, workers=1, seed=3)
+
+
+def tiny_calibration(db: str) -> None:
+    """A calibration small enough for a test (also run in a subprocess that the test kills)."""
+    base = with_values(Params(), {"run.end_year": 2021})
+    run_smc(base, TINY_PRIORS, load_targets(2021), TINY, Path(db), {"test": "tiny"}, label="tiny")
+
+
+def _toy_model(par: dict[str, float]) -> dict[str, float]:
+    return {"y": par["mu"] + np.random.normal(0.0, 0.5)}  # noqa: NPY002 (pyabc seeds the global generator)
+
+
+def _toy_population(workers: int, db: Path) -> pd.DataFrame:
+    abc = pyabc.ABCSMC(
+        _toy_model,
+        pyabc.Distribution(mu=pyabc.RV("uniform", -3.0, 6.0)),
+        pyabc.PNormDistance(p=2),
+        population_size=20,
+        sampler=OrderedBatchSampler(workers, seed=7),
+    )
+    abc.new(f"sqlite:///{db}", {"y": 1.0})
+    history = abc.run(max_nr_populations=3)
+    abc.sampler.stop()
+    return last_population(history)
+
+
+@pytest.mark.slow
+def test_the_sampler_gives_the_same_populations_on_one_worker_or_two(tmp_path: Path) -> None:
+    one = _toy_population(1, tmp_path / "one.db")
+    two = _toy_population(2, tmp_path / "two.db")
+    pd.testing.assert_frame_equal(one, two)
+    assert abs(float(np.sum(one["weight"] * one["mu"])) - 1.0) < 1.0, "the posterior moves towards the data"
+
+
+def test_the_observation_variance_adds_measurement_error_and_the_family_discrepancy() -> None:
+    targets = load_targets(2021)
+    variance = ObservationVariance.of(targets)
+    par = {f"{DISCREPANCY_PREFIX}{f}": 0.1 for f in {t.family for t in targets}}
+    expected = np.concatenate([t.sd**2 + (0.1 * family_unit(t)) ** 2 for t in targets])
+    np.testing.assert_allclose(variance(par), expected)
+    japan = next(t for t in targets if t.name == "spending:JPN")
+    assert family_unit(japan) == pytest.approx(float(np.mean(japan.observed)))
+    assert [p.key for p in discrepancy_priors(targets)] == [f"{DISCREPANCY_PREFIX}{f}" for f in DISCREPANCY_MAX]
+
+
+def test_resampling_follows_the_weights() -> None:
+    population = pd.DataFrame({"x": [0.0, 1.0, 2.0], "weight": [0.5, 0.5, 0.0]})
+    draws = resample(population, 1000, seed=1)
+    assert set(draws["x"]) == {0.0, 1.0} and (draws["x"] == 0.0).sum() == 500
+
+
+@pytest.mark.slow
+def test_a_killed_calibration_resumes_to_the_same_posterior(tmp_path: Path) -> None:
+    """Killed (SIGKILL) after its first generation, the calibration resumes and ends as if never stopped."""
+    whole = tmp_path / "whole.db"
+    tiny_calibration(str(whole))
+    killed = tmp_path / "killed.db"
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); "
+        f"from test_calibration import tiny_calibration; tiny_calibration({str(killed)!r})"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and process.poll() is None:
+            if stored_generations(killed) >= 1:
+                break
+            time.sleep(0.2)
+    finally:
+        process.kill()
+        process.wait()
+    assert 1 <= stored_generations(killed) < TINY.generations, "killed before the end"
+    tiny_calibration(str(killed))
+    expected = last_population(pyabc.History(f"sqlite:///{whole}"))
+    pd.testing.assert_frame_equal(last_population(pyabc.History(f"sqlite:///{killed}")), expected)
+
+
+@pytest.mark.slow
+def test_calibration_on_synthetic_data_recovers_the_parameters(tmp_path: Path) -> None:
+    """Data made by the model from a known point: the truth lies in the posterior's 90% interval."""
+    truth = {"params.spending.threat_response": 0.8, "params.perception.threat_scale": 3.5}
+    base = with_values(Params(), {"run.end_year": 2021})
+    model = SimulatorModel(base, tuple(TINY_PRIORS), tuple(load_targets(2021)), seeds=4)
+    np.random.seed(11)  # noqa: NPY002 (the model draws its seeds from numpy's global generator)
+    made = model(truth)
+    targets = [dataclasses.replace(t, observed=made[t.name]) for t in load_targets(2021)]
+    settings = SmcSettings(population=30, generations=4, max_points=600, seeds=4, workers=2, seed=5)
+    history, _ = run_smc(base, TINY_PRIORS, targets, settings, tmp_path / "syn.db", {"test": "synthetic"})
+    population = last_population(history)
+    for prior in TINY_PRIORS:
+        draws = resample(population, 2000, seed=1)[prior.key]
+        low, high = np.quantile(draws, [0.05, 0.95])
+        assert low <= truth[prior.key] <= high, f"{prior.key}: truth {truth[prior.key]} outside [{low}, {high}]"
+
+
+@pytest.mark.slow
+def test_calibrate_cli_writes_posterior_checks_validation_and_projections(tmp_path: Path) -> None:
+    out, params_out = tmp_path / "out", tmp_path / "params"
+    result = run_module(
+        "experiments.calibrate",
+        f"experiment.out={out}",
+        f"experiment.params_out={params_out}",
+        "experiment.seeds=2",
+        "experiment.population=4",
+        "experiment.generations=1",
+        "experiment.max_points=40",
+        "experiment.origins=[2018]",
+        "experiment.origin_population=4",
+        "experiment.origin_generations=1",
+        "experiment.origin_max_points=40",
+        "experiment.posterior_draws=8",
+        "experiment.predictive_draws=3",
+        "experiment.origin_predictive_draws=2",
+        "experiment.predictive_seeds=2",
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr
+    posterior = json.loads((params_out / "posterior.json").read_text())
+    assert len(posterior["samples"]) == 8 and len(posterior["keys"]) == len(posterior["samples"][0])
+    assert len(posterior["observation"]["keys"]) == 5
+    provenance = posterior["provenance"]
+    assert set(provenance["data_files_sha256"]) == {
+        "sipri_milex.csv",
+        "public_opinion_china.csv",
+        "iseas_state_of_sea_survey.csv",
+    }
+    assert provenance["simulations"] == provenance["n_samples"] * 2
+    assert "perception:" in (params_out / "calibrated.yaml").read_text()
+    checks = json.loads((out / "checks.json").read_text())["coverage"]
+    assert set(checks) == set(DISCREPANCY_MAX)
+    assert all(0.0 <= c["band50"] <= c["band90"] <= 1.0 and c["n"] > 0 for c in checks.values())
+    validation = json.loads((out / "validation.json").read_text())
+    assert {"n_points", "beats_persistence_share", "beats_trend_share", "by_family", "statement"} <= set(validation)
+    projections = pd.read_csv(out / "projections.csv")
+    assert list(projections.columns) == ["year", "actor", "metric", "median", "low", "high", "low50", "high50"]
+    assert projections["year"].min() == 2010 and projections["year"].max() == 2030
+    assert set(projections["metric"]) == {
+        "spending_share_gdp",
+        "genron_unfavourable_of_china",
+        "iseas_trust_in_china",
+        "iseas_trust_in_japan",
+        "iseas_trust_in_us",
+        "iseas_choose_us",
+    }
+    assert {"ASEAN", "VNM", "PHL"} <= set(projections.loc[projections["metric"] == "iseas_choose_us", "actor"])
+    ordered = (projections["low"] <= projections["low50"]) & (projections["low50"] <= projections["median"])
+    assert (
+        ordered & (projections["median"] <= projections["high50"]) & (projections["high50"] <= projections["high"])
+    ).all()
+    ident = pd.read_csv(out / "identifiability.csv")
+    assert len(ident) == len(posterior["keys"]) + 5 and (ident["sd_ratio"] >= 0).all()
+    for name in ("checks.png", "validation.png", "identifiability.png", "fit_japan_spending.png"):
+        assert (out / name).stat().st_size > 5_000
+
+    # The posterior in use: each replicate takes its own posterior sample.
+    run_dir = tmp_path / "run"
+    result = run_module(
+        "sim",
+        f"hydra.run.dir={run_dir}",
+        "posterior=true",
+        f"posterior_file={params_out / 'posterior.json'}",
+        "replicates=2",
+        "tables=[outcomes]",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
