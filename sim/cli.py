@@ -138,7 +138,7 @@ def check_contained(name: str, override: Any) -> None:
     come from a config file, where it is reviewed like code. Names that become folders may not
     leave their parent folder.
     """
-    if "_target_" in name.split(".") or name.startswith("hydra.callbacks") or name == "hydra/callbacks":
+    if "_target_" in name.split(".") or name.startswith("hydra.callbacks"):
         raise UsageError(
             f"{name}: overrides that name code to run (_target_, hydra.callbacks) are refused on the command "
             "line; allowed: put them in a config file you trust"

@@ -1,6 +1,7 @@
 """Sweeps through Hydra's cluster launchers: Ray and submitit (SLURM's path, on submitit's local executor).
 
-The Ray tests start their own Ray head node (``ray start --head --block`` on free ports, its state
+The Ray tests start their own Ray head node (``ray start --head --block`` on a port Ray picks, read
+back from its output, and two distinct free ports held until all are picked; its state
 in a temporary HOME and temp dir, usage stats and the dashboard off) and reach it by ``RAY_ADDRESS``,
 as a sweep reaches a real cluster; the fixture stops exactly the processes it started (never
 ``ray stop``, which kills every Ray process on the machine). Each launcher must give the combined
@@ -14,9 +15,11 @@ Needs the ``cluster`` extra (``pip install -e ".[cluster]"``; ``make test`` inst
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,21 +49,62 @@ pytestmark = [
 
 TESTS_DIR = Path(__file__).resolve().parent
 LAUNCHERS = ("ray", "submitit_local")
-# Three jobs of three replicates each (the ensemble engine); job 1 (from_year=1990) fails validation.
-SWEEP = ("seed=5", "drivers.china_coercion.from_year=2015,1990,2020", "replicates=3", "tables=[outcomes]")
-# Job 2 (from_year 2020) is killed as it starts, as the OOM killer or a lost node would kill it.
-KILL_JOB_2 = ("+hydra.callbacks.kill._target_=test_cluster.KillJob", "+hydra.callbacks.kill.from_year=2020")
+# Three jobs of three replicates each (the ensemble engine); job 1 (from_year=2025) raises while it
+# runs (FailJob: a bad config would be refused before any job is launched). The callbacks come from
+# config files (tests/configs/hydra/callbacks/): the command line refuses `_target_` overrides.
+SWEEP = (
+    "seed=5",
+    "drivers.china_coercion.from_year=2015,2025,2020",
+    "replicates=3",
+    "tables=[outcomes]",
+    f"hydra.searchpath=[file://{TESTS_DIR / 'configs'}]",
+)
+FAIL_JOB_1 = ("hydra/callbacks=fail_job_1",)
+# Job 1 fails as above and job 2 (from_year 2020) is killed as it starts, as the OOM killer or a lost
+# node would kill it.
+FAIL_JOB_1_KILL_JOB_2 = ("hydra/callbacks=fail_job_1_kill_job_2",)
 SWEEP_TIMEOUT_S = 300
 RAY_START_TIMEOUT_S = 120
 # What each launcher raises in the launching process when a worker process dies.
 CRASH_ERRORS = {"ray": "WorkerCrashedError", "submitit_local": "UncompletedJobError"}
 
 
+class InjectedFailure(RuntimeError):
+    """The error FailJob makes a job raise."""
+
+
+class FailJob(Callback):
+    """Make the job whose China's coercion starts in ``from_year`` raise while it runs.
+
+    Wraps ``sim.job.table_chunks`` in the worker (once per process: the basic launcher runs every
+    job in one process), so the job passes validation and fails as a run-time error would.
+    """
+
+    def __init__(self, from_year: int) -> None:
+        self.from_year = from_year
+
+    def on_job_start(self, config: Any, **kwargs: Any) -> None:
+        import sim.job
+
+        original = sim.job.table_chunks
+        if getattr(original, "injected", False):
+            return
+        from_year = self.from_year
+
+        def failing(params: Any, *args: Any, **kwargs: Any) -> Any:
+            if params.drivers.china_coercion.from_year == from_year:
+                raise InjectedFailure(f"injected failure (from_year={from_year})")
+            return original(params, *args, **kwargs)
+
+        failing.injected = True  # type: ignore[attr-defined]
+        sim.job.table_chunks = failing  # type: ignore[assignment]
+
+
 class KillJob(Callback):
     """Kill the worker process of the job whose China's coercion starts in ``from_year``, as it starts.
 
-    Added to a sweep with ``+hydra.callbacks.kill._target_=test_cluster.KillJob``; the workers
-    import this module (``tests/`` is on their PYTHONPATH).
+    Added to a sweep by :data:`FAIL_JOB_1_KILL_JOB_2` (a config file); the workers import this
+    module (``tests/`` is on their PYTHONPATH).
     """
 
     def __init__(self, from_year: int) -> None:
@@ -71,10 +115,32 @@ class KillJob(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: every socket is held until all are picked.
+
+    Released one at a time, two picks could be the same port, which Ray refuses ("... is trying
+    to use a port number ... used by other components").
+    """
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+RAY_ADDRESS_LINE = re.compile(r"ray start --address='([^']+)'")
+
+
+def ray_address(log: Path) -> str | None:
+    """The head's address once ``ray start`` has started Ray and printed it (it chose the port)."""
+    text = log.read_text(errors="replace")
+    found = RAY_ADDRESS_LINE.search(text)
+    return found.group(1) if found and "Ray runtime started" in text else None
+
+
+def test_picked_ports_are_distinct() -> None:
+    ports = free_ports(64)
+    assert len(set(ports)) == 64
 
 
 def sweep(
@@ -89,7 +155,7 @@ def sweep(
 def sweep_folder(cwd: Path, overrides: tuple[str, ...]) -> Path:
     """The sweep's one folder: every job landed in ``results/sweeps/<sweep_id>`` of the launching directory."""
     folders = list((cwd / "results" / "sweeps").iterdir())
-    assert [f.name for f in folders] == [sweep_id(list(overrides))]
+    assert [f.name for f in folders] == [sweep_id([o for o in overrides if not o.startswith("hydra")])]
     return folders[0]
 
 
@@ -147,16 +213,16 @@ def ray_env() -> Iterator[dict[str, str]]:
         "RAY_USAGE_STATS_ENABLED": "0",
         "RAY_DEDUP_LOGS": "0",
     }
-    port = free_port()
+    client_port, agent_port = free_ports(2)
     command = [
         str(Path(sys.executable).with_name("ray")),
         "start",
         "--head",
         "--block",
         "--node-ip-address=127.0.0.1",
-        f"--port={port}",
-        f"--ray-client-server-port={free_port()}",
-        f"--dashboard-agent-listen-port={free_port()}",
+        "--port=0",  # Ray picks the head's port itself; read back from its output below
+        f"--ray-client-server-port={client_port}",
+        f"--dashboard-agent-listen-port={agent_port}",
         "--include-dashboard=false",
         "--disable-usage-stats",
         "--num-cpus=2",
@@ -171,11 +237,11 @@ def ray_env() -> Iterator[dict[str, str]]:
         )
     try:
         deadline = time.monotonic() + RAY_START_TIMEOUT_S
-        while "Ray runtime started" not in log.read_text(errors="replace"):
+        while (address := ray_address(log)) is None:
             if head.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"ray start failed (exit {head.poll()}):\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.5)
-        yield {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}
+        yield {**env, "RAY_ADDRESS": address}
     finally:
         ours = process_tree(head.pid)
         head.send_signal(signal.SIGTERM)  # `ray start --block` shuts its processes down on SIGTERM
@@ -200,7 +266,7 @@ def ray_env() -> Iterator[dict[str, str]]:
 def basic_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """The summary and failures of the sweep through Hydra's basic launcher (in process, one job at a time)."""
     cwd = tmp_path_factory.mktemp("basic")
-    result = sweep(cwd, SWEEP, "basic", base_env(cwd))
+    result = sweep(cwd, SWEEP, "basic", base_env(cwd), *FAIL_JOB_1)
     assert result.returncode == 1, result.stderr[-3000:]
     folder = sweep_folder(cwd, SWEEP)
     return pd.read_parquet(folder / "summary.parquet"), json.loads((folder / "failures.json").read_text())
@@ -225,12 +291,13 @@ def cluster_sweep(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     env: dict[str, str] = request.getfixturevalue("ray_env") if launcher == "ray" else base_env(cwd)
     no_retry = ["hydra.launcher.ray.remote.max_retries=0"] if launcher == "ray" else []
     started = time.perf_counter()
-    first = sweep(cwd, SWEEP, launcher, env, *KILL_JOB_2, *no_retry)
+    first = sweep(cwd, SWEEP, launcher, env, *FAIL_JOB_1_KILL_JOB_2, *no_retry)
     first_s = time.perf_counter() - started
+    assert (cwd / "results" / "sweeps").is_dir(), first.stderr[-3000:]
     folder = sweep_folder(cwd, SWEEP)
     complete = {p.parent.name: p.stat().st_mtime_ns for p in folder.glob("*/meta.json")}
     failed = sorted(p.parent.name for p in folder.glob("*/failed.json"))
-    second = sweep(cwd, SWEEP, launcher, env)
+    second = sweep(cwd, SWEEP, launcher, env, *FAIL_JOB_1)
     print(f"\n{launcher}: first launch {first_s:.1f} s, re-launch {time.perf_counter() - started - first_s:.1f} s")
     return ClusterSweep(launcher, folder, first, complete, failed, second)
 
@@ -251,7 +318,7 @@ def test_a_job_that_raises_is_named_and_the_others_are_collected(
     assert cluster_sweep.second.returncode == 1, cluster_sweep.second.stderr[-3000:]
     failures = json.loads((cluster_sweep.folder / "failures.json").read_text())
     assert [f["job"] for f in failures] == ["1"]
-    assert "from_year=1990" in failures[0]["error"]
+    assert "InjectedFailure: injected failure (from_year=2025)" in failures[0]["error"]
     assert failures == basic_sweep[1]
     assert sorted(pd.read_parquet(cluster_sweep.folder / "summary.parquet")["job"].unique()) == ["0", "2"]
 
