@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.common import Experiment, annual, bootstrap_ci, check_years, entry_point
+from experiments.common import Experiment, annual, bootstrap_ci, check_years, entry_point, switched_off
+from sim import drivers as registry
+from sim.config import CONFIG_DIR
 from sim.outcomes import W_COLUMNS
+from sim.params import Params
 from sim.plots import effects_figure
 
 NAME = "q1_counterfactuals"
@@ -53,6 +56,23 @@ def paired_effects(
     return pd.DataFrame(rows)
 
 
+def counterfactuals(ex: Experiment) -> list[tuple[str, Params]]:
+    """The scenarios compared with the baseline: ``experiment.scenarios``, or ``no_<driver>`` for every driver.
+
+    A ``no_<driver>`` without a scenario file is the baseline with that driver switched off from
+    the start (at its configured counterfactual semantics).
+    """
+    names = ex.options.get("scenarios") or [f"no_{d}" for d in registry.names()]
+    out = []
+    for scenario in map(str, names):
+        driver = scenario.removeprefix("no_")
+        if not (CONFIG_DIR / "scenario" / f"{scenario}.yaml").is_file() and driver in registry.names():
+            out.append((scenario, switched_off(ex.scenario_params("baseline"), [driver], scenario)))
+        else:
+            out.append((scenario, ex.scenario_params(scenario)))
+    return out
+
+
 def run(ex: Experiment) -> dict[str, Any]:
     """Every counterfactual against the baseline; write effects.csv, sea_states.csv, effects.png."""
     years = check_years(list(ex.options["years"]), ex.params, "experiment.years")
@@ -64,8 +84,8 @@ def run(ex: Experiment) -> dict[str, Any]:
     base = annual(base_tables["outcomes"], OUTCOMES)
     base_states = _sea_wide(base_tables["states"], region)
     effects, states = [], []
-    for scenario in ex.options["scenarios"]:
-        tables = ex.tables(ex.scenario_params(str(scenario)), names)
+    for scenario, params in counterfactuals(ex):
+        tables = ex.tables(params, names)
         effects.append(
             paired_effects(base, annual(tables["outcomes"], OUTCOMES), OUTCOMES, years, n_boot, rng).assign(
                 scenario=scenario

@@ -1,132 +1,162 @@
 """Q2 and claim C0: what share of Japan's shift does each driver explain? ``python -m experiments.q2_driver_shares``.
 
-The value of a coalition S of drivers is the change in Japan's China-wants gap (annual means,
-``from_year`` to ``to_year``) when the drivers in S are on (at their configured scale) and the
-others off for the whole run. Each driver's Shapley value is its average marginal contribution
-over all orders (Shapley 1953), computed exactly from the 2^k coalitions of the k registered
-drivers (``sim/drivers``), run by run with the same seeds (paired); the values sum to
-v(all) - v(none), the total change the drivers explain (checked). A driver's share is its value
-over that total. Intervals: percentile bootstrap over runs.
+The players are the registered drivers (``sim/drivers``). The value of a coalition S is the
+change in one of Japan's dimensions (W1..W5 and the China-wants gap; annual means, ``from_year``
+to ``to_year``) when the drivers in S are on (at their configured scale) and the others at their
+counterfactual (scale 0, with each driver's configured semantics: absent or frozen) for the
+whole run, run by run with the same seeds (paired). With k <= 8 drivers the 2^k coalitions run
+in one ensemble batch and the Shapley values (Shapley 1953) and the Owen values for the drivers'
+owners (Owen 1977: "Beijing" = every China-owned driver) are exact; beyond, they are the mean
+marginal contributions over ``experiment.orders`` sampled orders, with their standard error
+(``experiments/attribution.py``). A driver's share is its value over the total change
+v(all) - v(none). Intervals: percentile bootstrap over runs.
 
-C0 holds (``supported: true``) if the intervals show China's share above ``majority_share``
-and above every other driver's, and North Korea's and Russia's contributions positive;
-``false`` if an interval shows one of these reversed; ``null`` when the intervals leave it open.
+The verdict on C0 is given under two definitions of "Beijing's behaviour"
+(``experiments/verdict.py``): ``narrow`` (China's coercion alone, one player among the drivers)
+and ``broad`` (every China-owned driver together, one player among the owners).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments.common import Experiment, ExperimentError, annual, check_years, entry_point, switched_off
+from experiments import attribution, verdict
+from experiments.common import Experiment, ExperimentError, check_years, entry_point, switched_off
 from sim import drivers as registry
+from sim.outcomes import W_COLUMNS
 from sim.params import Params
 from sim.plots import driver_shares_figure
 
 NAME = "q2_driver_shares"
-CHINA, NK, RUSSIA = "china_coercion", "nk_provocation", "russia_war"
+DIMENSIONS = (*W_COLUMNS, "china_wants_gap")
+GAP = len(DIMENSIONS) - 1
 
 
-def coalitions(n: int) -> list[tuple[int, ...]]:
-    """All on/off vectors of ``n`` drivers (1 = on), in a fixed order."""
-    return list(itertools.product((0, 1), repeat=n))
-
-
-def shapley_values(values: dict[tuple[int, ...], np.ndarray], n: int) -> np.ndarray:
-    """Exact Shapley values from the value of every coalition.
-
-    ``values[S]`` has shape (R,) (one value per run); the result has shape (R, n).
-    ``phi_k = sum_{S not containing k} |S|! (n - |S| - 1)! / n! [v(S + k) - v(S)]``.
-    """
-    runs = next(iter(values.values())).shape[0]
-    phi = np.zeros((runs, n))
-    for k in range(n):
-        for coalition in coalitions(n):
-            if coalition[k]:
-                continue
-            size = sum(coalition)
-            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
-            with_k = tuple(1 if j == k else c for j, c in enumerate(coalition))
-            phi[:, k] += weight * (values[with_k] - values[coalition])
-    return phi
-
-
-def coalition_params(params: Params) -> list[Params]:
-    """``params`` once per coalition of drivers (in :func:`coalitions` order): the others off from the start."""
-    drivers = list(registry.names())
-    return [
-        switched_off(params, [d for d, on in zip(drivers, c, strict=True) if not on], "drivers-" + "".join(map(str, c)))
-        for c in coalitions(len(drivers))
-    ]
+def coalition_params(params: Params, masks: list[int], drivers: tuple[str, ...]) -> list[Params]:
+    """``params`` once per coalition mask: the drivers not in it off (at their counterfactual) from the start."""
+    k = len(drivers)
+    out = []
+    for mask in masks:
+        on = attribution.members(mask, k)
+        label = "drivers-" + "".join(map(str, on))
+        out.append(switched_off(params, [d for d, o in zip(drivers, on, strict=True) if not o], label))
+    return out
 
 
 def coalition_values(
-    tables: list[dict[str, pd.DataFrame]], combos: list[tuple[int, ...]], seeds: list[int], start: int, end: int
-) -> dict[tuple[int, ...], np.ndarray]:
-    """v(S) per run: the change of Japan's gap (annual means) from ``start`` to ``end`` in each coalition's runs."""
-    values = {}
-    for coalition, table in zip(combos, tables, strict=True):
-        gap = annual(table["outcomes"], ["china_wants_gap"]).pivot_table(
-            index="seed", columns="year", values="china_wants_gap"
-        )
-        values[coalition] = (gap[end] - gap[start]).reindex(seeds).to_numpy()
-    return values
+    tables: list[dict[str, pd.DataFrame]], seeds: list[int], start: int, end: int, columns: tuple[str, ...] = DIMENSIONS
+) -> np.ndarray:
+    """v(S) per run and dimension: the change of each of ``columns`` (annual means) from ``start`` to ``end``.
+
+    Returns shape (R, C, D): runs in ``seeds`` order, coalitions in ``tables`` order. Computed in
+    numpy over all coalitions at once (one concatenation, one grouped sum).
+    """
+    frames = [t["outcomes"] for t in tables]
+    sizes = np.array([len(f) for f in frames])
+    data = pd.concat([f[["seed", "year", *columns]] for f in frames], ignore_index=True)
+    coalition = np.repeat(np.arange(len(frames)), sizes)
+    year = data["year"].to_numpy()
+    keep = (year == start) | (year == end)
+    seed_index = {s: r for r, s in enumerate(seeds)}
+    run = data["seed"].map(seed_index).to_numpy()
+    if np.isnan(run[keep].astype(float)).any():
+        raise ExperimentError("coalition tables hold seeds the experiment did not run")
+    slot = (year[keep] == end).astype(int)
+    sums = np.zeros((len(seeds), len(frames), 2, len(columns)))
+    counts = np.zeros((len(seeds), len(frames), 2, 1))
+    index = (run[keep].astype(int), coalition[keep], slot)
+    np.add.at(sums, index, data.loc[keep, list(columns)].to_numpy(dtype=float))
+    np.add.at(counts, index, 1.0)
+    if (counts == 0).any():
+        raise ExperimentError(f"a coalition's run lacks year {start} or {end} in its outcomes")
+    means = sums / counts
+    return np.asarray(means[:, :, 1] - means[:, :, 0])
 
 
-def c0_holds(shares: np.ndarray, contributions: np.ndarray, majority: float) -> bool:
-    """C0 at a point estimate: China's share above ``majority`` and the largest; NK's and Russia's positive."""
-    drivers = list(registry.names())
-    china = shares[drivers.index(CHINA)]
-    return bool(
-        china > majority
-        and china >= shares.max()
-        and contributions[drivers.index(NK)] > 0
-        and contributions[drivers.index(RUSSIA)] > 0
-    )
+def attribute(
+    values: np.ndarray, k: int, groups: list[list[int]], masks: list[int], orders: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Shapley and Owen values, shape (R, k, D), from coalition values (R, C, D) in ``masks`` order.
+
+    Exact when every mask is present (``orders`` empty); otherwise from the sampled ``orders``
+    (``shapley`` and ``owen`` keys), with standard errors.
+    """
+    moved = np.moveaxis(values, 1, -1)  # (R, D, C)
+    if not orders:
+        by_mask = moved[..., np.argsort(masks)]
+        return {
+            "shapley": np.moveaxis(attribution.shapley(by_mask, k), -1, 1),
+            "owen": np.moveaxis(attribution.owen(by_mask, k, groups), -1, 1),
+        }
+    lookup = {m: moved[..., c] for c, m in enumerate(masks)}
+    out = {}
+    for kind in ("shapley", "owen"):
+        mean, error = attribution.sampled_values(lookup, orders[kind])
+        out[kind] = np.moveaxis(mean, -1, 1)
+        out[f"{kind}_error"] = np.moveaxis(error, -1, 1)
+    return out
 
 
-def verdict(boot_shares: np.ndarray, boot_contrib: np.ndarray, drivers: list[str], majority: float) -> dict[str, Any]:
-    """Decide C0 from bootstrap draws of shares and contributions (rows: draws, columns: drivers)."""
-
-    def interval(x: np.ndarray) -> tuple[float, float]:
-        return float(np.quantile(x, 0.025)), float(np.quantile(x, 0.975))
-
-    c, nk, ru = drivers.index(CHINA), drivers.index(NK), drivers.index(RUSSIA)
-    criteria = {"china_share_above_majority": interval(boot_shares[:, c] - majority)}
-    for k, name in enumerate(drivers):
-        if k != c:
-            criteria[f"china_share_above_{name}"] = interval(boot_shares[:, c] - boot_shares[:, k])
-    criteria["nk_contribution_positive"] = interval(boot_contrib[:, nk])
-    criteria["russia_contribution_positive"] = interval(boot_contrib[:, ru])
-    holds = {k: low > 0 for k, (low, _) in criteria.items()}
-    fails = {k: high < 0 for k, (_, high) in criteria.items()}
-    supported = True if all(holds.values()) else (False if any(fails.values()) else None)
-    return {
-        "claim": "C0: China's coercion explains the largest share of Japan's shift, above one half; "
-        "North Korea's and Russia's contributions are positive and smaller",
-        "supported": supported,
-        "criteria": {
-            k: {"interval_95": [round(lo, 4), round(hi, 4)], "established": holds[k], "rejected": fails[k]}
-            for k, (lo, hi) in criteria.items()
-        },
-        "rule": "true if every criterion's 95% interval lies above 0, false if any lies below 0, else null",
-        "bootstrap_fraction_all_criteria": float(
-            np.mean(
-                (boot_shares[:, c] > majority)
-                & np.all(boot_shares[:, [c]] >= boot_shares, axis=1)
-                & (boot_contrib[:, nk] > 0)
-                & (boot_contrib[:, ru] > 0)
-            )
-        ),
+def coalition_masks(
+    k: int, groups: list[list[int]], n_orders: int, seed: int
+) -> tuple[list[int], dict[str, np.ndarray]]:
+    """Every mask (k <= 8), or the prefixes of sampled orders with the orders themselves."""
+    if k <= attribution.EXACT_MAX_PLAYERS:
+        return list(range(2**k)), {}
+    rng = np.random.default_rng(seed)
+    orders = {
+        "shapley": attribution.sampled_orders(k, n_orders, rng),
+        "owen": attribution.sampled_orders(k, n_orders, rng, groups),
     }
+    masks = sorted({int(m) for o in orders.values() for m in attribution.order_masks(o).ravel()})
+    return masks, orders
+
+
+def bootstrap(
+    phi: np.ndarray, total: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap draws over runs of mean contributions (B, ...) and shares (contribution / mean total)."""
+    n = phi.shape[0]
+    draws = [rng.integers(0, n, n) for _ in range(n_boot)]
+    contrib = np.stack([phi[idx].mean(axis=0) for idx in draws])
+    shares = np.stack([phi[idx].mean(axis=0) / total[idx].mean(axis=0) for idx in draws])
+    return contrib, shares
+
+
+def shares_table(
+    drivers: tuple[str, ...], phi: np.ndarray, owen: np.ndarray, total: np.ndarray, boot: tuple[np.ndarray, np.ndarray]
+) -> pd.DataFrame:
+    """``driver_shares.csv``: one row per driver and dimension."""
+    boot_contrib, boot_shares = boot
+    contribution, share = phi.mean(axis=0), phi.mean(axis=0) / total.mean(axis=0)
+    rows = []
+    for j, name in enumerate(drivers):
+        spec = registry.spec(name)
+        for d, dim in enumerate(DIMENSIONS):
+            rows.append(
+                {
+                    "driver": name,
+                    "owner": spec.owner,
+                    "dimension": dim,
+                    "share": share[j, d],
+                    "ci_low": np.quantile(boot_shares[:, j, d], 0.025),
+                    "ci_high": np.quantile(boot_shares[:, j, d], 0.975),
+                    "contribution": contribution[j, d],
+                    "contribution_ci_low": np.quantile(boot_contrib[:, j, d], 0.025),
+                    "contribution_ci_high": np.quantile(boot_contrib[:, j, d], 0.975),
+                    "owen_contribution": owen[:, j, d].mean(),
+                    "owen_share": owen[:, j, d].mean() / total[:, d].mean(),
+                    "semantics": "",
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def run(ex: Experiment) -> dict[str, Any]:
-    """All 2^k coalitions; write driver_shares.csv, shapley_runs.csv, verdict.json, driver_shares.png."""
+    """All coalitions of the registered drivers; write driver_shares.csv, shapley_runs.csv, verdict.json, a figure."""
     start, end = check_years(
         [ex.options["from_year"], ex.options["to_year"]], ex.params, "experiment.from_year/to_year"
     )
@@ -134,52 +164,74 @@ def run(ex: Experiment) -> dict[str, Any]:
         raise ExperimentError(
             f"experiment.to_year={end} is not after experiment.from_year={start}; allowed: to_year > from_year"
         )
-    drivers = list(registry.names())
-    combos = coalitions(len(drivers))
-    values = coalition_values(ex.tables_many(coalition_params(ex.params)), combos, ex.seeds, start, end)
-    phi = shapley_values(values, len(drivers))
-    total = values[(1,) * len(drivers)] - values[(0,) * len(drivers)]
+    drivers = registry.names()
+    k = len(drivers)
+    owners = list(dict.fromkeys(registry.spec(d).owner for d in drivers))
+    groups = [[j for j, d in enumerate(drivers) if registry.spec(d).owner == o] for o in owners]
+    masks, orders = coalition_masks(k, groups, int(ex.options.get("orders", 200)), int(ex.cfg.seed))
+    values = coalition_values(ex.tables_many(coalition_params(ex.params, masks, drivers)), ex.seeds, start, end)
+    position = {m: c for c, m in enumerate(masks)}
+    total = values[:, position[2**k - 1]] - values[:, position[0]]  # (R, D)
+    values_by = attribute(values, k, groups, masks, orders)
+    phi, owen = values_by["shapley"], values_by["owen"]
     sum_error = float(np.max(np.abs(phi.sum(axis=1) - total)))
     if sum_error > 1e-9:
         raise AssertionError(f"Shapley values do not sum to the total change (max error {sum_error})")
 
     rng = np.random.default_rng(ex.cfg.seed)
-    n_runs, n_boot = phi.shape[0], int(ex.options["bootstrap"])
-    draws = [rng.integers(0, n_runs, n_runs) for _ in range(n_boot)]
-    boot_contrib = np.stack([phi[idx].mean(axis=0) for idx in draws])
-    boot_shares = np.stack([phi[idx].mean(axis=0) / total[idx].mean() for idx in draws])
-    contribution, share = phi.mean(axis=0), phi.mean(axis=0) / total.mean()
-    table = pd.DataFrame(
-        {
-            "driver": drivers,
-            "share": share,
-            "ci_low": np.quantile(boot_shares, 0.025, axis=0),
-            "ci_high": np.quantile(boot_shares, 0.975, axis=0),
-            "contribution": contribution,
-            "contribution_ci_low": np.quantile(boot_contrib, 0.025, axis=0),
-            "contribution_ci_high": np.quantile(boot_contrib, 0.975, axis=0),
-        }
-    )
-    result = verdict(boot_shares, boot_contrib, drivers, float(ex.options["majority_share"]))
+    n_boot = int(ex.options["bootstrap"])
+    boot = bootstrap(phi, total, n_boot, rng)
+    table = shares_table(drivers, phi, owen, total, boot)
+    table["semantics"] = [ex.params.drivers.knob(d).semantics for d in table["driver"]]
+    # Owner group values: the sum of the Owen values of each owner's drivers (Shapley values between owners).
+    group_phi = np.stack([owen[:, g].sum(axis=1) for g in groups], axis=1)  # (R, owners, D)
+    boot_groups = bootstrap(group_phi, total, n_boot, np.random.default_rng(ex.cfg.seed))
+    majority = float(ex.options["majority_share"])
+    owner_of = {d: registry.spec(d).owner for d in drivers}
+    definitions = {}
+    for name, (values_k, (contrib_k, shares_k)) in {
+        "narrow": (phi, boot),
+        "broad": (group_phi, boot_groups),
+    }.items():
+        point = values_k.mean(axis=0)[:, GAP] / total[:, GAP].mean()
+        rule = verdict.definition(name, drivers, owner_of)
+        definitions[name] = verdict.interval_verdict(point, contrib_k[..., GAP], shares_k[..., GAP], rule, majority)
+    share = phi.mean(axis=0)[:, GAP] / total[:, GAP].mean()
     largest = drivers[int(np.argmax(share))]
-    result.update(
-        {
-            "largest_driver": largest,
-            "window": [start, end],
-            "total_change": float(total.mean()),
-            "change_all_drivers": float(values[(1,) * len(drivers)].mean()),
-            "change_no_driver": float(values[(0,) * len(drivers)].mean()),
-            "shares_sum": float(share.sum()),
-            "contributions_sum_error_max": sum_error,
-            "runs_per_coalition": n_runs,
+    result: dict[str, Any] = {
+        "claim": "C0: Beijing's own behaviour explains the largest share of Japan's shift, above one half; "
+        "North Korea's and Russia's contributions are positive and smaller",
+        "parameter_source": "defaults",
+        "supported": definitions["narrow"]["supported"],
+        "definitions": definitions,
+        "drivers": list(drivers),
+        "owners": owners,
+        "semantics": {d: ex.params.drivers.knob(d).semantics for d in drivers},
+        "largest_driver": largest,
+        "window": [start, end],
+        "total_change": float(total[:, GAP].mean()),
+        "change_all_drivers": float(values[:, position[2**k - 1], GAP].mean()),
+        "change_no_driver": float(values[:, position[0], GAP].mean()),
+        "shares_sum": float(share.sum()),
+        "contributions_sum_error_max": sum_error,
+        "runs_per_coalition": phi.shape[0],
+        "coalitions": len(masks),
+        "method": "exact" if not orders else f"sampled orders ({len(orders['shapley'])})",
+    }
+    if orders:
+        result["max_standard_error"] = {
+            kind: float(values_by[f"{kind}_error"][..., GAP].mean(axis=0).max()) for kind in ("shapley", "owen")
         }
-    )
     ex.write_csv("driver_shares", table)
-    ex.write_csv("shapley_runs", pd.DataFrame(phi, columns=drivers).assign(seed=ex.seeds, total_change=total))
+    runs = pd.DataFrame(phi[..., GAP], columns=list(drivers)).assign(seed=ex.seeds, total_change=total[:, GAP])
+    ex.write_csv("shapley_runs", runs)
     ex.write_json("verdict", result)
-    ex.save_figure(driver_shares_figure(table, result), "driver_shares")
+    gap_rows = table[table["dimension"] == "china_wants_gap"].reset_index(drop=True)
+    ex.save_figure(driver_shares_figure(gap_rows, result), "driver_shares")
     return {
-        "supported": result["supported"],
+        "drivers": list(drivers),
+        "supported": {name: d["supported"] for name, d in definitions.items()},
+        "china_share": {name: round(d["china_share"], 3) for name, d in definitions.items()},
         "largest_driver": largest,
         "shares": {d: round(float(s), 3) for d, s in zip(drivers, share, strict=True)},
     }

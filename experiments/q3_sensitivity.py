@@ -34,8 +34,9 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
+from experiments import attribution, verdict
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
-from experiments.q2_driver_shares import c0_holds, coalition_params, coalition_values, coalitions, shapley_values
+from experiments.q2_driver_shares import coalition_params, coalition_values
 from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
 from sim import drivers as registry
 from sim.ensemble import simulate_many
@@ -49,22 +50,24 @@ OUTPUTS = ("gap_change", "china_share")
 
 
 def shapley_point(params: Params, seed: int, start: int, end: int, majority: float) -> dict[str, float]:
-    """Japan's gap change, every driver's Shapley share, and whether C0 holds, for one run of ``params``."""
-    combos = coalitions(len(registry.names()))
-    runs = coalition_params(params)
+    """Japan's gap change, every driver's Shapley share, and whether C0 (narrow) holds, for one run of ``params``."""
+    drivers = registry.names()
+    k = len(drivers)
+    runs = coalition_params(params, list(range(2**k)), drivers)
     outcomes = simulate_many(runs, [seed], names=("outcomes",))["outcomes"]
     by_run = dict(tuple(outcomes.groupby("run_id")))
     per_coalition = [{"outcomes": by_run[run_id_for(p, seed)]} for p in runs]
-    values = coalition_values(per_coalition, combos, [seed], start, end)
-    phi = shapley_values(values, len(registry.names()))[0]
-    total = float(values[(1,) * len(registry.names())][0] - values[(0,) * len(registry.names())][0])
+    values = coalition_values(per_coalition, [seed], start, end, ("china_wants_gap",))[0, :, 0]  # (2^k,)
+    phi = attribution.shapley(values, k)
+    total = float(values[-1] - values[0])
     shares = phi / total if total != 0 else np.full(len(phi), np.nan)
+    narrow = verdict.definition("narrow", drivers, {d: registry.spec(d).owner for d in drivers})
     out = {
-        "gap_change": float(values[(1,) * len(registry.names())][0]),
+        "gap_change": float(values[-1]),
         "total_change": total,
-        "c0_holds": float(c0_holds(shares, phi, majority)),
+        "c0_holds": float(verdict.holds_at_point(shares, phi, narrow, majority)),
     }
-    out.update({f"share_{d}": float(s) for d, s in zip(registry.names(), shares, strict=True)})
+    out.update({f"share_{d}": float(s) for d, s in zip(drivers, shares, strict=True)})
     out["china_share"] = out["share_china_coercion"]
     return out
 

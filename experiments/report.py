@@ -351,9 +351,56 @@ switch, and the shares come from switching every combination of drivers on and o
 """
 
 
+def gap_rows(shares: pd.DataFrame) -> pd.DataFrame:
+    """The rows of q2's ``driver_shares.csv`` for the China-wants gap (one per driver)."""
+    if "dimension" not in shares.columns:
+        return shares
+    return shares[shares["dimension"] == "china_wants_gap"].reset_index(drop=True)
+
+
+def definitions_html(verdict: Mapping[str, Any]) -> str:
+    """q2's verdict under each definition of Beijing's behaviour, and each driver's counterfactual semantics."""
+    definitions = verdict.get("definitions") or {}
+    if not definitions:
+        return ""
+    rows = [
+        [
+            name,
+            ", ".join(registry.labels().get(d, d) for d in d_["china_drivers"]),
+            plots.verdict_word(d_["supported"]),
+            interval(d_["china_share"], *d_["china_share_interval_95"]),
+            str(d_["largest_player"]),
+        ]
+        for name, d_ in definitions.items()
+    ]
+    semantics = ", ".join(f"{registry.labels().get(d, d)}: {s}" for d, s in (verdict.get("semantics") or {}).items())
+    return f"""<h3>Which of Beijing's behaviours carry the result: two definitions</h3>
+<p>narrow: China's coercion alone, one player among the drivers (Shapley values); broad: every China-owned
+driver together, one player among the drivers' owners (Owen group values). A driver switched off goes to its
+counterfactual ({esc(semantics)}; absent = scale toward 0, frozen = held at its level of a stated year).</p>
+{table(["definition", "Beijing's drivers", "C0", "China's share [95% interval]", "largest player"], rows)}"""
+
+
+def dimensions_html(shares: pd.DataFrame) -> str:
+    """Each driver's share of the change in each of Japan's dimensions W1..W5 and the gap."""
+    if "dimension" not in shares.columns:
+        return ""
+    wide = shares.pivot(index="driver", columns="dimension", values="share")
+    order = [d for d in shares["dimension"].drop_duplicates()]
+    rows = [
+        [registry.labels().get(str(d), str(d)), *(num(wide.loc[d, c], 2) for c in order)]
+        for d in shares["driver"].drop_duplicates()
+    ]
+    return f"""<h3>Shares by dimension</h3>
+<p>Shapley share of each driver in the change of each dimension (shares of a dimension that hardly moves are
+large and unstable).</p>
+{table(["driver", *order], rows)}"""
+
+
 def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
     """q2: the verdict, the shares with 95% intervals, the criteria, the figure."""
-    verdict, shares = q2["verdict.json"], q2["driver_shares.csv"]
+    verdict, all_shares = q2["verdict.json"], q2["driver_shares.csv"]
+    shares = gap_rows(all_shares)
     supported = verdict.get("supported")
     word = plots.verdict_word(supported)
     cls = word.replace(" ", "-")
@@ -372,6 +419,7 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
         None: "the 95% intervals leave at least one criterion open",
     }[supported]
     has_contribution = "contribution" in shares.columns
+    fraction = (verdict.get("definitions", {}).get("narrow") or verdict).get("bootstrap_fraction_all_criteria")
     rows = []
     for _, r in shares.iterrows():
         rows.append(
@@ -389,7 +437,7 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
             f"[{num(c['interval_95'][0], 4)}, {num(c['interval_95'][1], 4)}]",
             "established" if c.get("established") else ("rejected" if c.get("rejected") else "open"),
         ]
-        for name, c in verdict.get("criteria", {}).items()
+        for name, c in (verdict.get("definitions", {}).get("narrow") or verdict).get("criteria", {}).items()
     ]
     return f"""
 <h2 id="verdict">The verdict (q2)</h2>
@@ -400,10 +448,12 @@ for a change of <b>{num(verdict.get("total_change"), 3, True)}</b> in Japan's Ch
 to {esc(window[1])}: the gap changes by {num(verdict.get("change_all_drivers"), 3, True)} with every driver on and by
 {num(verdict.get("change_no_driver"), 3, True)} with none ({esc(verdict.get("runs_per_coalition"))} paired runs for
 each of the {2 ** len(shares)} on/off combinations). The verdict is {esc(word)} because {esc(explanation)}; the share
-of bootstrap draws in which every criterion holds is {num(verdict.get("bootstrap_fraction_all_criteria"), 3)}.</div>
+of bootstrap draws in which every criterion holds is {num(fraction, 3)}.</div>
 <h3>Each driver's share of the change in Japan's gap, {esc(window[0])}-{esc(window[1])}</h3>
 {table(["driver", "share [95% interval]", "contribution to the gap [95% interval]"], rows)}
-<details><summary>The criteria of C0 and their 95% intervals</summary>
+{definitions_html(verdict)}
+{dimensions_html(all_shares)}
+<details><summary>The criteria of C0 (narrow definition) and their 95% intervals</summary>
 <p>Rule: {esc(verdict.get("rule", ""))}.</p>
 {table(["criterion (difference that must be above 0)", "95% interval", "status"], criteria_rows)}</details>
 {figure_html(figures["driver_shares"])}
@@ -559,7 +609,7 @@ def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -
     for scenario in dict.fromkeys(gap["scenario"]):
         sub = gap[gap["scenario"] == scenario].set_index("year")
         rows.append(
-            [plots.SCENARIO_LABELS.get(scenario, scenario)]
+            [plots.scenario_label(scenario)]
             + [interval(sub.loc[y, "effect"], sub.loc[y, "ci_low"], sub.loc[y, "ci_high"], 3, True) for y in years]
         )
     last = max(years)
@@ -569,7 +619,7 @@ def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -
     for scenario in dict.fromkeys(dims["scenario"]):
         sub = dims[dims["scenario"] == scenario].set_index("outcome")
         dim_rows.append(
-            [plots.SCENARIO_LABELS.get(scenario, scenario)]
+            [plots.scenario_label(scenario)]
             + [num(sub.loc[o, "effect"], 3, True) if o in sub.index else "-" for o in outcomes]
         )
     n = int(effects["n"].iloc[0]) if "n" in effects.columns and len(effects) else "?"
@@ -657,7 +707,7 @@ def q5_html(q5: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
 in the upper third of the scale, bandwagons (with China) if in the lower third, and hedges in between; the figure's
 arrows say where it is heading (its change since the start year). The class is the most frequent across runs at the
 end year; the change is the mean alignment change with a bootstrap 95% interval.</p>
-{table(["state", *[plots.SCENARIO_LABELS.get(s, s) for s in scenarios]], rows)}
+{table(["state", *[plots.scenario_label(s) for s in scenarios]], rows)}
 {figure_html(figures["classification"])}
 """
 
@@ -884,7 +934,7 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
             "driver_shares",
             "Each driver's Shapley share of the change in Japan's China-wants gap, with 95% bootstrap intervals; "
             "the verdict on C0 in the title (q2).",
-            plots.driver_shares_figure(q2["driver_shares.csv"], q2["verdict.json"]),
+            plots.driver_shares_figure(gap_rows(q2["driver_shares.csv"]), q2["verdict.json"]),
         )
     if "theories" in ex:
         doc = ex["theories"]["theories.json"]
@@ -911,7 +961,7 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
             plots.effects_dimensions_figure(effects, last),
         )
         if inputs.comparison is not None:
-            label = plots.SCENARIO_LABELS.get(opts["compare"], opts["compare"])
+            label = plots.scenario_label(opts["compare"])
             add(
                 "alignment_comparison",
                 f"Every actor's alignment in the baseline and with {label}: median and 90% band across q1's runs.",

@@ -51,9 +51,7 @@ class Thresholds:
         if not 0.5 < self.support_probability <= 1.0:
             raise ValueError(f"verdict.support_probability={self.support_probability}; allowed: 0.5 < value <= 1")
         if not 0.0 <= self.contradict_probability < 0.5:
-            raise ValueError(
-                f"verdict.contradict_probability={self.contradict_probability}; allowed: 0 <= value < 0.5"
-            )
+            raise ValueError(f"verdict.contradict_probability={self.contradict_probability}; allowed: 0 <= value < 0.5")
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Thresholds:
@@ -92,9 +90,7 @@ def distribution(sample: np.ndarray) -> dict[str, Any]:
     }
 
 
-def grade_definition(
-    shares: np.ndarray, players: Sequence[str], china: str, thresholds: Thresholds
-) -> dict[str, Any]:
+def grade_definition(shares: np.ndarray, players: Sequence[str], china: str, thresholds: Thresholds) -> dict[str, Any]:
     """The verdict of one definition from a sample of shares.
 
     Parameters
@@ -162,3 +158,109 @@ def verdict_document(
         "definitions": dict(definitions),
         **dict(extra or {}),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Definitions of "Beijing's own behaviour" over the driver registry, and the interval verdict
+# --------------------------------------------------------------------------------------------
+
+DEFINITIONS = {
+    "narrow": "China's coercion alone (driver china_coercion), one player among the registered drivers",
+    "broad": "every China-owned driver together (Owen group value of owner CHN), one player among the owners",
+}
+NARROW_DRIVER = "china_coercion"
+CHINA_OWNER = "CHN"
+SECOND_OWNERS = ("PRK", "RUS")  # C0: North Korea's and Russia's contributions are positive
+
+
+@dataclass(frozen=True)
+class Definition:
+    """The players of one definition and which of them are Beijing and the claim's second drivers.
+
+    ``players`` are driver names (``narrow``) or owner codes (``broad``); ``members[p]`` are the
+    drivers that make up player ``p``.
+    """
+
+    name: str
+    players: tuple[str, ...]
+    members: Mapping[str, tuple[str, ...]]
+    china: str
+    second: tuple[str, ...]
+
+
+def definition(name: str, drivers: Sequence[str], owner_of: Mapping[str, str]) -> Definition:
+    """The ``narrow`` or ``broad`` definition over the registered ``drivers`` (``owner_of[d]``: ISO-3)."""
+    if name == "narrow":
+        if NARROW_DRIVER not in drivers:
+            raise ValueError(f"definition narrow needs driver {NARROW_DRIVER!r}; registered: {list(drivers)}")
+        second = tuple(d for d in drivers if owner_of[d] in SECOND_OWNERS)
+        return Definition(name, tuple(drivers), {d: (d,) for d in drivers}, NARROW_DRIVER, second)
+    if name == "broad":
+        owners = tuple(dict.fromkeys(owner_of[d] for d in drivers))
+        if CHINA_OWNER not in owners:
+            raise ValueError(f"definition broad needs a driver owned by {CHINA_OWNER}; registered: {list(drivers)}")
+        members = {o: tuple(d for d in drivers if owner_of[d] == o) for o in owners}
+        return Definition(name, owners, members, CHINA_OWNER, tuple(o for o in owners if o in SECOND_OWNERS))
+    raise ValueError(f"definition {name!r}; allowed: {list(DEFINITIONS)}")
+
+
+def interval_verdict(
+    point_shares: np.ndarray,
+    boot_contrib: np.ndarray,
+    boot_shares: np.ndarray,
+    definition: Definition,
+    majority: float,
+) -> dict[str, Any]:
+    """C0 under one definition from bootstrap draws (rows) of every player's contribution and share.
+
+    ``supported`` is true if every criterion's 95% interval lies above 0 (China's share above
+    ``majority`` and above every other player's; each second player's contribution positive),
+    false if any lies below 0, null otherwise.
+    """
+    players = list(definition.players)
+    c = players.index(definition.china)
+
+    def interval(x: np.ndarray) -> tuple[float, float]:
+        return float(np.quantile(x, 0.025)), float(np.quantile(x, 0.975))
+
+    criteria = {"china_share_above_majority": interval(boot_shares[:, c] - majority)}
+    for k, name in enumerate(players):
+        if k != c:
+            criteria[f"china_share_above_{name}"] = interval(boot_shares[:, c] - boot_shares[:, k])
+    for name in definition.second:
+        criteria[f"{name}_contribution_positive"] = interval(boot_contrib[:, players.index(name)])
+    holds = {k: low > 0 for k, (low, _) in criteria.items()}
+    fails = {k: high < 0 for k, (_, high) in criteria.items()}
+    supported = True if all(holds.values()) else (False if any(fails.values()) else None)
+    second = [players.index(n) for n in definition.second]
+    every = (
+        (boot_shares[:, c] > majority)
+        & np.all(boot_shares[:, [c]] >= boot_shares, axis=1)
+        & np.all(boot_contrib[:, second] > 0, axis=1)
+    )
+    return {
+        "description": DEFINITIONS[definition.name],
+        "players": players,
+        "members": {p: list(m) for p, m in definition.members.items()},
+        "china_player": definition.china,
+        "china_drivers": list(definition.members[definition.china]),
+        "supported": supported,
+        "china_share": float(point_shares[c]),
+        "china_share_interval_95": list(interval(boot_shares[:, c])),
+        "largest_player": players[int(np.argmax(point_shares))],
+        "shares": {p: float(s) for p, s in zip(players, point_shares, strict=True)},
+        "criteria": {
+            k: {"interval_95": [round(lo, 4), round(hi, 4)], "established": holds[k], "rejected": fails[k]}
+            for k, (lo, hi) in criteria.items()
+        },
+        "rule": "true if every criterion's 95% interval lies above 0, false if any lies below 0, else null",
+        "bootstrap_fraction_all_criteria": float(np.mean(every)),
+    }
+
+
+def holds_at_point(shares: np.ndarray, contributions: np.ndarray, definition: Definition, majority: float) -> bool:
+    """C0 at a point estimate: China's share above ``majority`` and the largest; the second players' positive."""
+    players = list(definition.players)
+    china = shares[players.index(definition.china)]
+    second = [contributions[players.index(n)] for n in definition.second]
+    return bool(china > majority and china >= shares.max() and all(c > 0 for c in second))

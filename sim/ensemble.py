@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim import drivers as registry
 from sim.initial import initial_conditions, repeat_runs
 from sim.inputs import RunInputs, build_inputs, with_run_knobs
 from sim.params import Params, params_digest
@@ -36,9 +37,14 @@ def draw_noise(seeds: Sequence[int], n_turns: int, n_actors: int) -> np.ndarray:
     Identical to the Mesa model's draw for the same seed (its first use of the generator). Each
     run's draw is written in place (run axis first), and the result is a view with turns first.
     """
-    draws = np.empty((len(seeds), n_turns, n_actors, N_NOISE))
+    extra = len(registry.noisy())  # drivers with their own streams (sim/drivers/spec.py)
+    draws = np.empty((len(seeds), n_turns, n_actors, N_NOISE + extra))
     for k, seed in enumerate(seeds):
-        np.random.default_rng(seed).standard_normal(out=draws[k])
+        if extra:
+            draws[k, ..., :N_NOISE] = np.random.default_rng(seed).standard_normal((n_turns, n_actors, N_NOISE))
+            draws[k, ..., N_NOISE:] = registry.driver_noise(seed, n_turns, n_actors)
+        else:
+            np.random.default_rng(seed).standard_normal(out=draws[k])
     return draws.transpose(1, 0, 2, 3)
 
 

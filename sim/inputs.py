@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim import drivers as registry
 from sim import dynamics
-from sim.drivers.spec import DataFileError
+from sim.drivers.spec import DataFileError, RegistryError
 from sim.params import DriverKnob, Params, PolicyParams
 from sim.schemas import SeriesSchemaError, validate_series
 
@@ -169,6 +169,8 @@ class DriverSeries:
     has_data: np.ndarray  # (T,) bool: True where the data level applies
     knob: np.ndarray  # (T,) the counterfactual knob's factor per turn, or (R, T): one row per run
     reference: np.ndarray  # (T,) or (R, T): the counterfactual level (0: absent; frozen: a year's level)
+    observed: np.ndarray  # (T,) bool: where the data exist, whatever the mode (a frozen level reads them)
+    real_terms: np.ndarray | None = None  # (T,) the owner's GDP where a frozen level keeps its real value
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,6 @@ class RunInputs:
     ceiling_start: np.ndarray
     # drivers and events
     drivers: dict[str, DriverSeries]
-    china_spending: DriverSeries  # China's share of GDP (SIPRI) in replay mode
     tech_controls: DriverSeries  # US export-control pressure (milestone-based)
     # turn -> {driver that scales it ("" for none): (N, N) extra coercion by actor and target, unscaled}
     extra_coercion: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
@@ -233,18 +234,38 @@ def knob_factor(knob: DriverKnob, year: np.ndarray, start_year: int) -> np.ndarr
 
 
 def reference_level(
-    knob: DriverKnob, level: np.ndarray, has_data: np.ndarray, policy_level: float, year: np.ndarray
+    knob: DriverKnob, series: DriverSeries, policy_level: float, year: np.ndarray, key: str
 ) -> np.ndarray:
     """The counterfactual reference of a series per turn (ODD section 6.3).
 
-    ``absent``: 0. ``frozen``: the series' mean level over ``freeze_year`` where data define it
-    that year, else the driver's policy level.
+    ``absent`` (and any knob at scale 1, where the reference has no weight): 0. ``frozen``: the
+    series' mean observed level over ``freeze_year`` (whatever the
+    mode), else the driver's policy level; for a series kept in real terms, the level times the
+    owner's GDP held at its freeze-year value (a share that falls as GDP grows).
+
+    Raises
+    ------
+    DataFileError
+        A frozen driver without an observed level or a policy level in ``freeze_year``.
     """
-    if knob.semantics == "absent":
+    if knob.semantics == "absent" or knob.scale == 1.0:  # at scale 1 the reference has no weight
         return np.zeros(len(year))
     in_year = year == knob.freeze_year
-    frozen = float(level[in_year].mean()) if has_data[in_year].all() else policy_level
-    return np.full(len(year), frozen)
+    if series.observed[in_year].all():
+        values = series.level[in_year]
+    elif np.isfinite(policy_level):
+        values = np.full(int(in_year.sum()), policy_level)
+    else:
+        years = sorted({int(y) for y in year[series.observed]})
+        raise DataFileError(
+            f"{key}.freeze_year={knob.freeze_year} has no observed level; allowed: a year with data "
+            f"({years[0]}..{years[-1]})"
+            if years
+            else f"{key}.freeze_year={knob.freeze_year} has no observed level and the driver has no data in this run"
+        )
+    if series.real_terms is None:
+        return np.full(len(year), float(values.mean()))
+    return np.asarray(float((values * series.real_terms[in_year]).mean()) / series.real_terms)
 
 
 def with_run_knobs(inputs: RunInputs, params_list: list[Params]) -> RunInputs:
@@ -276,7 +297,7 @@ def driver_series_for(name: str, series: DriverSeries, policy_level: float, para
     return replace(
         series,
         knob=knob_factor(knob, year, params.run.start_year),
-        reference=reference_level(knob, series.level, series.has_data, policy_level, year),
+        reference=reference_level(knob, series, policy_level, year, f"drivers.{name}"),
     )
 
 
@@ -300,13 +321,19 @@ class _Reader:
 
 
 def check_registry() -> None:
-    """Every registered driver's data files exist (before anything is written).
+    """Every driver module registered cleanly and every registered driver's data files exist.
+
+    Called before anything is written.
 
     Raises
     ------
+    RegistryError
+        A driver module whose spec could not be registered (naming it and why).
     DataFileError
         Naming the driver and the missing file.
     """
+    if registry.REGISTRY.errors:
+        raise RegistryError("; ".join(registry.REGISTRY.errors))
     for spec in registry.specs():
         for file in spec.files:
             if not data_path(file).is_file():
@@ -385,24 +412,15 @@ def build_inputs(params: Params) -> RunInputs:
     ceiling = table["spending_ceiling_share_gdp"].to_numpy(dtype=float)
     ceiling = np.where(np.isnan(ceiling), np.inf, ceiling)
 
-    drivers = load_drivers(params, year, quarter)
+    drivers = load_drivers(params, year, quarter, {c: gdp[:, k] for c, k in index.items()})
     policy = params.params.policy
-    tech_level, tech_has = _step_series(
+    tech_level, tech_observed = _step_series(
         year, quarter, TECH_CONTROLS_START, TECH_CONTROLS_DATA_LAST_YEAR, policy.us_techcontrol_baseline, 1.0
     )
-    china_share = annual_series("sipri_milex.csv", "China", "milex_share_gdp")
-    share_level, share_has = _series_on_turns(
-        year, quarter, {y: dict.fromkeys((1, 2, 3, 4), v) for y, v in china_share.items()}, max(china_share)
-    )
-    if run.mode == "policy":
-        for has in (tech_has, share_has):
-            has[:] = False
-    no_knob = DriverSeries(share_level, share_has, np.ones(len(year)), np.zeros(len(year)))
+    tech_has = tech_observed & (run.mode != "policy")
+    ones, zeros = np.ones(len(year)), np.zeros(len(year))
     tech = driver_series_for(
-        "us_pressure",
-        DriverSeries(tech_level, tech_has, no_knob.knob, no_knob.reference),
-        policy.us_pressure_level,
-        params,
+        "us_pressure", DriverSeries(tech_level, tech_has, ones, zeros, tech_observed), policy.us_pressure_level, params
     )
     extra, ruling, leadership = _event_arrays(
         params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year, quarter
@@ -440,7 +458,6 @@ def build_inputs(params: Params) -> RunInputs:
         lockin_start=table["lockin_2010"].to_numpy(dtype=float),
         ceiling_start=ceiling,
         drivers=drivers,
-        china_spending=no_knob,
         tech_controls=tech,
         extra_coercion=extra,
         ruling=ruling,
@@ -448,10 +465,20 @@ def build_inputs(params: Params) -> RunInputs:
     )
 
 
-def load_drivers(params: Params, year: np.ndarray, quarter: np.ndarray) -> dict[str, DriverSeries]:
+def load_drivers(
+    params: Params, year: np.ndarray, quarter: np.ndarray, gdp: Mapping[str, np.ndarray]
+) -> dict[str, DriverSeries]:
     """Every registered driver's series on the run's turns, with its knob (ODD section 6).
 
     In policy mode the data apply only to drivers replayed in both modes (Russia's dated war).
+    ``gdp`` maps each simulated actor to its GDP path (for drivers frozen in real terms).
+
+    Raises
+    ------
+    DataFileError
+        A missing series file (naming the driver), or a frozen driver without a level to hold.
+    KeyError
+        A driver frozen in real terms whose owner is not simulated.
     """
     check_registry()
     reader = _Reader(year, quarter)
@@ -461,9 +488,15 @@ def load_drivers(params: Params, year: np.ndarray, quarter: np.ndarray) -> dict[
             level, has = spec.load(reader)
         else:
             level, has = np.zeros(len(year)), np.zeros(len(year), dtype=bool)
+        observed = has.copy()
         if params.run.mode == "policy" and not spec.replayed_in_policy_mode:
             has = np.zeros(len(year), dtype=bool)
-        series = DriverSeries(level, has, np.ones(len(year)), np.zeros(len(year)))
+        real_terms = None
+        if spec.frozen_in_real_terms:
+            if spec.owner not in gdp:
+                raise KeyError(f"driver {spec.name!r} is owned by {spec.owner!r}, which is not among actors.codes")
+            real_terms = gdp[spec.owner]
+        series = DriverSeries(level, has, np.ones(len(year)), np.zeros(len(year)), observed, real_terms)
         out[spec.name] = driver_series_for(spec.name, series, _policy_level(spec.name, params.params.policy), params)
     return out
 

@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim import drivers as registry
 from sim.agents import StateAgent
 from sim.drivers.levels import TurnDrivers, driver_levels
 from sim.initial import initial_conditions
@@ -48,6 +49,9 @@ class AlignmentModel(mesa.Model):
         # All of the run's randomness in one draw: the same seed gives the same numbers in
         # every engine (sim/ensemble.py draws identically).
         self.noise = self.rng.standard_normal((self.inputs.n_turns, self.inputs.n_actors, N_NOISE))
+        if registry.noisy():  # each noisy driver's own stream, appended (sim/drivers/spec.py)
+            own = registry.driver_noise(seed, self.inputs.n_turns, self.inputs.n_actors)
+            self.noise = np.concatenate([self.noise, own], axis=-1)
         state, anchors = initial_conditions(params)
         self.actors: list[StateAgent] = []
         for index, (code, name) in enumerate(zip(self.inputs.codes, self.inputs.names, strict=True)):

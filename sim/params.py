@@ -214,7 +214,7 @@ class DriverKnob:
         unit="year",
         bounds=(1990, 2100),
         meaning="Year whose level a frozen driver keeps (used with semantics=frozen).",
-        source="issue 10 (default: the start of the record)",
+        source="assumption (the start of the record)",
     )
 
 
@@ -1034,7 +1034,8 @@ class Params:
                     f"drivers.{name}.from_year={year} is outside the run; allowed: 0 (start) or "
                     f"{run.start_year}..{run.end_year}"
                 )
-            if knob.semantics == "frozen" and not run.start_year <= knob.freeze_year <= run.end_year:
+            frozen = knob.semantics == "frozen" and knob.scale != 1.0
+            if frozen and not run.start_year <= knob.freeze_year <= run.end_year:
                 raise ValueError(
                     f"drivers.{name}.freeze_year={knob.freeze_year} is outside the run; allowed: "
                     f"{run.start_year}..{run.end_year} (a frozen driver keeps a level the run has)"

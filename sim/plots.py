@@ -656,21 +656,21 @@ def alignment_network(
 
 # --- experiments -----------------------------------------------------------------------------------
 
-SCENARIO_LABELS = {
-    "no_china_coercion": "no Chinese coercion",
-    "no_nk_provocation": "no North Korean provocations",
-    "no_russia_war": "no Russian war",
-    "no_us_pressure": "no US pressure",
-    "no_japan_domestic_trend": "no Japanese domestic trend",
-    "baseline": "baseline",
-}
-SCENARIO_COLOURS = {
-    "no_china_coercion": "#d62728",
-    "no_nk_provocation": "#2ca02c",
-    "no_russia_war": "#9467bd",
-    "no_us_pressure": "#1f77b4",
-    "no_japan_domestic_trend": "#8c564b",
-}
+
+def scenario_label(scenario: str) -> str:
+    """A scenario's name in figures: ``no_<driver>`` reads "no <driver label>" (from the driver registry)."""
+    driver = scenario.removeprefix("no_")
+    if scenario.startswith("no_") and driver in registry.names():
+        return f"no {registry.spec(driver).label}"
+    return scenario.replace("_", " ")
+
+
+def scenario_colour(scenario: str, default: Any) -> Any:
+    """A ``no_<driver>`` scenario takes its driver's colour; any other ``default``."""
+    driver = scenario.removeprefix("no_")
+    return registry.spec(driver).colour if driver in registry.names() else default
+
+
 CLASS_COLOURS = {"bandwagoning": "#d62728", "hedging": "#bbbbbb", "balancing": "#1f77b4"}
 VERDICT_WORDS = {True: "supported", False: "not supported", None: "undecided"}
 
@@ -734,7 +734,7 @@ def effects_figure(effects: pd.DataFrame, outcome: str = "china_wants_gap") -> F
         y = np.arange(len(scenarios)) + offsets[k]
         draw_intervals(ax, sub, y, cmap(0.9 * k / max(1, len(years) - 1)), str(year), f"{year}")
     ax.axvline(0.0, color="0.3", lw=1)
-    ax.set_yticks(np.arange(len(scenarios)), [SCENARIO_LABELS.get(s, s) for s in scenarios])
+    ax.set_yticks(np.arange(len(scenarios)), [scenario_label(s) for s in scenarios])
     ax.invert_yaxis()
     ax.set_ylabel("counterfactual (driver removed)")
     ax.set_xlabel(
@@ -772,8 +772,8 @@ def effects_dimensions_figure(effects: pd.DataFrame, year: int) -> Figure:
     for k, scenario in enumerate(scenarios):
         sub = rows[rows["scenario"] == scenario].set_index("outcome").reindex(outcomes)
         y = np.arange(len(outcomes)) + offsets[k]
-        colour = SCENARIO_COLOURS.get(scenario, cmap(k % 10))
-        draw_intervals(ax, sub, y, colour, SCENARIO_LABELS.get(scenario, scenario), scenario)
+        colour = scenario_colour(scenario, cmap(k % 10))
+        draw_intervals(ax, sub, y, colour, scenario_label(scenario), scenario)
     ax.axvline(0.0, color="0.3", lw=1)
     for k in range(1, len(outcomes)):
         ax.axhline(k - 0.5, color="0.9", lw=0.8)
@@ -952,7 +952,7 @@ def classification_strip(
         ticks = np.arange(0, len(grid.columns), 5)
         ax.set_xticks(ticks, [str(grid.columns[int(t)]) for t in ticks])
         ax.set_xlabel("year")
-        ax.set_title(SCENARIO_LABELS.get(scenario, scenario))
+        ax.set_title(scenario_label(scenario))
     axes[0][0].set_ylabel("Southeast Asian state")
     below = f" (alignment below -{level:g})" if level is not None else ""
     above = f" (alignment above +{level:g})" if level is not None else ""

@@ -385,6 +385,10 @@ def respond(
     spending = dynamics.update_spending(own.spending, target, sp.adjustment_per_quarter)
     if not np.isnan(drivers.china_spending):
         spending = np.where(ids == inputs.china, drivers.china_spending, spending)
+    # China's build-up (driver china_buildup): its knob blends China's spending with the share that
+    # keeps its real expenditure at the freeze year's level (exactly the spending at knob 1).
+    knob, reference = drivers.decided["china_buildup"]
+    spending = np.where(ids == inputs.china, knob * spending + (1.0 - knob) * reference, spending)
     clock = dynamics.review_clock(own.review_clock, unbounded, own.ceiling, sp.review_margin)
     ceiling, clock = dynamics.review_ceiling(
         own.ceiling, clock, unbounded, sp.review_quarters, sp.fiscal_bound_share_gdp

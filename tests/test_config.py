@@ -5,6 +5,7 @@ override that undoes a scenario holds."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from sim.config import (
     scenario_driver_settings,
 )
 from sim.drivers import names as driver_names
-from sim.params import DriverKnob, Params, params_to_mapping
+from sim.params import Params, params_to_mapping
 
 SCENARIO_FILES = sorted((CONFIG_DIR / "scenario").glob("*.yaml"))
 ACTOR_FILES = sorted((CONFIG_DIR / "actors").glob("*.yaml"))
@@ -42,7 +43,7 @@ def test_every_scenario_composes_with_its_driver_knobs(path: Path) -> None:
     declared = (yaml.safe_load(path.read_text()) or {}).get("drivers") or {}
     assert set(declared) <= set(driver_names()), declared
     for name in driver_names():
-        expected = DriverKnob(**declared.get(name, {}))
+        expected = replace(Params().drivers.knob(name), **declared.get(name, {}))
         assert params.drivers.knob(name) == expected, (path.stem, name)
     assert scenario_driver_settings(path.stem) == {k: dict(v) for k, v in declared.items()}
     # every scenario keeps the baseline's history of dated events
@@ -57,7 +58,7 @@ def test_counterfactual_scenarios_switch_their_driver_off() -> None:
         assert knob.scale == 0.0 and knob.from_year == 0, scenario
     restraint = compose_params(["scenario=china_restraint_from_2025"]).drivers.china_coercion
     assert (restraint.scale, restraint.from_year) == (0.0, 2025)
-    assert all(compose_params([]).drivers.knob(n) == DriverKnob() for n in driver_names())
+    assert compose_params([]).drivers == Params().drivers  # the baseline: every knob at its default
 
 
 @pytest.mark.parametrize("path", ACTOR_FILES, ids=lambda p: p.stem)

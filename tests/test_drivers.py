@@ -10,6 +10,7 @@ import pytest
 from sim.drivers.china_coercion import coercion_index
 from sim.drivers.levels import driver_levels
 from sim.inputs import annual_series, build_inputs
+from sim.model import simulate
 from sim.params import params_from_mapping
 
 
@@ -29,7 +30,7 @@ def test_replay_levels_follow_the_data() -> None:
     assert d.us_pressure == 1.0
     assert d.tech_controls == pytest.approx(0.2)
     assert d.japan_domestic_trend == pytest.approx(0.05 / 4)
-    assert d.china_spending == pytest.approx(float(inputs.china_spending.level[turn_of(2016, 3)]))
+    assert d.china_spending == pytest.approx(float(inputs.drivers["china_buildup"].level[turn_of(2016, 3)]))
     war = driver_levels(inputs, params.params.policy, turn_of(2023, 1), x)
     assert war.russia_war == 1.0 and war.tech_controls == 1.0
 
@@ -94,3 +95,62 @@ def test_china_level_per_run_for_an_ensemble() -> None:
     d = driver_levels(inputs, params.params.policy, 5, x)
     assert d.china_coercion.shape == (3, inputs.n_actors)
     assert d.china_coercion[1, inputs.focal] > d.china_coercion[0, inputs.focal] == d.china_coercion[2, inputs.focal]
+
+
+# --------------------------------------------------------------------------------------------
+# Counterfactual semantics: absent (toward 0) and frozen (toward a year's level)
+# --------------------------------------------------------------------------------------------
+
+
+def test_frozen_holds_the_freeze_years_observed_level() -> None:
+    knobs = {"china_coercion": {"scale": 0.0, "semantics": "frozen", "freeze_year": 2012}}
+    params = params_from_mapping({"drivers": knobs})
+    inputs = build_inputs(params)
+    index = coercion_index(annual_series)
+    frozen = np.mean([index[2012][q] for q in (1, 2, 3, 4)])
+    for turn in (turn_of(2010, 1), turn_of(2016, 3), turn_of(2028, 4)):  # in the data and after (policy)
+        d = driver_levels(inputs, params.params.policy, turn, inputs.alignment_start[None, :])
+        np.testing.assert_allclose(d.china_coercion, frozen)
+
+
+def test_frozen_at_half_scale_is_halfway_between_history_and_the_frozen_level() -> None:
+    half = params_from_mapping({"drivers": {"nk_provocation": {"scale": 0.5, "semantics": "frozen"}}})
+    inputs, plain = build_inputs(half), build_inputs(params_from_mapping({}))
+    x = inputs.alignment_start[None, :]
+    frozen_2010 = inputs.drivers["nk_provocation"].level[turn_of(2010, 1)]
+    for turn in (turn_of(2017, 2), turn_of(2027, 1)):
+        a = driver_levels(plain, half.params.policy, turn, x).nk_provocation
+        b = driver_levels(inputs, half.params.policy, turn, x).nk_provocation
+        assert b == pytest.approx(0.5 * a + 0.5 * frozen_2010)
+
+
+def test_a_frozen_driver_without_data_in_its_year_holds_its_policy_level() -> None:
+    params = params_from_mapping({"drivers": {"us_pressure": {"scale": 0.0, "semantics": "frozen"}}})
+    inputs = build_inputs(params)
+    d = driver_levels(inputs, params.params.policy, turn_of(2020, 1), inputs.alignment_start[None, :])
+    assert d.us_pressure == params.params.policy.us_pressure_level
+
+
+def test_china_buildup_offers_frozen_only_and_holds_real_expenditure() -> None:
+    with pytest.raises(ValueError, match=r"drivers.china_buildup.semantics='absent'; allowed: \['frozen'\]"):
+        params_from_mapping({"drivers": {"china_buildup": {"semantics": "absent"}}})
+    params = params_from_mapping({"drivers": {"china_buildup": {"scale": 0.0}}})
+    inputs = build_inputs(params)
+    series = inputs.drivers["china_buildup"]
+    gdp = inputs.gdp[:, inputs.china]
+    in_2010 = inputs.year == 2010
+    real_2010 = np.mean(series.level[in_2010] * gdp[in_2010])  # SIPRI share x GDP over 2010
+    np.testing.assert_allclose(series.reference * gdp, real_2010)  # the same real expenditure every quarter
+    assert series.reference[-1] < 0.5 * series.level[in_2010].mean()  # a share that falls as GDP grows
+
+
+@pytest.mark.parametrize("mode", ["replay", "policy"])
+def test_without_the_buildup_chinas_real_expenditure_stays_at_its_2010_level(mode: str) -> None:
+    params = params_from_mapping({"run": {"mode": mode}, "drivers": {"china_buildup": {"scale": 0.0}}})
+    states = simulate(params, 3)["states"]
+    china = states[states["actor"] == "CHN"]
+    inputs = build_inputs(params)
+    in_2010 = inputs.year == 2010
+    real_2010 = np.mean(inputs.drivers["china_buildup"].level[in_2010] * inputs.gdp[in_2010, inputs.china]) / 100.0
+    # every quarter after the start state (the first row, the observed 2010Q1)
+    np.testing.assert_allclose(china["expenditure_usd_bn"].iloc[1:], real_2010, rtol=1e-12)

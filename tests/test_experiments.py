@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from helpers import run_module
 
-from experiments.q2_driver_shares import coalitions, shapley_values
 from experiments.q4_hysteresis import junctures
 from experiments.q5_asean_alignment import classify, direction
+from sim import drivers as registry
 from sim import store
 
 FAST = ("replicates=2", "experiment.bootstrap=200")
@@ -24,20 +24,6 @@ def experiment(name: str, out: Path, *overrides: str) -> subprocess.CompletedPro
 
 
 # --- pure parts -------------------------------------------------------------------------------
-
-
-def test_shapley_of_an_additive_game_is_each_players_own_value() -> None:
-    own = np.array([0.3, -0.1, 0.05])
-    values = {c: np.array([float(np.dot(c, own))]) for c in coalitions(3)}
-    np.testing.assert_allclose(shapley_values(values, 3)[0], own)
-
-
-def test_shapley_splits_an_interaction_equally_and_sums_to_the_total() -> None:
-    # v(S) = 1 only if both players 0 and 1 are in S: they share it, player 2 gets nothing.
-    values = {c: np.array([float(c[0] and c[1])]) for c in coalitions(3)}
-    phi = shapley_values(values, 3)[0]
-    np.testing.assert_allclose(phi, [0.5, 0.5, 0.0])
-    assert phi.sum() == pytest.approx(values[(1, 1, 1)][0] - values[(0, 0, 0)][0])
 
 
 def test_juncture_is_the_first_year_from_which_a_run_never_returns() -> None:
@@ -82,10 +68,15 @@ def test_classification_by_level_and_direction() -> None:
 def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
     result = experiment("q2_driver_shares", tmp_path, *FAST)
     assert result.returncode == 0, result.stderr
-    shares = pd.read_csv(tmp_path / "driver_shares.csv")
+    table = pd.read_csv(tmp_path / "driver_shares.csv")
     verdict = json.loads((tmp_path / "verdict.json").read_text())
-    assert list(shares.columns[:4]) == ["driver", "share", "ci_low", "ci_high"]
-    assert shares["share"].sum() == pytest.approx(1.0, abs=1e-9)
+    assert list(table.columns[:3]) == ["driver", "owner", "dimension"]
+    assert len(table) == len(registry.names()) * 6  # every driver, W1..W5 and the gap
+    for _, by_dimension in table.groupby("dimension"):  # efficiency in every dimension
+        assert by_dimension["share"].sum() == pytest.approx(1.0, abs=1e-9)
+        assert by_dimension["owen_share"].sum() == pytest.approx(1.0, abs=1e-9)
+    shares = table[table["dimension"] == "china_wants_gap"].reset_index(drop=True)
+    assert list(shares["driver"]) == list(registry.names())
     assert shares["contribution"].sum() == pytest.approx(verdict["total_change"], abs=1e-9)
     assert verdict["contributions_sum_error_max"] < 1e-9
     assert verdict["supported"] in (True, False, None)
@@ -96,7 +87,13 @@ def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
     again = experiment("q2_driver_shares", tmp_path, *FAST)
     assert again.returncode == 0, again.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 32 * 2
+    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 2 ** len(registry.names()) * 2
+    for name, drivers in (("narrow", ["china_coercion"]), ("broad", list(registry.owned_by("CHN")))):
+        definition = verdict["definitions"][name]
+        assert definition["china_drivers"] == drivers
+        assert definition["supported"] in (True, False, None)
+        low, high = definition["china_share_interval_95"]
+        assert low <= definition["china_share"] <= high
 
 
 @pytest.mark.slow
@@ -116,13 +113,7 @@ def test_q1_effects_are_paired_differences(tmp_path: Path) -> None:
     result = experiment("q1_counterfactuals", tmp_path, *FAST, "experiment.years=[2016,2024]")
     assert result.returncode == 0, result.stderr
     effects = pd.read_csv(tmp_path / "effects.csv")
-    assert set(effects["scenario"]) == {
-        "no_china_coercion",
-        "no_nk_provocation",
-        "no_russia_war",
-        "no_us_pressure",
-        "no_japan_domestic_trend",
-    }
+    assert set(effects["scenario"]) == {f"no_{d}" for d in registry.names()}  # one per registered driver
     assert set(effects["year"]) == {2016, 2024}
     np.testing.assert_allclose(effects["effect"], effects["counterfactual"] - effects["baseline"], atol=1e-12)
     gap = effects[(effects["outcome"] == "china_wants_gap") & (effects["scenario"] == "no_china_coercion")]

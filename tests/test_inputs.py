@@ -160,8 +160,8 @@ def test_china_spending_series_is_sipri_share(inputs: RunInputs) -> None:
     sipri = pd.read_csv(DATA_DIR / "sipri_milex.csv")
     china = sipri[(sipri["country"] == "China") & (sipri["metric"] == "milex_share_gdp")].set_index("year")["value"]
     for year in (2010, 2015, 2020):
-        assert inputs.china_spending.level[turn_of(year, 2)] == pytest.approx(float(china[year]))
-    assert inputs.china_spending.level[0] == pytest.approx(1.73)
+        assert inputs.drivers["china_buildup"].level[turn_of(year, 2)] == pytest.approx(float(china[year]))
+    assert inputs.drivers["china_buildup"].level[0] == pytest.approx(1.73)
 
 
 def test_policy_mode_drops_data_except_the_dated_war() -> None:
@@ -169,7 +169,7 @@ def test_policy_mode_drops_data_except_the_dated_war() -> None:
     for name in ("china_coercion", "nk_provocation"):
         assert not inputs.drivers[name].has_data.any(), name
     assert not inputs.tech_controls.has_data.any()
-    assert not inputs.china_spending.has_data.any()
+    assert not inputs.drivers["china_buildup"].has_data.any()
     assert inputs.drivers["russia_war"].has_data[turn_of(2022, 1)]
 
 

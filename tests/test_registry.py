@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import REPO_ROOT
 
 from sim import drivers as registry
 from sim.config import schema
@@ -105,7 +109,7 @@ def test_semantics_a_driver_does_not_allow_is_rejected() -> None:
 
 def test_frozen_year_outside_the_run_is_rejected() -> None:
     with pytest.raises(ValueError, match=r"drivers\.nk_provocation\.freeze_year=2005 is outside the run"):
-        params_from_mapping({"drivers": {"nk_provocation": {"semantics": "frozen", "freeze_year": 2005}}})
+        params_from_mapping({"drivers": {"nk_provocation": {"scale": 0.0, "semantics": "frozen", "freeze_year": 2005}}})
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,3 +135,56 @@ def test_own_streams_are_keyed_by_name_not_position() -> None:
     assert not np.allclose(draws, other)
     base = np.random.default_rng(7).standard_normal(5)  # the model's own stream
     assert not np.allclose(draws, base)
+
+
+# --------------------------------------------------------------------------------------------
+# Bad registry entries at the command line: exit 2, the driver named, nothing written
+# --------------------------------------------------------------------------------------------
+
+
+PRELUDE = {
+    "missing_series_file": "from sim.drivers.spec import DriverSpec, register\n"
+    "import numpy as np\n"
+    "register(DriverSpec(name='toy_pressure', label='x', colour='#000000', owner='CHN', meaning='x', source='x', "
+    "counterfactual='x', files=('no_such_series.csv',), load=lambda r: (np.zeros(1), np.zeros(1, dtype=bool)), "
+    "policy_level=lambda policy: 0.0))\n",
+    "unknown_owner": "from sim import drivers\ndrivers.load(['bad_owner_driver'])\n",
+    "duplicated_name": "from sim import drivers\ndrivers.load(['dup_driver'])\n",
+    "knob_on_unknown_driver": "",
+}
+
+
+def bad_module(folder: Path, name: str, spec_source: str) -> None:
+    """A driver module in ``folder`` whose spec is ``spec_source``."""
+    (folder / f"{name}.py").write_text(
+        "from sim.drivers.spec import DriverSpec, register\n"
+        f"SPEC = register(DriverSpec({spec_source}, label='x', colour='#000000', meaning='x', source='x', "
+        "counterfactual='x', policy_level=lambda policy: 0.0))\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("missing_series_file", "driver 'toy_pressure': series file"),
+        ("unknown_owner", "unknown owner 'XXX'"),
+        ("duplicated_name", "driver 'china_coercion' is registered twice"),
+        ("knob_on_unknown_driver", "unknown driver(s) ['nosuch'] in drivers"),
+    ],
+)
+def test_bad_registry_entry_exits_2_naming_it_and_writes_nothing(case: str, needle: str, tmp_path: Path) -> None:
+    """``python -m sim`` after a driver module or spec was added as a user would: exit 2, nothing written."""
+    bad_module(tmp_path, "bad_owner_driver", "name='bad_owner', owner='XXX'")
+    bad_module(tmp_path, "dup_driver", "name='china_coercion', owner='CHN'")
+    run_dir = tmp_path / "run"
+    args = [f"hydra.run.dir={run_dir}", "tables=[outcomes]"]
+    if case == "knob_on_unknown_driver":
+        args.append("+drivers.nosuch.scale=0")
+    code = (
+        f"import sys, runpy\nsys.path.insert(0, {str(tmp_path)!r})\n{PRELUDE[case]}"
+        f"sys.argv = ['sim', *{args!r}]\nrunpy.run_module('sim', run_name='__main__', alter_sys=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert needle in done.stderr
+    assert not run_dir.exists()

@@ -6,16 +6,18 @@ here: it depends on ``sim.inputs``, which depends on the registry). To add a dri
 ``docs/EXTENDING.md``.
 """
 
-import importlib
-
 from sim.drivers.spec import (
+    REGISTRY,
     SEMANTICS,
     DataFileError,
     DriverSpec,
     RegistryError,
     colours,
+    driver_noise,
     labels,
+    load,
     names,
+    noisy,
     owned_by,
     register,
     registered,
@@ -24,19 +26,22 @@ from sim.drivers.spec import (
 )
 
 # Registration order = the order of every table and figure.
-BUILT_IN = ("china_coercion", "nk_provocation", "russia_war", "us_pressure", "japan_domestic_trend")
-for _module in BUILT_IN:
-    importlib.import_module(f"sim.drivers.{_module}")
+BUILT_IN = ("china_coercion", "china_buildup", "nk_provocation", "russia_war", "us_pressure", "japan_domestic_trend")
+load(f"sim.drivers.{module}" for module in BUILT_IN)
 
 __all__ = [
     "BUILT_IN",
+    "REGISTRY",
     "SEMANTICS",
     "DataFileError",
     "DriverSpec",
     "RegistryError",
     "colours",
+    "driver_noise",
     "labels",
+    "load",
     "names",
+    "noisy",
     "owned_by",
     "register",
     "registered",

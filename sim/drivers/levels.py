@@ -37,12 +37,17 @@ class TurnDrivers:
         Extra coercion from the scenario's dated events this turn, scaled by their drivers' knobs.
     china_spending : float
         China's observed defence spending share (% GDP), or NaN where the model decides it.
+    decided : dict of str to (array (R, 1), array (R, 1))
+        For each driver whose level the model decides (no policy level: ``china_buildup``), its
+        knob and counterfactual reference this turn; its mechanism blends the model's level with
+        the reference, ``knob * level + (1 - knob) * reference``.
     """
 
     level: dict[str, np.ndarray]
     tech_controls: np.ndarray
     event_coercion: np.ndarray | None
     china_spending: float
+    decided: dict[str, tuple[np.ndarray, np.ndarray]]
 
     def __getattr__(self, name: str) -> np.ndarray:
         level = self.__dict__.get("level", {})
@@ -57,11 +62,15 @@ def knob_at(series: DriverSeries, turn: int, runs: int) -> np.ndarray:
     return np.broadcast_to(factor.reshape(-1, 1), (runs, 1))
 
 
+def reference_at(series: DriverSeries, turn: int, runs: int) -> np.ndarray:
+    """The counterfactual reference of ``series`` at ``turn`` for each of ``runs`` runs, shape (R, 1)."""
+    return np.broadcast_to(np.asarray(series.reference[..., turn], dtype=float).reshape(-1, 1), (runs, 1))
+
+
 def knobbed(series: DriverSeries, base: np.ndarray | float, turn: int, runs: int) -> np.ndarray:
     """``base`` blended with the series' counterfactual reference by its knob at ``turn``."""
     knob = knob_at(series, turn, runs)
-    reference = np.broadcast_to(np.asarray(series.reference[..., turn], dtype=float).reshape(-1, 1), (runs, 1))
-    return np.asarray(knob * base + (1.0 - knob) * reference)
+    return np.asarray(knob * base + (1.0 - knob) * reference_at(series, turn, runs))
 
 
 def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment: np.ndarray) -> TurnDrivers:
@@ -69,10 +78,12 @@ def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment:
     runs = alignment.shape[0]
     series = inputs.drivers
     level = {}
+    decided = {}
     for spec in registry.specs():
         driver = series[spec.name]
-        if spec.policy_level is None:
-            continue  # the model decides the level itself (its mechanism reads the knob)
+        if spec.policy_level is None:  # the model decides the level; its mechanism applies the knob
+            decided[spec.name] = (knob_at(driver, turn, runs), reference_at(driver, turn, runs))
+            continue
         if driver.has_data[turn]:
             base: np.ndarray | float = driver.level[turn]
         elif spec.name == "china_coercion":  # Beijing's policy answers drift toward the US (the spiral)
@@ -92,11 +103,11 @@ def driver_levels(inputs: RunInputs, policy: PolicyParams, turn: int, alignment:
         )
     tech = inputs.tech_controls
     tech_level = tech.level[turn] if tech.has_data[turn] else policy.us_pressure_level
+    buildup = series["china_buildup"]
     return TurnDrivers(
         level=level,
         tech_controls=knobbed(tech, tech_level, turn, runs),
         event_coercion=np.asarray(event_coercion) if event_coercion is not None else None,
-        china_spending=float(inputs.china_spending.level[turn])
-        if inputs.china_spending.has_data[turn]
-        else float("nan"),
+        china_spending=float(buildup.level[turn]) if buildup.has_data[turn] else float("nan"),
+        decided=decided,
     )

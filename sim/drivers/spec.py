@@ -15,9 +15,10 @@ over every registered entry that the metadata is true (``tests/test_registry.py`
 
 from __future__ import annotations
 
+import importlib
 import re
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,8 +42,15 @@ class RegistryError(ValueError):
 class SeriesReader(Protocol):
     """What a driver's loader may use to read its data (built by ``sim/inputs.py``)."""
 
-    year: np.ndarray  # (T,) calendar year of each turn
-    quarter: np.ndarray  # (T,) 1..4
+    @property
+    def year(self) -> np.ndarray:
+        """(T,) calendar year of each turn."""
+        ...
+
+    @property
+    def quarter(self) -> np.ndarray:
+        """(T,) quarter of each turn, 1..4."""
+        ...
 
     def annual(self, file: str, country: str, metric: str) -> dict[int, float]:
         """Non-missing values of one metric of a shared-format series file, by year."""
@@ -94,6 +102,9 @@ class DriverSpec:
         Allowed counterfactual semantics, the first being the default (``absent`` or ``frozen``).
     freeze_year : int
         Default year whose level ``frozen`` holds.
+    frozen_in_real_terms : bool
+        True if ``frozen`` holds the level times the owner's GDP (a share of GDP kept at its real
+        value: the share falls as GDP grows), not the level itself.
     counterfactual : str
         One sentence: what the world looks like with the driver switched off (shown in the report).
     noise : bool
@@ -115,6 +126,7 @@ class DriverSpec:
     replayed_in_policy_mode: bool = False
     semantics: tuple[str, ...] = ("absent", "frozen")
     freeze_year: int = 2010
+    frozen_in_real_terms: bool = False
     noise: bool = False
 
     def __post_init__(self) -> None:
@@ -141,6 +153,7 @@ class Registry:
     """Registered drivers in registration order (the order of every table and figure)."""
 
     specs: dict[str, DriverSpec] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # bad modules met by :func:`load`, reported by every run
 
     def add(self, spec: DriverSpec) -> DriverSpec:
         if spec.name in self.specs:
@@ -192,7 +205,7 @@ def colours() -> dict[str, str]:
 @contextmanager
 def registered(*extra: DriverSpec) -> Iterator[None]:
     """Register ``extra`` specs for the duration of a ``with`` block (tests, exploratory work)."""
-    before = dict(REGISTRY.specs)
+    before, errors = dict(REGISTRY.specs), list(REGISTRY.errors)
     try:
         for s in extra:
             register(s)
@@ -200,6 +213,37 @@ def registered(*extra: DriverSpec) -> Iterator[None]:
     finally:
         REGISTRY.specs.clear()
         REGISTRY.specs.update(before)
+        REGISTRY.errors[:] = errors
+
+
+def load(modules: Iterable[str]) -> None:
+    """Import driver modules, which register their specs.
+
+    A module whose spec is invalid (unknown owner, a name registered twice ...) is kept as an
+    error rather than raised at import: every run then reports it before writing anything
+    (``sim/inputs.py: check_registry``, exit code 2), naming the driver.
+    """
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except RegistryError as err:
+            REGISTRY.errors.append(f"{module}: {err}")
+
+
+def noisy() -> tuple[str, ...]:
+    """Names of the registered drivers that draw random numbers, in registration order."""
+    return tuple(s.name for s in specs() if s.noise)
+
+
+def driver_noise(seed: int, n_turns: int, n_actors: int) -> np.ndarray:
+    """Standard normals of every noisy driver, shape (T, N, K): column k from driver ``noisy()[k]``'s own stream.
+
+    The engines append these columns to the run's own draws (``sim/turn.py``'s ``N_NOISE``
+    columns), so the model's draws and every other driver's stay as they were when a driver is
+    registered; a driver's mechanism reads its column at ``N_NOISE + noisy().index(name)``.
+    """
+    columns = [np.random.default_rng(stream_seed(seed, name)).standard_normal((n_turns, n_actors)) for name in noisy()]
+    return np.stack(columns, axis=-1) if columns else np.zeros((n_turns, n_actors, 0))
 
 
 def stream_seed(seed: int, name: str) -> np.random.SeedSequence:
