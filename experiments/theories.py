@@ -50,10 +50,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from experiments import verdict
+from experiments import attribution, verdict
 from experiments.calibrate import _nested, _yaml, run_tables
 from experiments.common import Experiment, ExperimentError, entry_point
-from experiments.q2_driver_shares import coalition_params, coalition_values, coalitions, shapley_values
+from experiments.q2_driver_shares import coalition_params, coalition_values
 from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
 from experiments.targets import Target, load_targets, loss
 from sim import drivers as registry
@@ -110,9 +110,10 @@ def model_probabilities(losses: dict[str, np.ndarray], fraction: float) -> dict[
 
 def draw_shares(ex: Experiment, params: Params, start: int, end: int) -> np.ndarray:
     """The drivers' Shapley shares of Japan's shift for ``params`` (mean values over the seeds)."""
-    combos = coalitions(len(registry.names()))
-    values = coalition_values(ex.tables_many(coalition_params(params)), combos, ex.seeds, start, end)
-    phi = shapley_values(values, len(registry.names())).mean(axis=0)
+    drivers = registry.names()
+    runs = coalition_params(params, list(range(2 ** len(drivers))), drivers)
+    values = coalition_values(ex.tables_many(runs), ex.seeds, start, end, ("china_wants_gap",))[..., 0]  # (R, 2^k)
+    phi = attribution.shapley(values, len(drivers)).mean(axis=0)
     total = phi.sum()
     return phi / total if total != 0 else np.full(len(registry.names()), np.nan)
 

@@ -169,7 +169,7 @@ def bad_module(folder: Path, name: str, spec_source: str) -> None:
         ("missing_series_file", "driver 'toy_pressure': series file"),
         ("unknown_owner", "unknown owner 'XXX'"),
         ("duplicated_name", "driver 'china_coercion' is registered twice"),
-        ("knob_on_unknown_driver", "unknown driver(s) ['nosuch'] in drivers"),
+        ("knob_on_unknown_driver", "unknown key drivers.nosuch.scale; allowed keys in drivers: ['china_buildup'"),
     ],
 )
 def test_bad_registry_entry_exits_2_naming_it_and_writes_nothing(case: str, needle: str, tmp_path: Path) -> None:
@@ -179,7 +179,7 @@ def test_bad_registry_entry_exits_2_naming_it_and_writes_nothing(case: str, need
     run_dir = tmp_path / "run"
     args = [f"hydra.run.dir={run_dir}", "tables=[outcomes]"]
     if case == "knob_on_unknown_driver":
-        args.append("+drivers.nosuch.scale=0")
+        args.append("drivers.nosuch.scale=0")
     code = (
         f"import sys, runpy\nsys.path.insert(0, {str(tmp_path)!r})\n{PRELUDE[case]}"
         f"sys.argv = ['sim', *{args!r}]\nrunpy.run_module('sim', run_name='__main__', alter_sys=True)\n"
