@@ -22,6 +22,7 @@ from sim.config import params_from_config
 from sim.drivers.spec import DriverSpec, stream_seed
 from sim.ensemble import draw_noise, simulate_many
 from sim.model import simulate
+from sim.params import Params
 from sim.turn import N_NOISE
 
 TOY = DriverSpec(
@@ -37,7 +38,7 @@ TOY = DriverSpec(
 )
 
 
-def params_with(overrides: list[str]):  # type: ignore[no-untyped-def]
+def params_with(overrides: list[str]) -> Params:
     """Composed parameters (not the cached helper: the registry changes between calls)."""
     return params_from_config(compose_config(overrides))
 
