@@ -192,6 +192,18 @@ def test_bad_input_fails_cleanly(case: str, bad_runs: dict[str, tuple[int, str, 
     for needle in needles:
         assert needle in stderr, (needle, stderr)
     assert "Traceback" not in stderr
-    # nothing written: no folder, or a folder without tables
-    assert not run_dir.exists() or not list(run_dir.rglob("*.parquet")), list(run_dir.rglob("*"))
-    assert not run_dir.exists() or not (run_dir / "meta.json").exists()
+    # nothing written: not even an empty run folder
+    assert not run_dir.exists(), list(run_dir.rglob("*"))
+
+
+def test_bad_input_under_results_root_leaves_no_empty_folders(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "drivers.china_coercion.from_year=1990", f"results_root={root}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert done.returncode == 2, done.stderr
+    assert not root.exists() or list(root.rglob("*")) == []  # no runs/<scenario>/<time>-seed<seed>/
