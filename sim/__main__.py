@@ -28,10 +28,16 @@ def entry() -> None:
     from sim import job, progress
 
     job.stop_on_terminate()
-    with progress.stop_cleanly(
-        job.kept_on_interrupt, f"run the same command again to resume: {progress.resume_command()}"
-    ):
+    with progress.stop_cleanly(job.kept_on_interrupt, rerun_advice(args, progress.resume_command())):
         job.main()
+
+
+def rerun_advice(args: list[str], command: str) -> str:
+    """What running ``command`` again does: a sweep resumes (its complete jobs are kept and skipped),
+    a single run starts over in a new run folder."""
+    if any(arg in ("-m", "--multirun") for arg in args):
+        return f"run the same command again to resume: {command}"
+    return f"a single run does not resume; run the same command again to start it over: {command}"
 
 
 if __name__ == "__main__":

@@ -38,3 +38,12 @@ def test_ctrl_c_becomes_one_line_and_exit_130(capsys: pytest.CaptureFixture[str]
         raise KeyboardInterrupt
     assert stop.value.code == progress.EXIT_INTERRUPTED
     assert capsys.readouterr().err.strip() == "interrupted: 3 runs; run it again"
+
+
+def test_ctrl_c_advice_says_sweeps_resume_and_single_runs_start_over() -> None:
+    from sim.__main__ import rerun_advice
+
+    assert "to resume" in rerun_advice(["-m", "seed=1,2"], "python -m sim -m seed=1,2")
+    assert "to resume" in rerun_advice(["--multirun", "seed=1,2"], "python -m sim --multirun seed=1,2")
+    single = rerun_advice(["seed=3"], "python -m sim seed=3")
+    assert "does not resume" in single and "start it over" in single and "to resume" not in single
