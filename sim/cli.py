@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sim.params import Params, check_folder_name, params_to_mapping
+from sim.params import Params, RunParams, check_folder_name, params_to_mapping
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 HELP_FLAGS = ("--help", "-h")
@@ -215,9 +215,11 @@ def _describe(field: dataclasses.Field[Any]) -> str:
     meta = field.metadata
     if "choices" in meta:
         return " | ".join(meta["choices"])
+    unit = meta.get("unit", "1")
+    if "allowed" in meta:  # checked against the run's period: shown for the default one
+        return meta["allowed"](RunParams()) + (f" {unit}" if unit != "1" else "")
     if "range" in meta:
         lo, hi = meta["range"]
-        unit = meta.get("unit", "1")
         return f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]" + (f" {unit}" if unit != "1" else "")
     return "list" if isinstance(field.default, tuple) else "string"
 

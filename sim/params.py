@@ -26,7 +26,7 @@ import json
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -40,9 +40,22 @@ ALIGNMENT_RULES = ("balance_of_threat", "landscape", "balance_of_power")
 SIZE_BASES = ("capability", "gdp")
 
 
-def p(default: Any, *, unit: str, bounds: tuple[float | None, float | None], meaning: str, source: str) -> Any:
-    """Declare a numeric parameter with its metadata (unit, allowed closed range, meaning, source)."""
-    return field(default=default, metadata={"unit": unit, "range": bounds, "meaning": meaning, "source": source})
+def p(
+    default: Any,
+    *,
+    unit: str,
+    bounds: tuple[float | None, float | None],
+    meaning: str,
+    source: str,
+    allowed: Callable[[RunParams], str] | None = None,
+) -> Any:
+    """Declare a numeric parameter with its metadata (unit, allowed closed range, meaning, source).
+
+    ``allowed``, for a value checked against the run's period, gives the allowed values for a
+    run's period: the error message of the check and ``--help`` both show it.
+    """
+    metadata = {"unit": unit, "range": bounds, "meaning": meaning, "source": source}
+    return field(default=default, metadata=metadata if allowed is None else {**metadata, "allowed": allowed})
 
 
 def choice(default: str, options: tuple[str, ...], meaning: str) -> Any:
@@ -203,6 +216,7 @@ class DriverKnob:
         bounds=(0, 2100),
         meaning="First year the scale applies; 0 means the run's start year. Before it the driver is at scale 1.",
         source="C0",
+        allowed=lambda run: f"0 (start) or {run.start_year}..{run.end_year}",
     )
     semantics: str = choice(
         "absent",
@@ -1030,10 +1044,8 @@ class Params:
         for name, knob in self.drivers.items():
             year = knob.from_year
             if year != 0 and not run.start_year <= year <= run.end_year:
-                raise ValueError(
-                    f"drivers.{name}.from_year={year} is outside the run; allowed: 0 (start) or "
-                    f"{run.start_year}..{run.end_year}"
-                )
+                allowed = DriverKnob.__dataclass_fields__["from_year"].metadata["allowed"](run)
+                raise ValueError(f"drivers.{name}.from_year={year} is outside the run; allowed: {allowed}")
             frozen = knob.semantics == "frozen" and knob.scale != 1.0
             if frozen and not run.start_year <= knob.freeze_year <= run.end_year:
                 raise ValueError(

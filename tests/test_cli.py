@@ -177,6 +177,9 @@ def test_help_lists_groups_parameters_with_ranges_and_sweeps() -> None:
     assert "no_china_coercion" in done.stdout
     line = next(x for x in done.stdout.splitlines() if x.strip().startswith("drivers.china_coercion.scale"))
     assert "[0.0, 10.0]" in line
+    # what validation allows for a year inside the run, not the declared storage bounds
+    from_year = next(x for x in done.stdout.splitlines() if x.strip().startswith("drivers.china_coercion.from_year"))
+    assert "0 (start) or 2010..2030 year" in from_year and "2100" not in from_year
     assert "run.end_year" in done.stdout and "year" in done.stdout
     assert "nk_vs_china" in done.stdout
     assert "hydra.run.dir" not in done.stdout  # no dump of the composed config
