@@ -2,7 +2,7 @@
 
 Pattern-oriented modelling (Grimm et al. 2005, Science 310:987): the model must reproduce
 several qualitative facts of the record to 2021 at once, with one parameter set
-(``../shared/reference/PATTERNS.md``, P1-P13). Each pattern becomes one number computed here
+(``docs/reference/PATTERNS.md``, P1-P13). Each pattern becomes one number computed here
 from annual means of a run; its tolerance (threshold and side) is stated in
 ``configs/experiment/patterns.yaml``, fixed before the model's values were seen.
 
@@ -37,7 +37,7 @@ from sim.posterior import load_posterior
 NAME = "patterns"
 SIDES = ("above", "below")
 
-# What each pattern says (PATTERNS.md) and the statistic computed for it.
+# What each pattern says (docs/reference/PATTERNS.md) and the statistic computed for it.
 DESCRIPTIONS = {
     "P1": (
         "The US sees China as its principal challenger from 2017",

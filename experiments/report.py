@@ -578,7 +578,7 @@ def patterns_html(patterns: Mapping[str, Any]) -> str:
     held = int(frame["holds"].sum())
     return f"""
 <h2 id="patterns">Does the model reproduce the record? ({held} of {len(frame)} patterns)</h2>
-<p>Thirteen patterns of the record to 2021 (<code>../shared/reference/PATTERNS.md</code>), each a statistic
+<p>Thirteen patterns of the record to 2021 (<code>docs/reference/PATTERNS.md</code>), each a statistic
 with a tolerance stated before the model was run (<code>configs/experiment/patterns.yaml</code>), at the
 calibrated point and over the posterior draws (median, 90% interval, share of draws that hold). A verdict
 from a model that fails many of them deserves less weight.</p>
