@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from sim.callbacks import FAILED_MARK, FAILURES_FILE, SUMMARY_FILE, job_folders, job_overrides
+from sim.store import run_problem
 
 META_FILE = "meta.json"
 DATABASE_FILE = "catalog.duckdb"
@@ -47,7 +48,7 @@ class Entry:
 
     kind: str  # run | sweep | experiment
     name: str  # path relative to the results folder
-    status: str  # complete | incomplete | failed | partial (a sweep with some jobs not complete)
+    status: str  # complete | incomplete | damaged | failed | partial (a sweep with some jobs not complete)
     model_version: str
     overrides: str
     detail: str  # runs and seeds, or jobs, or the experiment's replicate count
@@ -68,19 +69,24 @@ def _overrides_text(overrides: dict[str, Any] | list[str]) -> str:
 
 
 def run_entry(folder: Path, root: Path) -> Entry:
-    """The catalogue line of a single run's folder."""
+    """The catalogue line of a single run's folder.
+
+    Complete only if its tables match the row counts and sha256 its ``meta.json`` recorded
+    (:func:`sim.store.run_problem`); a folder with ``meta.json`` whose tables do not is ``damaged``.
+    """
     meta = _meta(folder)
     overrides = {k: v for k, v in job_overrides(folder).items() if not k.startswith("hydra")}
     if meta is None:
         return Entry("run", str(folder.relative_to(root)), "incomplete", "", _overrides_text(overrides), "")
     detail = f"{meta.get('replicates', 1)} run(s), seed {meta.get('seed')}, {meta.get('engine', '')} engine"
+    problem = run_problem(folder)
     return Entry(
         "run",
         str(folder.relative_to(root)),
-        "complete",
+        "complete" if problem is None else "damaged",
         str(meta.get("model_version", "")),
         _overrides_text(overrides),
-        detail,
+        detail if problem is None else f"{detail}; {problem}",
     )
 
 
@@ -88,7 +94,7 @@ def sweep_entry(folder: Path, root: Path) -> Entry:
     """The catalogue line of a sweep: its jobs' states and the overrides it was launched with."""
     jobs = job_folders(folder)
     metas = [_meta(job) for job in jobs]
-    complete = sum(m is not None for m in metas)
+    complete = sum(m is not None and run_problem(job) is None for job, m in zip(jobs, metas, strict=True))
     failed = sum((job / FAILED_MARK).is_file() and m is None for job, m in zip(jobs, metas, strict=True))
     versions = sorted({str(m.get("model_version", "")) for m in metas if m is not None})
     if failed or _listed_failures(folder):
