@@ -196,6 +196,15 @@ def hostile_reading(distance: ArrayLike, power: float) -> Array:
     return np.asarray(np.asarray(distance) ** power)
 
 
+def dispute_stake(dispute: ArrayLike, bystander_weight: float) -> Array:
+    """Weight of coercion of others as evidence to i (eq. 4b): ``eps + (1 - eps) disp_ij``.
+
+    A coercer's pressure on a third state is a precedent for the states that have something the
+    coercer wants (claimants in the same dispute) and a distant concern for bystanders.
+    """
+    return np.asarray(bystander_weight + (1.0 - bystander_weight) * np.asarray(dispute))
+
+
 def targeted_evidence(exposure_matrix: Array, hostile_acts: Array) -> Array:
     """Evidence from targeted acts (eq. 4): ``E_ij = sum_m S_im H_jm``.
 

@@ -446,6 +446,13 @@ class PerceptionParams(Checked):
         meaning="sigma_b: share of the evidence from force (wars, missile tests) by j's partners attributed to j.",
         source="C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
     )
+    bystander_weight: float = p(
+        0.3,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="eps: weight of coercion of others as evidence to a state with no dispute with the coercer (eq. 4b).",
+        source="assumption (calibrated); Cambodia and Laos, non-claimants, feel China least (PATTERNS.md P5)",
+    )
     hostile_reading_power: float = p(
         2.0,
         unit="1",

@@ -185,6 +185,13 @@ def perceive(
     )
     hostile = host.coercion * actions.coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
     evidence = dynamics.targeted_evidence(exposure, hostile)
+    # Coercion of others is a precedent only for those with a stake in the same dispute (eq. 4b):
+    # the indirect part of the coercion evidence is weighted by the observer's own dispute.
+    coercion = host.coercion * actions.coercion
+    direct = np.swapaxes(coercion, -1, -2)[:, rows]
+    indirect = dynamics.targeted_evidence(exposure, coercion) - direct
+    stake = dynamics.dispute_stake(inputs.dispute[rows], perc.bystander_weight)
+    evidence = evidence - (1.0 - stake) * indirect
     power = dynamics.relative_power(own.capability[:, :, None], snapshot.capability[:, None, :], inputs.offence)
     # Untargeted acts are seen by all in range (eq. 5); a build-up alarms in proportion to the
     # armer's power relative to the observer.
