@@ -548,3 +548,7 @@ def test_batch_agnostic_exposure_affinity_and_stances() -> None:
     ]
     for k in range(4):
         _assert_sliced(batched[k], [s[k] for s in slices])
+
+
+def test_dispute_stake_weights_bystanders_and_claimants() -> None:
+    np.testing.assert_allclose(dy.dispute_stake(np.array([0.0, 0.5, 1.0]), 0.3), [0.3, 0.65, 1.0])
