@@ -420,6 +420,7 @@ def write_posterior(
     }
     out = Path(str(ex.options["params_out"]))
     payload = {
+        "alignment_rule": ex.params.params.alignment_rule,  # sim/posterior.py refuses runs under another rule
         "keys": keys,
         "samples": draws[keys].to_numpy().tolist(),
         "losses": (-draws["log_likelihood"]).to_numpy().tolist(),

@@ -34,7 +34,8 @@ loss), ``model_probabilities.csv``, ``scores.csv``, ``shares.csv`` (every draw's
 ``china_shares.csv`` (China's share per draw and rule, and the model-averaged sample),
 ``theories.json`` and ``verdict.json`` (``by_theory``, ``model_probabilities``; the top-level
 definition is the model-averaged one), ``theory_shares.png``; with ``experiment.params_out``,
-``calibrated_<rule>.yaml`` (each rule's best point, usable as ``params=calibrated_<rule>``).
+``calibrated_<rule>.yaml`` (each rule's best point and the rule: ``params=calibrated_<rule>`` selects that rule;
+naming another is refused).
 """
 
 from __future__ import annotations
@@ -266,7 +267,8 @@ def run(ex: Experiment) -> dict[str, Any]:
             header = (
                 f"# {rule}: the best point of `python -m experiments.theories` ({provenance['date']}): "
                 f"{n_samples} points, loss {losses[rule].min():.4f}; model version {provenance['model_version']}.\n"
-                f"#   python -m sim alignment_rule={rule} params=calibrated_{rule}\n"
+                f"#   python -m sim params=calibrated_{rule}\n"
+                f"alignment_rule: {rule}  # calibrated under this rule: selects it; another rule is refused\n"
             )
             store.write_text(out / f"calibrated_{rule}.yaml", header + _yaml(_nested(best[rule])) + "\n")
     return {

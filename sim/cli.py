@@ -167,6 +167,7 @@ def check_overrides(args: Sequence[str], choices: Mapping[str, str | None] | Non
         raise UsageError(f"cannot read the override: {err}") from err
     known = groups()
     selected: dict[str, str | None] = {**default_choices(), **(choices or {})}
+    chosen_rule: str | None = (choices or {}).get("alignment_rule")  # a rule chosen on purpose
     keys = []
     for override in parsed:
         name = override.key_or_group
@@ -183,15 +184,37 @@ def check_overrides(args: Sequence[str], choices: Mapping[str, str | None] | Non
                     )
             if len(options) == 1:
                 selected[name] = options[0]
+            if name == "alignment_rule":
+                chosen_rule = options[0] if len(options) == 1 else None
         elif "/" in name:
             raise UsageError(
                 f"unknown config group {name}{did_you_mean(name, sorted(known))}; allowed: {sorted(known)}"
             )
         elif not override.is_delete():
             keys.append((name, override.is_add() or override.is_force_add()))
+            if name == "params.alignment_rule" and not override.is_sweep_override():
+                chosen_rule = str(override.value())
     tree = key_tree(selected)
     for name, adding in keys:
         check_key(name, tree, adding)
+    check_rule_of_params(selected.get("params"), chosen_rule)
+
+
+def check_rule_of_params(option: str | None, rule: str | None) -> None:
+    """Refuse a parameter set calibrated under one alignment rule run under another.
+
+    A params file that records ``alignment_rule`` (the per-rule calibrations of
+    ``experiments/theories.py``) selects that rule itself; naming another rule is an error.
+    """
+    path = CONFIG_DIR / "params" / f"{option}.yaml"
+    if option is None or rule is None or not path.is_file():
+        return
+    recorded = _load(path)[0].get("alignment_rule")
+    if recorded is not None and recorded != rule:
+        raise UsageError(
+            f"params={option} was calibrated under alignment_rule={recorded}, but alignment_rule={rule} was chosen; "
+            f"allowed: alignment_rule={recorded} (or leave it out: params={option} selects it)"
+        )
 
 
 def _option_values(override: Any) -> list[str]:

@@ -67,9 +67,9 @@ def validate(cfg: DictConfig, checked: set[Any] | None = None) -> tuple[Params, 
     if params not in seen:
         build_inputs(params)  # reads and checks every data file the run will use
         seen.add(params)
-    if options.posterior_file and options.posterior_file not in seen:
-        load_posterior(options.posterior_file)
-        seen.add(options.posterior_file)
+    if options.posterior_file and (options.posterior_file, params.params.alignment_rule) not in seen:
+        load_posterior(options.posterior_file).check_rule(params.params.alignment_rule, options.posterior_file)
+        seen.add((options.posterior_file, params.params.alignment_rule))
     return params, options
 
 

@@ -2,7 +2,9 @@
 
 ``python -m experiments.calibrate`` writes ``configs/params/posterior.json``: the dotted keys of
 the calibrated parameters, the accepted parameter vectors, their losses, and the provenance of the
-calibration (data files' hashes, method, sample size, date, model version). With
+calibration (data files' hashes, method, sample size, date, model version), and the alignment
+rule it was calibrated under (``alignment_rule``; ``balance_of_threat`` in files that predate
+the field): a run under another rule is refused. With
 ``posterior=true``, run k of a job takes sample k modulo the sample size, so replicates spread
 over the posterior instead of repeating one parameter set.
 """
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.params import Params, with_values
+from sim.params import ALIGNMENT_RULES, Params, with_values
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +31,15 @@ class Posterior:
     samples: np.ndarray  # (n, len(keys))
     losses: np.ndarray  # (n,)
     provenance: dict[str, Any]
+    alignment_rule: str = "balance_of_threat"  # the rule it was calibrated under
+
+    def check_rule(self, rule: str, name: str) -> None:
+        """Refuse drawing parameters calibrated under one alignment rule for a run under ``rule``."""
+        if rule != self.alignment_rule:
+            raise ValueError(
+                f"posterior_file={name!r} was calibrated under alignment_rule={self.alignment_rule}, but the run "
+                f"uses alignment_rule={rule}; allowed: alignment_rule={self.alignment_rule} with this posterior"
+            )
 
     def params(self, base: Params, k: int) -> Params:
         """``base`` with the values of sample ``k`` (modulo the sample size)."""
@@ -67,4 +78,7 @@ def load_posterior(name: str) -> Posterior:
         raise ValueError(f"posterior_file={name!r} lacks keys/samples/losses: {err}") from err
     if samples.ndim != 2 or samples.shape[1] != len(keys) or len(samples) == 0 or len(losses) != len(samples):
         raise ValueError(f"posterior_file={name!r}: samples of shape {samples.shape} do not match {len(keys)} keys")
-    return Posterior(keys, samples, losses, dict(raw.get("provenance", {})))
+    rule = raw.get("alignment_rule", "balance_of_threat")
+    if rule not in ALIGNMENT_RULES:
+        raise ValueError(f"posterior_file={name!r}: alignment_rule={rule!r}; allowed: {list(ALIGNMENT_RULES)}")
+    return Posterior(keys, samples, losses, dict(raw.get("provenance", {})), rule)

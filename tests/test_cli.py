@@ -141,6 +141,16 @@ BAD_INPUT = {
         ["drivers.china_coercion.scale=0.5", "no_china_coercion"],
         2,
     ),
+    "calibrated_params_under_another_rule": (
+        ["params=calibrated_landscape", "alignment_rule=balance_of_threat"],
+        ["alignment_rule=landscape", "alignment_rule=balance_of_threat"],
+        2,
+    ),
+    "posterior_under_another_rule": (
+        ["alignment_rule=landscape", "posterior=true"],
+        ["alignment_rule=balance_of_threat", "alignment_rule=landscape"],
+        2,
+    ),
 }
 
 

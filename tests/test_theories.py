@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,8 @@ def test_end_to_end_run_writes_by_theory_and_model_probabilities(tmp_path: Path)
     for rule in ("balance_of_threat", "balance_of_power"):
         block = verdict["by_theory"][rule]["definitions"]["narrow"]
         assert 0.0 <= block["p_china_share_above_half"] <= 1.0
-        calibrated: dict[str, dict[str, float]] = yaml.safe_load((params_out / f"calibrated_{rule}.yaml").read_text())
+        calibrated: dict[str, Any] = yaml.safe_load((params_out / f"calibrated_{rule}.yaml").read_text())
+        assert calibrated.pop("alignment_rule") == rule  # the file selects the rule it was calibrated under
         flat = {f"params.{group}.{k}": v for group, values in calibrated.items() for k, v in values.items()}
         with_values(compose_params([f"alignment_rule={rule}"]), flat)  # every key names a parameter in range
     design = pd.read_csv(out / "design.csv")
