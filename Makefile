@@ -11,6 +11,17 @@ EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignm
 .PHONY: help install run report test test-fast lint format clean dashboard bench calibrate experiments $(EXPERIMENTS)
 .DEFAULT_GOAL := help
 
+# `make run` passes overrides to `python -m sim` through ARGS; a bare `make run scenario=...` would
+# be silently ignored by python, so it is refused with the command that works.
+# (Words of ARGS's own value are not variables, hence the origin test.)
+RUN_OVERRIDES := $(filter-out ARGS=% PYTHON=% DASHBOARD_PORT=%,$(foreach w,$(MAKEOVERRIDES),\
+	$(if $(filter command line,$(origin $(firstword $(subst =, ,$(w))))),$(w))))
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifneq ($(strip $(RUN_OVERRIDES)),)
+$(error make run takes overrides for python -m sim in ARGS: make run ARGS="$(RUN_OVERRIDES)")
+endif
+endif
+
 DASHBOARD_PORT ?= 8765
 
 $(STAMP): pyproject.toml
@@ -31,8 +42,8 @@ $(DASHBOARD_STAMP): $(STAMP) tools/install_solara_assets.py
 
 install: $(DASHBOARD_STAMP)  ## create .venv and install the package, its dev tools, the dashboard and its offline page assets (needs npm once)
 
-run: $(STAMP)  ## the main job: the default scenario (results/runs/), then the report (results/report/index.html)
-	$(BIN)/python -m sim
+run: $(STAMP)  ## the main job: python -m sim $(ARGS) (results/runs/), then the report (results/report/index.html); overrides: make run ARGS="scenario=no_china_coercion seed=7"
+	$(BIN)/python -m sim $(ARGS)
 	$(BIN)/python -m experiments.report
 
 report: $(STAMP)  ## the report: one offline HTML page, results/report/index.html (runs the experiments it lacks)

@@ -24,12 +24,18 @@ Prints a table and writes ``results/bench/bench.json`` with
 - ``single_job_2000_peak_mb``, ``single_job_2000_seconds``: peak resident memory and wall time of
   the command ``python -m sim replicates=2000`` (all four tables streamed to disk, figures); the
   key names the ``single_job_replicates`` option's value;
+- ``verdict_seconds``: the posterior verdict, ``python -m experiments.q2_driver_shares`` with
+  ``verdict_draws`` posterior draws (every coalition of the registered drivers, ensemble engine,
+  its default workers), from an empty folder;
+- ``make_run_seconds``: what ``make run`` does, ``python -m sim`` then ``python -m
+  experiments.report`` (which makes the experiments and scenario discovery it lacks), from an
+  empty ``results/`` (a temporary folder); ``make_run=0`` skips it (it takes minutes);
 - ``load_average``: the machine's 1-minute load at the start and at the end (a shared machine
   slows every figure; the ratios measured in one round are the robust ones), ``cores``.
 
 Figures are measured, never asserted: tests do not time anything. Options (``key=value``):
 ``mesa_runs=4 ensemble_runs=1000 repeats=3 sweep_runs=10000 workers=2 scaling_turns=12
-scaling_max=2048 cli_repeats=5 single_job_replicates=2000 out=results/bench``.
+scaling_max=2048 cli_repeats=5 single_job_replicates=2000 verdict_draws=200 make_run=1 out=results/bench``.
 """
 
 from __future__ import annotations
@@ -74,6 +80,8 @@ DEFAULTS = {
     "scaling_max": 2048,
     "cli_repeats": 5,
     "single_job_replicates": 2000,
+    "verdict_draws": 200,
+    "make_run": 1,
     "out": "results/bench",
 }
 SCALING_SIZES = (16, 64, 256, 1024, 2048)
@@ -91,8 +99,9 @@ def parse_options(argv: list[str]) -> dict[str, object]:
         if not sep or key not in DEFAULTS:
             raise SystemExit(f"error: option {arg!r}; allowed: {', '.join(f'{k}=...' for k in DEFAULTS)}")
         if isinstance(DEFAULTS[key], int):
-            if not value.isdigit() or int(value) < 1:
-                raise SystemExit(f"error: {key}={value!r}; allowed: an integer >= 1")
+            least = 0 if key == "make_run" else 1
+            if not value.isdigit() or int(value) < least:
+                raise SystemExit(f"error: {key}={value!r}; allowed: an integer >= {least}")
             options[key] = int(value)
         else:
             options[key] = value
@@ -173,6 +182,15 @@ def single_job(replicates: int, folder: Path) -> tuple[float, float]:
         stderr = child.stderr.read().decode() if child.stderr else ""
         raise SystemExit(f"error: {' '.join(command)} failed ({child.returncode}): {stderr[-2000:]}")
     return seconds, usage.ru_maxrss / 1024.0  # KiB on Linux
+
+
+def commands_seconds(commands: list[list[str]], cwd: Path) -> float:
+    """Wall time of ``python -m <command>`` commands run one after the other in ``cwd`` (each must succeed)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    started = time.perf_counter()
+    for command in commands:
+        subprocess.run([sys.executable, "-m", *command], cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
 def fibonacci_sphere(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -335,6 +353,14 @@ def main(argv: list[str]) -> dict[str, object]:
     replicates = opt["single_job_replicates"]
     with tempfile.TemporaryDirectory() as tmp:
         job_seconds, job_memory = single_job(replicates, Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp:
+        q2 = ["experiments.q2_driver_shares", f"experiment.out={tmp}/q2", f"experiment.draws={opt['verdict_draws']}"]
+        figures["verdict_draws"] = opt["verdict_draws"]
+        figures["verdict_seconds"] = round(commands_seconds([q2], Path(tmp)), 1)
+    figures["make_run_seconds"] = None
+    if opt["make_run"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            figures["make_run_seconds"] = round(commands_seconds([["sim"], ["experiments.report"]], Path(tmp)), 1)
     figures.update(
         {
             f"single_job_{replicates}_seconds": round(job_seconds, 1),
@@ -385,6 +411,8 @@ def report(figures: dict[str, object]) -> str:
         rows.append((f"python -m sim replicates={n}, s", f"{figures[f'single_job_{n}_seconds']:.1f}"))
         rows.append((f"python -m sim replicates={n}, peak MB", f"{figures[f'single_job_{n}_peak_mb']:.1f}"))
     rows += [
+        (f"posterior verdict, {figures['verdict_draws']} draws, s", str(figures["verdict_seconds"])),
+        ("make run from an empty results/, s", str(figures["make_run_seconds"])),
         ("load average (start, end)", str(figures["load_average"])),
     ]
     return "\n".join(f"{name:<44} {value:>20}" for name, value in [("benchmark", "value"), *rows])

@@ -32,10 +32,12 @@ from hydra.core.hydra_config import HydraConfig
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.draws import DrawPlan, draws_from_config
+from experiments.sampling import evaluate
 from sim import cli, plots, progress, store
 from sim.callbacks import register_resolvers
 from sim.config import CONFIG_DIR, check_scenario_not_overridden, job_options, params_from_config, register_schema
-from sim.ensemble import chunk_tables
+from sim.ensemble import chunk_tables, simulate_many
 from sim.inputs import DataFileError, build_inputs
 from sim.params import DriverKnob, Params, params_digest
 from sim.records import run_id_for
@@ -55,25 +57,6 @@ class ExperimentError(ValueError):
 def annual(frame: pd.DataFrame, columns: Sequence[str], by: Sequence[str] = ("run_id", "seed")) -> pd.DataFrame:
     """Annual means of ``columns`` per run (and any other ``by`` keys): one row per run and year."""
     return frame.groupby([*by, "year"], sort=True)[list(columns)].mean().reset_index()
-
-
-def bootstrap_ci(
-    samples: np.ndarray,
-    statistic: Callable[[np.ndarray], np.ndarray],
-    n_boot: int,
-    rng: np.random.Generator,
-    level: float = 0.95,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Percentile bootstrap over the first axis of ``samples`` (runs, resampled together).
-
-    Returns the statistic on all samples and the lower and upper bounds of its ``level``
-    interval. Resampling whole rows keeps paired quantities (same seed) paired.
-    """
-    n = samples.shape[0]
-    point = statistic(samples)
-    draws = np.stack([statistic(samples[rng.integers(0, n, n)]) for _ in range(n_boot)])
-    alpha = (1.0 - level) / 2.0
-    return point, np.quantile(draws, alpha, axis=0), np.quantile(draws, 1.0 - alpha, axis=0)
 
 
 def with_drivers(params: Params, knobs: dict[str, DriverKnob], label: str) -> Params:
@@ -101,6 +84,7 @@ class Experiment:
     seeds: list[int]
     folder: Path
     options: dict[str, Any]
+    plan: DrawPlan | None = None  # the parameter draws (experiments with experiment.parameter_source)
     started: float = field(default_factory=time.perf_counter)
     runs_done: int = 0
     runs_cached: int = 0
@@ -132,10 +116,10 @@ class Experiment:
                 return False
         return True
 
-    def _cache(self, path: Path, frame: pd.DataFrame) -> None:
-        """Write a cached table, then its sha256 (last: a table without one is not trusted)."""
-        store.write_table(path, frame)
-        store.write_text(path.with_suffix(CHECKSUM_SUFFIX), store.file_sha256(path) + "\n")
+    @property
+    def posterior_draws(self) -> bool:
+        """True when the runs draw their parameters from the posterior (one parameter set per draw)."""
+        return self.plan is not None and self.plan.source == "posterior"
 
     def tables(self, params: Params, names: tuple[str, ...] = ("outcomes",)) -> dict[str, pd.DataFrame]:
         """Tables of ``params`` for this experiment's seeds, from the cache or freshly run."""
@@ -147,8 +131,13 @@ class Experiment:
         """Tables of each parameter set for this experiment's seeds, from the cache or freshly run.
 
         Sets missing from the cache run together where the ensemble engine can batch them (they
-        differ only in their driver knobs); each set's tables are cached on their own.
+        differ only in their driver knobs); each set's tables are cached on their own. Over
+        posterior draws, each draw runs every set with its own parameters and seeds (paired), on
+        ``experiment.workers`` processes; the tables of all draws are concatenated (their seeds
+        differ, :meth:`DrawPlan.draw_of_seed` maps a seed to its draw).
         """
+        if self.posterior_draws:
+            return self._draw_tables(params_list, names)
         paths = [self._cache_paths(p, names) for p in params_list]
         for stale in store.remove_stale_temporaries(self.folder / RUNS_FOLDER):
             log.warning("removed %s, left by an interrupted write", stale)
@@ -171,15 +160,42 @@ class Experiment:
                 for k in missing:
                     ids = {run_id_for(params_list[k], seed) for seed in self.seeds}
                     for name, frame in fresh.items():
-                        self._cache(paths[k][name], frame[frame["run_id"].isin(ids)].reset_index(drop=True))
+                        cache_table(paths[k][name], frame[frame["run_id"].isin(ids)].reset_index(drop=True))
             else:
                 for k in missing:
                     for name, frame in run_tables(params_list[k], self.seeds, engine, names).items():
-                        self._cache(paths[k][name], frame)
+                        cache_table(paths[k][name], frame)
                     done.update(len(self.seeds))
         self.runs_done += len(missing) * len(self.seeds)
         self.runs_cached += (len(params_list) - len(missing)) * len(self.seeds)
         return [{name: pd.read_parquet(path) for name, path in p.items()} for p in paths]
+
+    def _draw_tables(self, params_list: Sequence[Params], names: tuple[str, ...]) -> list[dict[str, pd.DataFrame]]:
+        assert self.plan is not None
+        jobs, files = [], []
+        for draw in self.plan.draws:
+            drawn = draw.apply(params_list)
+            digest = hashlib.sha256(
+                json.dumps([[params_digest(p) for p in drawn], list(draw.seeds), list(names)]).encode()
+            ).hexdigest()[:20]
+            paths = {name: self.folder / RUNS_FOLDER / f"draw-{digest}.{name}.parquet" for name in names}
+            ids = [[run_id_for(p, s) for s in draw.seeds] for p in drawn]
+            files.append((paths, ids))
+            if not self._cached(paths):
+                jobs.append(DrawJob(drawn, list(draw.seeds), names, paths))
+        workers = int(self.options.get("workers", 1))
+        evaluate(run_draw_job, jobs, workers, desc=f"{self.name}: parameter draws", unit="draw")
+        runs_per_draw = len(params_list) * len(self.plan.draws[0].seeds)
+        self.runs_done += len(jobs) * runs_per_draw
+        self.runs_cached += (len(files) - len(jobs)) * runs_per_draw
+        parts: list[dict[str, list[pd.DataFrame]]] = [{name: [] for name in names} for _ in params_list]
+        for paths, ids in files:
+            for name, path in paths.items():
+                frame = pd.read_parquet(path)
+                by_run = dict(tuple(frame.groupby("run_id", sort=False)))
+                for k, run_ids in enumerate(ids):
+                    parts[k][name].extend(by_run[r] for r in run_ids)
+        return [{name: pd.concat(frames, ignore_index=True) for name, frames in part.items()} for part in parts]
 
     def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
         """Write an output table ``<folder>/<name>.csv`` atomically."""
@@ -204,6 +220,7 @@ class Experiment:
             "model_version": store.model_version(),
             "seed": int(self.cfg.seed),
             "replicates": len(self.seeds),
+            "parameters": self.plan.describe() if self.plan is not None else None,
             "seconds": round(time.perf_counter() - self.started, 2),
             "runs_simulated": self.runs_done,
             "runs_from_cache": self.runs_cached,
@@ -272,7 +289,48 @@ def setup(name: str, cfg: DictConfig) -> Experiment:
     assert isinstance(container, dict)
     experiment_options = {str(k): v for k, v in container.items()}
     experiment_options["engine"] = options.engine
-    return Experiment(name, cfg, params, replicate_seeds(options.seed, replicates), folder, experiment_options)
+    if "parameter_source" not in experiment_options:
+        return Experiment(name, cfg, params, replicate_seeds(options.seed, replicates), folder, experiment_options)
+    plan = draws_from_config(experiment_options, replicates, options.seed, str(cfg.posterior_file))
+    return Experiment(name, cfg, params, plan.seeds, folder, experiment_options, plan)
+
+
+@dataclass(frozen=True)
+class DrawJob:
+    """The runs of one posterior draw: every parameter set for every seed, and the files of their tables."""
+
+    params_list: list[Params]
+    seeds: list[int]
+    names: tuple[str, ...]
+    paths: dict[str, Path]
+
+
+def run_draw_job(job: DrawJob) -> None:
+    """Run one draw's parameter sets (side by side where they can be) and write its tables, one file each."""
+    groups: list[list[Params]] = []
+    for params in job.params_list:
+        group = next((g for g in groups if _batchable(g[0], params)), None)
+        if group is None:
+            groups.append([params])
+        else:
+            group.append(params)
+    parts = [simulate_many(group, job.seeds, names=job.names) for group in groups]
+    for name in job.names:
+        cache_table(job.paths[name], pd.concat([part[name] for part in parts], ignore_index=True))
+
+
+def cache_table(path: Path, frame: pd.DataFrame) -> None:
+    """Write a cached table, then its sha256 (last: a table without one is not trusted)."""
+    store.write_table(path, frame)
+    store.write_text(path.with_suffix(CHECKSUM_SUFFIX), store.file_sha256(path) + "\n")
+
+
+def _batchable(first: Params, other: Params) -> bool:
+    """True if the ensemble engine can run ``first`` and ``other`` side by side (they differ in drivers only)."""
+    return (
+        replace(other, drivers=first.drivers, scenario=first.scenario) == first
+        and other.scenario.events == first.scenario.events
+    )
 
 
 def check_years(years: Sequence[int], params: Params, key: str) -> list[int]:

@@ -1,9 +1,14 @@
 """Q1: where would Japan and Southeast Asia be without each driver? ``python -m experiments.q1_counterfactuals``.
 
 Baseline against each single-driver counterfactual (``configs/scenario/no_*.yaml``), paired by
-seed: both runs of a pair share their random numbers, so their difference is the driver's
-effect in that run. For each outcome and chosen year: the mean effect with a bootstrap 95%
-interval over pairs. Years are annual means of the quarterly outcomes.
+seed: both runs of a pair share their parameters and random numbers, so their difference is the
+driver's effect in that run. Runs come from parameter draws (``experiment.parameter_source``:
+the calibrated posterior by default; see experiments/draws.py). For each outcome and chosen year:
+the mean effect over draws and its 90% central interval over draws (a draw's effect is the mean
+over its runs). Years are annual means of the quarterly outcomes.
+
+Removing one driver alone measures its effect given all the others; q2's Shapley value averages
+its effect over every order of removal. The two differ where drivers interact.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.common import Experiment, annual, bootstrap_ci, check_years, entry_point, switched_off
+from experiments.common import Experiment, annual, check_years, entry_point, switched_off
+from experiments.draws import DrawPlan, per_draw_mean
 from sim import drivers as registry
 from sim.config import CONFIG_DIR
 from sim.outcomes import W_COLUMNS
@@ -29,28 +35,26 @@ def paired_effects(
     other: pd.DataFrame,
     columns: tuple[str, ...],
     years: list[int],
-    n_boot: int,
-    rng: np.random.Generator,
+    plan: DrawPlan,
     key: str = "outcome",
 ) -> pd.DataFrame:
-    """Mean effect (other - base) per column and year with bootstrap 95% intervals, paired by seed."""
+    """Mean effect (other - base) per column and year over draws, with its 90% interval over draws; paired by seed."""
     rows = []
     for year in years:
-        b = base[base["year"] == year].set_index("seed").sort_index()
-        o = other[other["year"] == year].set_index("seed").loc[b.index]
+        b = base[base["year"] == year].set_index("seed").loc[plan.seeds]
+        o = other[other["year"] == year].set_index("seed").loc[plan.seeds]
         for column in columns:
-            diffs = (o[column] - b[column]).to_numpy()
-            point, low, high = bootstrap_ci(diffs, np.mean, n_boot, rng)
+            effects = per_draw_mean((o[column] - b[column]).to_numpy(), plan.seeds, plan)
             rows.append(
                 {
                     key: column,
                     "year": year,
                     "baseline": b[column].mean(),
                     "counterfactual": o[column].mean(),
-                    "effect": float(point),
-                    "ci_low": float(low),
-                    "ci_high": float(high),
-                    "n": len(diffs),
+                    "effect": float(effects.mean()),
+                    "ci_low": float(np.quantile(effects, 0.05)),
+                    "ci_high": float(np.quantile(effects, 0.95)),
+                    "n": len(effects),
                 }
             )
     return pd.DataFrame(rows)
@@ -76,8 +80,7 @@ def counterfactuals(ex: Experiment) -> list[tuple[str, Params]]:
 def run(ex: Experiment) -> dict[str, Any]:
     """Every counterfactual against the baseline; write effects.csv, sea_states.csv, effects.png."""
     years = check_years(list(ex.options["years"]), ex.params, "experiment.years")
-    rng = np.random.default_rng(ex.cfg.seed)
-    n_boot = int(ex.options["bootstrap"])
+    assert ex.plan is not None
     region = list(ex.params.actors.region)
     names = ("states", "outcomes")
     base_tables = ex.tables(ex.scenario_params("baseline"), names)
@@ -87,13 +90,13 @@ def run(ex: Experiment) -> dict[str, Any]:
     for scenario, params in counterfactuals(ex):
         tables = ex.tables(params, names)
         effects.append(
-            paired_effects(base, annual(tables["outcomes"], OUTCOMES), OUTCOMES, years, n_boot, rng).assign(
+            paired_effects(base, annual(tables["outcomes"], OUTCOMES), OUTCOMES, years, ex.plan).assign(
                 scenario=scenario
             )
         )
         states.append(
             paired_effects(
-                base_states, _sea_wide(tables["states"], region), tuple(region), years, n_boot, rng, key="actor"
+                base_states, _sea_wide(tables["states"], region), tuple(region), years, ex.plan, key="actor"
             ).assign(scenario=scenario)
         )
     effects_frame = pd.concat(effects, ignore_index=True)

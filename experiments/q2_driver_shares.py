@@ -9,11 +9,16 @@ in one ensemble batch and the Shapley values (Shapley 1953) and the Owen values 
 owners (Owen 1977: "Beijing" = every China-owned driver) are exact; beyond, they are the mean
 marginal contributions over ``experiment.orders`` sampled orders, with their standard error
 (``experiments/attribution.py``). A driver's share is its value over the total change
-v(all) - v(none). Intervals: percentile bootstrap over runs.
+v(all) - v(none).
 
-The verdict on C0 is given under two definitions of "Beijing's behaviour"
-(``experiments/verdict.py``): ``narrow`` (China's coercion alone, one player among the drivers)
-and ``broad`` (every China-owned driver together, one player among the owners).
+Every coalition runs in every parameter draw (``experiment.parameter_source``: the calibrated
+posterior by default, ``experiment.draws`` of them; ``experiments/draws.py``) with the draw's
+seeds. A draw's shares are its mean values over its mean total; intervals are 90% central
+intervals over draws (parametric uncertainty, noise nested). The verdict on C0 is graded
+(``experiments/verdict.py``: P(China's share > 1/2), P(largest), thresholds ``experiment.verdict``
+fixed before any run) under two definitions of "Beijing's behaviour": ``narrow`` (China's
+coercion alone, one player among the drivers) and ``broad`` (every China-owned driver together,
+one player among the owners).
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from experiments import attribution, verdict
-from experiments.common import Experiment, ExperimentError, check_years, entry_point, switched_off
+from experiments.common import Experiment, ExperimentError, check_years, entry_point, log, switched_off
+from experiments.draws import per_draw_mean
+from experiments.figures import dimension_shares_figure, share_distributions_figure
 from sim import drivers as registry
 from sim.outcomes import W_COLUMNS
 from sim.params import Params
-from sim.plots import driver_shares_figure
 
 NAME = "q2_driver_shares"
 DIMENSIONS = (*W_COLUMNS, "china_wants_gap")
@@ -115,22 +121,19 @@ def coalition_masks(
     return masks, orders
 
 
-def bootstrap(
-    phi: np.ndarray, total: np.ndarray, n_boot: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap draws over runs of mean contributions (B, ...) and shares (contribution / mean total)."""
-    n = phi.shape[0]
-    draws = [rng.integers(0, n, n) for _ in range(n_boot)]
-    contrib = np.stack([phi[idx].mean(axis=0) for idx in draws])
-    shares = np.stack([phi[idx].mean(axis=0) / total[idx].mean(axis=0) for idx in draws])
-    return contrib, shares
+def per_draw(ex: Experiment, per_run: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per draw mean values (Dr, ...), mean totals (Dr, D) and shares (values over totals)."""
+    assert ex.plan is not None
+    values, totals = per_draw_mean(per_run, ex.seeds, ex.plan), per_draw_mean(total, ex.seeds, ex.plan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return values, totals, values / totals[:, None, :]
 
 
 def shares_table(
-    drivers: tuple[str, ...], phi: np.ndarray, owen: np.ndarray, total: np.ndarray, boot: tuple[np.ndarray, np.ndarray]
+    drivers: tuple[str, ...], phi: np.ndarray, owen: np.ndarray, total: np.ndarray, draws: tuple[np.ndarray, np.ndarray]
 ) -> pd.DataFrame:
-    """``driver_shares.csv``: one row per driver and dimension."""
-    boot_contrib, boot_shares = boot
+    """``driver_shares.csv``: one row per driver and dimension; intervals: 90% over the draws' values and shares."""
+    draw_contrib, draw_shares = draws
     contribution, share = phi.mean(axis=0), phi.mean(axis=0) / total.mean(axis=0)
     rows = []
     for j, name in enumerate(drivers):
@@ -142,11 +145,11 @@ def shares_table(
                     "owner": spec.owner,
                     "dimension": dim,
                     "share": share[j, d],
-                    "ci_low": np.quantile(boot_shares[:, j, d], 0.025),
-                    "ci_high": np.quantile(boot_shares[:, j, d], 0.975),
+                    "ci_low": np.nanquantile(draw_shares[:, j, d], 0.05),
+                    "ci_high": np.nanquantile(draw_shares[:, j, d], 0.95),
                     "contribution": contribution[j, d],
-                    "contribution_ci_low": np.quantile(boot_contrib[:, j, d], 0.025),
-                    "contribution_ci_high": np.quantile(boot_contrib[:, j, d], 0.975),
+                    "contribution_ci_low": np.quantile(draw_contrib[:, j, d], 0.05),
+                    "contribution_ci_high": np.quantile(draw_contrib[:, j, d], 0.95),
                     "owen_contribution": owen[:, j, d].mean(),
                     "owen_share": owen[:, j, d].mean() / total[:, d].mean(),
                     "semantics": "",
@@ -156,7 +159,7 @@ def shares_table(
 
 
 def run(ex: Experiment) -> dict[str, Any]:
-    """All coalitions of the registered drivers; write driver_shares.csv, shapley_runs.csv, verdict.json, a figure."""
+    """All coalitions of the registered drivers in every draw; write driver_shares.csv, draws.csv, verdict.json."""
     start, end = check_years(
         [ex.options["from_year"], ex.options["to_year"]], ex.params, "experiment.from_year/to_year"
     )
@@ -178,32 +181,29 @@ def run(ex: Experiment) -> dict[str, Any]:
     if sum_error > 1e-9:
         raise AssertionError(f"Shapley values do not sum to the total change (max error {sum_error})")
 
-    rng = np.random.default_rng(ex.cfg.seed)
-    n_boot = int(ex.options["bootstrap"])
-    boot = bootstrap(phi, total, n_boot, rng)
-    table = shares_table(drivers, phi, owen, total, boot)
+    assert ex.plan is not None
+    thresholds = verdict.Thresholds.from_config(dict(ex.options["verdict"]))
+    draw_phi, _, draw_shares = per_draw(ex, phi, total)
+    table = shares_table(drivers, phi, owen, total, (draw_phi, draw_shares))
     table["semantics"] = [ex.params.drivers.knob(d).semantics for d in table["driver"]]
     # Owner group values: the sum of the Owen values of each owner's drivers (Shapley values between owners).
     group_phi = np.stack([owen[:, g].sum(axis=1) for g in groups], axis=1)  # (R, owners, D)
-    boot_groups = bootstrap(group_phi, total, n_boot, np.random.default_rng(ex.cfg.seed))
-    majority = float(ex.options["majority_share"])
+    _, _, group_shares = per_draw(ex, group_phi, total)
     owner_of = {d: registry.spec(d).owner for d in drivers}
     definitions = {}
-    for name, (values_k, (contrib_k, shares_k)) in {
-        "narrow": (phi, boot),
-        "broad": (group_phi, boot_groups),
-    }.items():
-        point = values_k.mean(axis=0)[:, GAP] / total[:, GAP].mean()
+    for name, shares_k in {"narrow": draw_shares, "broad": group_shares}.items():
         rule = verdict.definition(name, drivers, owner_of)
-        definitions[name] = verdict.interval_verdict(point, contrib_k[..., GAP], shares_k[..., GAP], rule, majority)
+        graded = verdict.grade_definition(shares_k[..., GAP], rule.players, rule.china, thresholds)
+        definitions[name] = graded | {"china_drivers": list(rule.members[rule.china])}
     share = phi.mean(axis=0)[:, GAP] / total[:, GAP].mean()
     largest = drivers[int(np.argmax(share))]
-    result: dict[str, Any] = {
-        "claim": "C0: Beijing's own behaviour explains the largest share of Japan's shift, above one half; "
-        "North Korea's and Russia's contributions are positive and smaller",
-        "parameter_source": "defaults",
-        "supported": definitions["narrow"]["supported"],
-        "definitions": definitions,
+    grade_to_supported = {"supported": True, "contradicted": False, "undetermined": None}
+    result = verdict.verdict_document(
+        definitions, thresholds, ex.plan.source, len(ex.plan.draws), {"parameters": ex.plan.describe()}
+    )
+    result |= {
+        "supported": grade_to_supported[definitions["narrow"]["grade"]],
+        "interval": "90% central interval over draws",
         "drivers": list(drivers),
         "owners": owners,
         "semantics": {d: ex.params.drivers.knob(d).semantics for d in drivers},
@@ -223,15 +223,19 @@ def run(ex: Experiment) -> dict[str, Any]:
             kind: float(values_by[f"{kind}_error"][..., GAP].mean(axis=0).max()) for kind in ("shapley", "owen")
         }
     ex.write_csv("driver_shares", table)
-    runs = pd.DataFrame(phi[..., GAP], columns=list(drivers)).assign(seed=ex.seeds, total_change=total[:, GAP])
-    ex.write_csv("shapley_runs", runs)
+    gap_shares = pd.DataFrame(draw_shares[..., GAP], columns=list(drivers))
+    ex.write_csv("draws", gap_shares.assign(draw=range(len(gap_shares)), total=draw_phi[..., GAP].sum(axis=1)))
     ex.write_json("verdict", result)
-    gap_rows = table[table["dimension"] == "china_wants_gap"].reset_index(drop=True)
-    ex.save_figure(driver_shares_figure(gap_rows, result), "driver_shares")
+    ex.save_figure(share_distributions_figure(draw_shares[..., GAP], list(drivers), result), "share_distributions")
+    ex.save_figure(dimension_shares_figure(table[table["dimension"].isin(W_COLUMNS)]), "shares_by_dimension")
+    log.info("verdict (%s, %d draws): %s", ex.plan.source, len(ex.plan.draws), thresholds.rule())
     return {
         "drivers": list(drivers),
-        "supported": {name: d["supported"] for name, d in definitions.items()},
-        "china_share": {name: round(d["china_share"], 3) for name, d in definitions.items()},
+        "parameter_source": ex.plan.source,
+        "n_draws": len(ex.plan.draws),
+        "grades": {name: d["grade"] for name, d in definitions.items()},
+        "p_china_share_above_half": {name: round(d["p_china_share_above_half"], 3) for name, d in definitions.items()},
+        "p_china_largest": {name: round(d["p_china_largest"], 3) for name, d in definitions.items()},
         "largest_driver": largest,
         "shares": {d: round(float(s), 3) for d, s in zip(drivers, share, strict=True)},
     }

@@ -1,25 +1,31 @@
 """The report of the claim test: ``python -m experiments.report`` (``make report``).
 
 Builds ONE self-contained HTML page, ``<experiment.out>/index.html`` (``results/report/`` by
-default): the question (claim C0 of Roy 2024), q2's verdict with every driver's share and its
-95% interval, q1's counterfactual effects, q4's critical juncture, q5's classification, every
-figure (embedded as PNG data URIs; also written to ``<out>/figures/``), and the configuration,
-model version and git revision of every result it shows. The page has no external link, script
-or font: it opens offline.
+default), truth first: the question (claim C0 of Roy 2024), q2's verdict over the posterior
+draws (each definition's probabilities and grade, the rule fixed before the run), where in
+parameter space the claim holds (scenario discovery: PRIM's box in a sentence), the record's
+patterns and the calibration's validation scores when those tools have written them, then q1's
+counterfactual effects beside q2's Shapley contributions, q4's critical juncture, q5's
+classification, one illustrative run, every figure (embedded as PNG data URIs; also written to
+``<out>/figures/``), and the configuration, model version and git revision of every result it
+shows. The page has no external link, script or font: it opens offline.
 
 What it reads, and only that:
 
 - ``<experiment.experiments_dir>/<name>/`` of each experiment in ``experiment.experiments``:
   its CSV and JSON outputs and ``meta.json`` (q1's cached ``runs/*.states.parquet`` of the
   baseline and ``experiment.compare_scenario`` for the side-by-side alignment figure);
-- one run folder of ``python -m sim``: ``experiment.run``, or else the newest complete run of
-  this model version under ``experiment.runs_dir`` (``results/runs/baseline``): its
-  ``states``, ``dyads`` and ``outcomes`` tables, ``config.yaml`` and ``meta.json``.
+- ``<experiments_dir>/patterns/patterns.csv`` and ``<experiments_dir>/calibrate/validation.json``
+  when present (never made here);
+- one run folder of ``python -m sim``: ``experiment.run``, or else the run under
+  ``experiment.runs_dir`` (``results/runs/baseline``) whose resolved config equals the default's
+  (same config hash; never the newest by time): its ``states``, ``dyads`` and ``outcomes``
+  tables, ``config.yaml`` and ``meta.json``. Other runs there are listed with their overrides.
 
 Missing results (a folder without ``meta.json``: never run, or interrupted) are made first when
 ``experiment.run_missing`` is true (the default): each experiment by its own entry point,
 ``python -m experiments.<name> experiment.out=<folder>``, in a subprocess, at its default
-replicate count (``experiment.replicates_when_missing=N`` runs fewer, and the report says so;
+size (``experiment.replicates_when_missing=N`` runs fewer draws or points, and the report says so;
 an interrupted experiment resumes from its run cache), and the run by ``python -m sim``. With
 ``experiment.run_missing=false`` a missing folder stops the report with an error naming it.
 
@@ -47,32 +53,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hydra
 import matplotlib.pyplot as plt
 import pandas as pd
+from ema_workbench.analysis.scenario_discovery_util import plot_tradeoff
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
+from experiments.draws import nested_seeds
+from experiments.figures import removal_vs_shapley_figure, share_distributions_figure
 from experiments.theories import theory_shares_figure
 from sim import drivers as registry
 from sim import plots, store
-from sim.config import job_options, params_from_config
+from sim.config import NOT_IN_HASH, config_hash, job_options, params_from_config
 from sim.inputs import build_inputs
 from sim.runs import replicate_seeds
 
 NAME = "report"
 log = logging.getLogger("experiments")
-EXPERIMENTS = ("q1_counterfactuals", "q2_driver_shares", "q4_hysteresis", "q5_asean_alignment")
+EXPERIMENTS = ("q1_counterfactuals", "q2_driver_shares", "q4_hysteresis", "q5_asean_alignment", "scenario_discovery")
 # The outputs of each experiment the report reads (besides meta.json).
 OUTPUTS = {
     "q1_counterfactuals": ("effects.csv", "sea_states.csv"),
-    "q2_driver_shares": ("driver_shares.csv", "verdict.json"),
+    "q2_driver_shares": ("driver_shares.csv", "verdict.json", "draws.csv"),
     "q4_hysteresis": ("hysteresis.csv", "juncture.json"),
     "q5_asean_alignment": ("classification.csv", "classification_by_year.csv"),
     "q3_sensitivity": ("robustness.json", "sobol.csv"),
     "theories": ("theories.json", "scores.csv", "china_shares.csv"),
     "patterns": ("patterns.csv",),
+    "scenario_discovery": ("boxes.csv", "summary.json"),
 }
+# Written by another tool (the calibration's out-of-sample validation): shown when present, never
+# made by the report. experiments_dir/<folder>/<file>.
+EVIDENCE = {"validation": ("calibrate", "validation.json")}
 # Shown when present, never made by the report (each takes minutes to tens of minutes).
 OPTIONAL = ("q3_sensitivity", "theories", "patterns")
 RUN_TABLES = ("states", "dyads", "outcomes")
@@ -101,6 +115,9 @@ class Inputs:
     comparison: tuple[pd.DataFrame, pd.DataFrame] | None = None
     comparison_note: str = ""
     made_now: dict[str, str] = field(default_factory=dict)  # folder -> the command that made it
+    evidence: dict[str, Any] = field(default_factory=dict)  # validation.json when present
+    run_overrides: list[str] = field(default_factory=list)  # the shown run's differences from the default config
+    other_runs: list[tuple[Path, list[str]]] = field(default_factory=list)  # runs with overrides, not shown
 
 
 @dataclass
@@ -132,6 +149,12 @@ def _write_bytes(data: bytes, path: Path) -> None:
 
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    container = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    assert isinstance(container, dict)
+    return {str(k): v for k, v in container.items()}
 
 
 def experiment_state(folder: Path, name: str) -> str:
@@ -196,18 +219,55 @@ def run_state(folder: Path) -> str:
     return "complete"
 
 
-def newest_run(runs_dir: Path) -> Path | None:
-    """The newest complete run folder of this model version (by its meta.json's time) under ``runs_dir``."""
+def default_config() -> dict[str, Any]:
+    """The resolved config of a bare ``python -m sim`` (no override), as a plain dict."""
+    container = OmegaConf.to_container(hydra.compose(config_name="config"), resolve=True)
+    assert isinstance(container, dict)
+    return {str(k): v for k, v in container.items()}
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of a nested config (lists kept whole)."""
+    if not isinstance(node, Mapping):
+        return {prefix: node}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def run_overrides(run_config: Mapping[str, Any], default: Mapping[str, Any]) -> list[str]:
+    """``key=value`` for every key where a run's resolved config differs from the default (what changes tables)."""
+    ignored = (*NOT_IN_HASH, "hydra")
+    run_flat = {k: v for k, v in flatten(run_config).items() if k.split(".")[0] not in ignored}
+    default_flat = {k: v for k, v in flatten(default).items() if k.split(".")[0] not in ignored}
+    keys = sorted(set(run_flat) | set(default_flat))
+    return [f"{k}={run_flat.get(k, '<absent>')}" for k in keys if run_flat.get(k) != default_flat.get(k)]
+
+
+def complete_runs(runs_dir: Path) -> list[Path]:
+    """Complete run folders of this model version under ``runs_dir``, by name."""
     if not runs_dir.is_dir():
-        return None
-    candidates = []
-    for meta_path in runs_dir.glob(f"*/{store.META_FILE}"):
+        return []
+    found = []
+    for meta_path in sorted(runs_dir.glob(f"*/{store.META_FILE}")):
         try:
             run_state(meta_path.parent)
         except ValueError:  # another version, incomplete, unreadable: not a candidate
             continue
-        candidates.append((meta_path.stat().st_mtime, meta_path.parent))
-    return max(candidates)[1] if candidates else None
+        found.append(meta_path.parent)
+    return found
+
+
+def baseline_run(runs_dir: Path, baseline_hash: str) -> Path | None:
+    """The run whose resolved config is the default's (same config hash), never picked by recency.
+
+    Runs of the same config give the same tables; among several the first by name is taken.
+    """
+    for folder in complete_runs(runs_dir):
+        if store.read_meta(folder).get("config_hash") == baseline_hash:
+            return folder
+    return None
 
 
 def read_run(folder: Path, inputs: Inputs) -> None:
@@ -226,9 +286,28 @@ def read_run(folder: Path, inputs: Inputs) -> None:
 
 
 def q1_states(folder: Path, meta: Mapping[str, Any], scenario: str) -> pd.DataFrame | None:
-    """q1's cached states table of ``scenario`` for the seeds of its meta.json (the newest), or None."""
-    seeds = replicate_seeds(int(meta["seed"]), int(meta["replicates"]))
-    digest = hashlib.sha256(json.dumps(seeds).encode()).hexdigest()[:12]
+    """q1's cached states table of ``scenario`` for the runs of its meta.json, or None.
+
+    Over posterior draws the cache holds one file per draw (every scenario of the draw): the
+    scenario's rows of the draws of q1's seeds are gathered from them.
+    """
+    parameters = meta.get("parameters") or {}
+    if parameters.get("parameter_source") == "posterior":
+        seeds = {
+            s
+            for group in nested_seeds(
+                int(meta["seed"]), int(parameters["n_draws"]), int(parameters["replicates_per_draw"])
+            )
+            for s in group
+        }
+        frames = []
+        for path in sorted((folder / "runs").glob("draw-*.states.parquet")):
+            frame = _read(path, pd.read_parquet)
+            frames.append(frame[frame["run_id"].str.startswith(f"{scenario}-s") & frame["seed"].isin(seeds)])
+        found = pd.concat(frames, ignore_index=True) if frames else None
+        return found if found is not None and found["seed"].nunique() == len(seeds) else None
+    seeds_list = replicate_seeds(int(meta["seed"]), int(meta["replicates"]))
+    digest = hashlib.sha256(json.dumps(seeds_list).encode()).hexdigest()[:12]
     paths = sorted((folder / "runs").glob(f"{scenario}-*-{digest}.states.parquet"), key=lambda p: p.stat().st_mtime)
     return _read(paths[-1], pd.read_parquet) if paths else None
 
@@ -247,10 +326,17 @@ def make(command: list[str], what: str) -> None:
         )
 
 
-def experiment_command(name: str, folder: Path, replicates: int | None) -> list[str]:
-    """The command that makes ``folder``: the experiment's own entry point."""
+def experiment_command(name: str, folder: Path, size: int | None) -> list[str]:
+    """The command that makes ``folder``: the experiment's own entry point (``size``: fewer runs than its default).
+
+    ``size`` sets the replicates and parameter draws of q1..q5, the points of scenario discovery.
+    """
     command = [sys.executable, "-m", f"experiments.{name}", f"experiment.out={folder}"]
-    return command + ([f"replicates={replicates}"] if replicates is not None else [])
+    if size is None:
+        return command
+    if name == "scenario_discovery":
+        return [*command, f"experiment.points={size}", f"experiment.min_points={size}"]
+    return [*command, f"replicates={size}", f"experiment.draws={size}"]
 
 
 # --- the page ------------------------------------------------------------------------------------------
@@ -358,29 +444,6 @@ def gap_rows(shares: pd.DataFrame) -> pd.DataFrame:
     return shares[shares["dimension"] == "china_wants_gap"].reset_index(drop=True)
 
 
-def definitions_html(verdict: Mapping[str, Any]) -> str:
-    """q2's verdict under each definition of Beijing's behaviour, and each driver's counterfactual semantics."""
-    definitions = verdict.get("definitions") or {}
-    if not definitions:
-        return ""
-    rows = [
-        [
-            name,
-            ", ".join(registry.labels().get(d, d) for d in d_["china_drivers"]),
-            plots.verdict_word(d_["supported"]),
-            interval(d_["china_share"], *d_["china_share_interval_95"]),
-            str(d_["largest_player"]),
-        ]
-        for name, d_ in definitions.items()
-    ]
-    semantics = ", ".join(f"{registry.labels().get(d, d)}: {s}" for d, s in (verdict.get("semantics") or {}).items())
-    return f"""<h3>Which of Beijing's behaviours carry the result: two definitions</h3>
-<p>narrow: China's coercion alone, one player among the drivers (Shapley values); broad: every China-owned
-driver together, one player among the drivers' owners (Owen group values). A driver switched off goes to its
-counterfactual ({esc(semantics)}; absent = scale toward 0, frozen = held at its level of a stated year).</p>
-{table(["definition", "Beijing's drivers", "C0", "China's share [95% interval]", "largest player"], rows)}"""
-
-
 def dimensions_html(shares: pd.DataFrame) -> str:
     """Each driver's share of the change in each of Japan's dimensions W1..W5 and the gap."""
     if "dimension" not in shares.columns:
@@ -397,67 +460,111 @@ large and unstable).</p>
 {table(["driver", *order], rows)}"""
 
 
+GRADE_CLASS = {"supported": "supported", "contradicted": "not-supported", "undetermined": "undecided"}
+
+
 def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
-    """q2: the verdict, the shares with 95% intervals, the criteria, the figure."""
+    """q2: the verdict of each definition with its probabilities and the rule, each driver's shares, the figure."""
     verdict, all_shares = q2["verdict.json"], q2["driver_shares.csv"]
     shares = gap_rows(all_shares)
-    supported = verdict.get("supported")
-    word = plots.verdict_word(supported)
-    cls = word.replace(" ", "-")
-    largest = str(verdict.get("largest_driver"))
+    source, n_draws = verdict.get("parameter_source"), verdict.get("n_draws")
+    parameters = verdict.get("parameters") or {}
     window = verdict.get("window", ["?", "?"])
-    china = shares[shares["driver"] == "china_coercion"]
-    china_text = (
-        f"China's coercion explains a share of {interval(*china.iloc[0][['share', 'ci_low', 'ci_high']])} "
-        "(95% bootstrap interval) of the change. "
-        if len(china)
-        else ""
-    )
-    explanation = {
-        True: "every criterion's 95% interval lies on the side the claim predicts",
-        False: "at least one criterion's 95% interval lies on the opposite side",
-        None: "the 95% intervals leave at least one criterion open",
-    }[supported]
-    has_contribution = "contribution" in shares.columns
-    fraction = (verdict.get("definitions", {}).get("narrow") or verdict).get("bootstrap_fraction_all_criteria")
-    rows = []
-    for _, r in shares.iterrows():
-        rows.append(
-            [
-                registry.labels().get(str(r["driver"]), str(r["driver"])),
-                interval(r["share"], r["ci_low"], r["ci_high"]),
-                interval(r["contribution"], r["contribution_ci_low"], r["contribution_ci_high"], 4, True)
-                if has_contribution
-                else "-",
-            ]
+    majority = float(verdict.get("thresholds", {}).get("majority_share", 0.5))
+    if source == "posterior":
+        origin = (
+            f"{esc(n_draws)} parameter sets drawn from the calibrated posterior "
+            f"(<code>{esc(parameters.get('posterior_file'))}</code>, {esc(parameters.get('posterior_size'))} vectors"
+            + (", drawn with replacement" if parameters.get("with_replacement") else "")
+            + f"), {esc(parameters.get('replicates_per_draw'))} run(s) each"
         )
-    criteria_rows = [
+    else:
+        origin = (
+            f"the <b>default parameters</b> only ({esc(n_draws)} runs that differ in their random numbers alone): an "
+            "illustration, not the model's uncertainty"
+        )
+    boxes = []
+    for name, d in verdict.get("definitions", {}).items():
+        china = d["china_share"]
+        members = ", ".join(registry.labels().get(m, m) for m in d.get("china_drivers", []))
+        boxes.append(
+            f'<div class="verdict {GRADE_CLASS[d["grade"]]}"><span class="word">Claim C0 ({esc(name)} definition): '
+            f"{esc(d['grade'])}</span><br>Beijing's own behaviour ({esc(members)}) explains a share of "
+            f"<b>{num(china['median'], 2)}</b> of the change in Japan's China-wants gap {esc(window[0])}-"
+            f"{esc(window[1])} (median; 50% interval {num(china['interval_50'][0], 2)}-"
+            f"{num(china['interval_50'][1], 2)}, 90% interval {num(china['interval_90'][0], 2)}-"
+            f"{num(china['interval_90'][1], 2)}). Probability that it is above {majority:g}: "
+            f"<b>{num(d['p_china_share_above_half'], 2)}</b>; that it is the largest: "
+            f"<b>{num(d['p_china_largest'], 2)}</b> ({esc(d['n_draws'])} draws"
+            + (f", {esc(d['n_draws_dropped'])} left out: no change to share" if d.get("n_draws_dropped") else "")
+            + ").</div>"
+        )
+    rows = [
         [
-            name.replace("_", " "),
-            f"[{num(c['interval_95'][0], 4)}, {num(c['interval_95'][1], 4)}]",
-            "established" if c.get("established") else ("rejected" if c.get("rejected") else "open"),
+            registry.labels().get(str(r["driver"]), str(r["driver"])),
+            interval(r["share"], r["ci_low"], r["ci_high"]),
+            interval(r["contribution"], r["contribution_ci_low"], r["contribution_ci_high"], 4, True),
         ]
-        for name, c in (verdict.get("definitions", {}).get("narrow") or verdict).get("criteria", {}).items()
+        for _, r in shares.iterrows()
     ]
     return f"""
 <h2 id="verdict">The verdict (q2)</h2>
-<div class="verdict {cls}"><span class="word">Claim C0: {esc(word)}</span><br>
-supported = <code>{esc(json.dumps(supported))}</code>; largest driver:
-<b>{esc(registry.labels().get(largest, largest))}</b>. {esc(china_text)}The {len(shares)} drivers together account
-for a change of <b>{num(verdict.get("total_change"), 3, True)}</b> in Japan's China-wants gap from {esc(window[0])}
-to {esc(window[1])}: the gap changes by {num(verdict.get("change_all_drivers"), 3, True)} with every driver on and by
-{num(verdict.get("change_no_driver"), 3, True)} with none ({esc(verdict.get("runs_per_coalition"))} paired runs for
-each of the {2 ** len(shares)} on/off combinations). The verdict is {esc(word)} because {esc(explanation)}; the share
-of bootstrap draws in which every criterion holds is {num(fraction, 3)}.</div>
+<p>From {origin}. In each draw every combination of the drivers is switched on and off (Shapley values, the same
+random numbers for every combination); a driver's share is its Shapley value over the total change. The grading rule
+was fixed in the experiment's configuration before any run: {esc(verdict.get("rule", ""))}.</p>
+{"".join(boxes)}
 <h3>Each driver's share of the change in Japan's gap, {esc(window[0])}-{esc(window[1])}</h3>
-{table(["driver", "share [95% interval]", "contribution to the gap [95% interval]"], rows)}
-{definitions_html(verdict)}
+<p>The drivers together change Japan's gap by <b>{num(verdict.get("total_change"), 3, True)}</b> (mean over
+draws; {num(verdict.get("change_all_drivers"), 3, True)} with every driver on, {
+        num(verdict.get("change_no_driver"), 3, True)
+    } with none).</p>
+{table(["driver", "share [90% interval over draws]", "contribution to the gap [90% interval over draws]"], rows)}
 {dimensions_html(all_shares)}
-<details><summary>The criteria of C0 (narrow definition) and their 95% intervals</summary>
-<p>Rule: {esc(verdict.get("rule", ""))}.</p>
-{table(["criterion (difference that must be above 0)", "95% interval", "status"], criteria_rows)}</details>
-{figure_html(figures["driver_shares"])}
+{figure_html(figures["share_distributions"])}
 """
+
+
+def where_html(discovery: Mapping[str, Any] | None, figures: Mapping[str, Rendered]) -> str:
+    """Scenario discovery: where in the prior space C0's core holds (PRIM's box in a sentence, its limits)."""
+    if discovery is None:
+        return (
+            '<h2 id="where">Where does the claim hold?</h2><p class="note">Scenario discovery was not run '
+            "(<code>python -m experiments.scenario_discovery</code>); add it to experiment.experiments.</p>"
+        )
+    summary, boxes = discovery["summary.json"], discovery["boxes.csv"]
+    rows = [
+        [
+            str(r["key"]).removeprefix("params."),
+            f"{num(r['low'], 3)} to {num(r['high'], 3)}",
+            f"{num(r['prior_low'], 3)} to {num(r['prior_high'], 3)}",
+        ]
+        for r in boxes.to_dict("records")
+    ]
+    box = summary.get("box") or {}
+    figure = figure_html(figures["tradeoff"]) if "tradeoff" in figures else ""
+    return f"""
+<h2 id="where">Where does the claim hold? (scenario discovery)</h2>
+<div class="note"><b>{esc(summary.get("sentence", ""))}</b></div>
+<p>PRIM (the EMA Workbench's implementation) over a Latin hypercube of {esc(summary.get("points"))} parameter sets from
+the priors, one run of every driver combination each; a set counts where {esc(summary.get("outcome", ""))}. The box is
+the one of highest coverage whose density is at least {esc(summary.get("min_density"))} (coverage
+{num(box.get("coverage"), 2)}, density {num(box.get("density"), 2)}, mass {num(box.get("mass"), 2)}).</p>
+{table(["parameter", "box", "prior range"], rows) if rows else ""}
+{figure}
+"""
+
+
+def validation_html(validation: Any) -> str:
+    """The calibration's out-of-sample validation scores, when the calibration has written them."""
+    if validation is None:
+        return (
+            '<h2 id="evidence">Out-of-sample validation</h2><p class="note">No validation scores yet '
+            "(results/experiments/calibrate/validation.json, written by <code>make calibrate</code>).</p>"
+        )
+    return (
+        '<h2 id="evidence">Out-of-sample validation (the calibration)</h2>'
+        f"<pre>{esc(json.dumps(validation, indent=2, sort_keys=True, default=str))}</pre>"
+    )
 
 
 def robustness_html(q3: Mapping[str, Any]) -> str:
@@ -483,7 +590,7 @@ def robustness_html(q3: Mapping[str, Any]) -> str:
     ]
     return f"""
 <h2 id="robustness">How robust is the verdict? (q3)</h2>
-<p>The verdict above is for the default parameters. Over the uncertain parameters' prior ranges
+<p>One point per parameter set, at its own point estimate. Over the uncertain parameters' prior ranges
 (<code>configs/priors/default.yaml</code>) C0 holds in a fraction {share(robust.get("prior_space"))} of the
 parameter space, and {share(robust.get("posterior"))} of the calibrated posterior. China's median Shapley share
 over the prior space is {num(robust.get("china_share_median"), 2)}. Sobol indices of China's share (total, first
@@ -600,7 +707,25 @@ from a model that fails many of them deserves less weight.</p>
 """
 
 
-def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -> str:
+def interactions_sentence(effects: pd.DataFrame, verdict: Mapping[str, Any]) -> tuple[str, int] | None:
+    """One sentence on why q1's single removals and q2's Shapley shares differ, and the year compared."""
+    year = int(verdict.get("window", [0, 0])[1])
+    gap = effects[(effects["outcome"] == "china_wants_gap") & (effects["year"] == year)]
+    if gap.empty or verdict.get("total_change") is None:
+        return None
+    alone = -float(gap["effect"].sum())
+    total = float(verdict["total_change"])
+    return (
+        f"Removed one at a time (q1), the drivers' effects on Japan's gap in {year} add up to {alone:+.3f}; together "
+        f"they change it by {total:+.3f} from {verdict['window'][0]} (q2). The difference is their interaction: a "
+        "driver's effect depends on which others act, so removing it alone (given all the others) and its Shapley "
+        "value (its effect averaged over every order of removal) differ, most for drivers that work through the same "
+        "perceptions.",
+        year,
+    )
+
+
+def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str, interactions: str = "") -> str:
     """q1: the effects on the gap by year, on W1..W5 in the last year, the figures."""
     effects = q1["effects.csv"]
     gap = effects[effects["outcome"] == "china_wants_gap"]
@@ -626,15 +751,20 @@ def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -
     parts = [
         '<h2 id="q1">Counterfactuals (q1)</h2>',
         f"<p>{esc(QUESTIONS['q1_counterfactuals'])} Each counterfactual removes one driver for the whole run; its "
-        f"effect is the counterfactual minus the baseline, paired by seed ({esc(n)} pairs), annual means, with a "
-        "bootstrap 95% interval. Negative: without the driver Japan is closer to the Japan Beijing wants.</p>",
-        "<h3>Effect on Japan's China-wants gap (mean [95% interval])</h3>",
+        f"effect is the counterfactual minus the baseline, paired by parameters and seed ({esc(n)} draws), annual "
+        "means: the mean over draws with its 90% interval over draws. Negative: without the driver Japan is "
+        "closer to the Japan Beijing wants.</p>",
+        "<h3>Effect on Japan's China-wants gap (mean [90% interval over draws])</h3>",
         table(["counterfactual", *[str(y) for y in years]], rows),
         f"<h3>Effect on each dimension in {esc(last)} (mean)</h3>",
         table(["counterfactual", *[plots.W_LABELS[o] for o in outcomes]], dim_rows),
         figure_html(figures["effects"]),
         figure_html(figures["effects_dimensions"]),
     ]
+    if interactions:
+        parts.append(f'<p class="note">{esc(interactions)}</p>')
+    if "removal_vs_shapley" in figures:
+        parts.append(figure_html(figures["removal_vs_shapley"]))
     if "alignment_comparison" in figures:
         parts.append(figure_html(figures["alignment_comparison"]))
     elif note:
@@ -643,13 +773,18 @@ def q1_html(q1: Mapping[str, Any], figures: Mapping[str, Rendered], note: str) -
 
 
 def q4_html(q4: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
-    """q4: the critical juncture with its spread."""
+    """q4: the critical juncture against the never-coerced path, and whether the stricter criterion is reachable."""
     s = q4["juncture.json"]
     spread = s.get("juncture_interval_90")
-    path = s.get("vs_never_coerced", {})
-    path_spread = path.get("juncture_interval_90")
+    strict = s.get("vs_reference_level", {})
     first = int(q4["hysteresis.csv"]["restraint_year"].min())
     censored = s.get("juncture_median") is not None and float(s["juncture_median"]) <= first
+    strict_text = (
+        f"{num(strict.get('juncture_median'), 0)} ({strict.get('runs_with_juncture')} runs with a juncture)"
+        if strict.get("reachable")
+        else f"unreachable: no run gets back to its {s.get('reference_year')} level by {s.get('check_year')} even "
+        "never coerced (other drivers move Japan too), so this criterion has no meaningful juncture"
+    )
     rows = [
         [
             "critical juncture (median over runs)",
@@ -659,21 +794,21 @@ def q4_html(q4: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
         ["90% of runs' junctures within", f"{num(spread[0], 0)}-{num(spread[1], 0)}" if spread else "-"],
         ["runs with a juncture in the window", f"{s.get('runs_with_juncture')} of {s.get('runs')}"],
         ["runs that never come back, whenever restraint starts", f"{s.get('runs_never_returning')} of {s.get('runs')}"],
-        [f"Japan's gap in {s.get('reference_year')} (median)", num(s.get("gap_reference_median"))],
         [f"gap in {s.get('check_year')}: no restraint (median)", num(s.get("gap_check_baseline_median"))],
         [f"gap in {s.get('check_year')}: never coerced (median)", num(s.get("gap_check_never_coerced_median"))],
         ["tolerance for 'back'", num(s.get("tolerance"))],
         [
-            "juncture against the never-coerced path instead (median; 90% of runs)",
-            f"{num(path.get('juncture_median'), 0)}; "
-            + (f"{num(path_spread[0], 0)}-{num(path_spread[1], 0)}" if path_spread else "-"),
+            f"stricter criterion: back to the {s.get('reference_year')} level "
+            f"(median {num(s.get('gap_reference_median'))})",
+            strict_text,
         ],
     ]
     return f"""
 <h2 id="q4">Hysteresis and the critical juncture (q4)</h2>
 <p>{esc(QUESTIONS["q4_hysteresis"])} Beijing stops coercion from a restraint year on; a run comes back if Japan's gap
-in {esc(s.get("check_year"))} is at most its {esc(s.get("reference_year"))} level plus the tolerance. A run's critical
-juncture is the first restraint year from which on it never comes back.</p>
+in {esc(s.get("check_year"))} is at most the gap of the same run never coerced (same parameters and random numbers),
+plus the tolerance: restraint has then undone coercion's effect. A run's critical juncture is the first restraint year
+from which on it never comes back.</p>
 {table(["quantity", "value"], rows)}
 <p class="note">{esc(s.get("note", ""))}</p>
 {figure_html(figures["hysteresis"])}
@@ -706,20 +841,40 @@ def q5_html(q5: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
 <p>{esc(QUESTIONS["q5_asean_alignment"])} By where it stands, a state balances (with the US) if its alignment is
 in the upper third of the scale, bandwagons (with China) if in the lower third, and hedges in between; the figure's
 arrows say where it is heading (its change since the start year). The class is the most frequent across runs at the
-end year; the change is the mean alignment change with a bootstrap 95% interval.</p>
+end year; the change is the mean alignment change with its 90% interval over parameter draws.</p>
 {table(["state", *[plots.scenario_label(s) for s in scenarios]], rows)}
 {figure_html(figures["classification"])}
 """
 
 
 def run_html(inputs: Inputs, figures: Mapping[str, Rendered], years: Sequence[int]) -> str:
-    """The default run's figures: alignment, Japan's dimensions, threat heatmap, alignment network."""
+    """The run's figures (alignment, Japan's dimensions, threat heatmap, network), its overrides, other runs."""
     meta = inputs.run_meta
+    if inputs.run_overrides:
+        label = "a run with overrides: " + ", ".join(f"<code>{esc(o)}</code>" for o in inputs.run_overrides)
+        title = "An illustrative run (with overrides)"
+    else:
+        label = "the default configuration (its resolved config equals that of a bare <code>python -m sim</code>)"
+        title = "An illustrative run: the default configuration"
+    others = "".join(
+        f"<li><code>{esc(folder.name)}</code>: "
+        + (", ".join(f"<code>{esc(o)}</code>" for o in overrides) if overrides else "the default configuration")
+        + "</li>"
+        for folder, overrides in inputs.other_runs
+    )
+    others_html = (
+        f"<p>Other runs in the same folder, not shown (each labelled with its overrides):</p><ul>{others}</ul>"
+        if others
+        else ""
+    )
     return f"""
-<h2 id="run">The default run</h2>
-<p>Run folder <code>{esc(inputs.run_folder)}</code>: scenario {esc(meta.get("scenario"))}, seed {esc(meta.get("seed"))},
-{esc(meta.get("replicates"))} run(s), {esc(meta.get("engine"))} engine. The threat heatmap and the alignment network
-show the years {esc(", ".join(str(y) for y in years))}.</p>
+<h2 id="run">{title}</h2>
+<p>The figures below are one run of the default parameters: an illustration of the mechanisms, not evidence for or
+against the claim (the verdict above carries the model's uncertainty). Run folder <code>{esc(inputs.run_folder)}</code>:
+{label}; scenario {esc(meta.get("scenario"))}, seed {esc(meta.get("seed"))}, {esc(meta.get("replicates"))} run(s),
+{esc(meta.get("engine"))} engine. The threat heatmap and the alignment network show the years
+{esc(", ".join(str(y) for y in years))}.</p>
+{others_html}
 {figure_html(figures["alignment"])}
 {figure_html(figures["japan_dimensions"])}
 {figure_html(figures["threat_heatmap"])}
@@ -796,14 +951,15 @@ def page(body: str, generated: str) -> str:
 <h1>Is Beijing pushing Japan away? Report of the claim test</h1>
 <p class="meta">Generated {esc(generated)} by <code>python -m experiments.report</code> from the result files named
 under <a href="#provenance">Configuration and versions</a>. Sections: <a href="#question">question</a>,
-<a href="#verdict">verdict</a>, <a href="#q1">counterfactuals</a>, <a href="#q4">hysteresis</a>,
-<a href="#q5">Southeast Asia</a>, <a href="#run">the default run</a>.</p>
+<a href="#verdict">verdict</a>, <a href="#where">where the claim holds</a>, <a href="#evidence">validation</a>,
+<a href="#q1">counterfactuals</a>, <a href="#q4">hysteresis</a>, <a href="#q5">Southeast Asia</a>,
+<a href="#run">an illustrative run</a>.</p>
 {body}
 <h2 id="source">Source</h2>
 <p>Roy, Denny (2024). "China isn't getting the Japan it wants." PacNet commentary, Pacific Forum; East-West Center.
-The claim is paraphrased; the model, its equations and their sources are described in <code>docs/ODD.md</code>. The
-model's parameters are its defaults unless the configuration above says otherwise: the numbers are what this model
-says under them, not measurements.</p>
+The claim is paraphrased; the model, its equations and their sources are described in <code>docs/ODD.md</code>. Each
+experiment's parameters (drawn from the calibrated posterior, or the defaults as an illustration) are stated in its
+section and configuration: the numbers are what this model says under them, not measurements.</p>
 </body></html>
 """
 
@@ -849,6 +1005,7 @@ def options_from(ex: Experiment) -> dict[str, Any]:
         "years": years,
         "threshold": threshold,
         "compare": str(o["compare_scenario"]),
+        "default_config": default_config(),
     }
 
 
@@ -872,9 +1029,11 @@ def gather(opts: Mapping[str, Any]) -> Inputs:
             )
         run_state(run_folder)
     else:
-        run_folder = newest_run(opts["runs_dir"])
+        run_folder = baseline_run(opts["runs_dir"], config_hash(OmegaConf.create(opts["default_config"])))
     if (missing or run_folder is None) and not opts["run_missing"]:
-        absent = [str(folders[n]) for n in missing] + ([] if run_folder else [f"a complete run in {opts['runs_dir']}"])
+        absent = [str(folders[n]) for n in missing] + (
+            [] if run_folder else [f"a complete run of the default config in {opts['runs_dir']}"]
+        )
         raise ExperimentError(
             f"missing results: {absent}; allowed: results of this model version there (make experiments, make run), "
             "or experiment.run_missing=true to make them first"
@@ -886,8 +1045,8 @@ def gather(opts: Mapping[str, Any]) -> Inputs:
             "sim",
             f"hydra.run.dir={opts['runs_dir']}/${{now:%Y%m%d-%H%M%S}}-seed${{seed}}",
         ]
-        make(command, f"a run of the default scenario in {opts['runs_dir']}")
-        run_folder = newest_run(opts["runs_dir"])
+        make(command, f"a run of the default config in {opts['runs_dir']}")
+        run_folder = baseline_run(opts["runs_dir"], config_hash(OmegaConf.create(opts["default_config"])))
         if run_folder is None:
             raise ExperimentError(f"{' '.join(command[1:])} finished but left no complete run in {opts['runs_dir']}")
         inputs.made_now[str(run_folder)] = f"python -m sim hydra.run.dir={run_folder}"
@@ -899,7 +1058,17 @@ def gather(opts: Mapping[str, Any]) -> Inputs:
             raise ExperimentError(f"{' '.join(command[1:])} finished but {folders[name]} is still incomplete")
     for name, folder in folders.items():
         inputs.experiments[name] = read_experiment(folder, name)
+    for key, (folder_name, file) in EVIDENCE.items():
+        path = opts["experiments_dir"] / folder_name / file
+        if path.is_file():
+            inputs.evidence[key] = _read(path, pd.read_csv if file.endswith(".csv") else _read_json)
     read_run(run_folder, inputs)
+    inputs.run_overrides = run_overrides(_read(run_folder / "config.yaml", _read_yaml), opts["default_config"])
+    inputs.other_runs = [
+        (folder, run_overrides(_read(folder / "config.yaml", _read_yaml), opts["default_config"]))
+        for folder in complete_runs(opts["runs_dir"])
+        if folder != run_folder
+    ]
     if "q1_counterfactuals" in inputs.experiments:
         q1 = inputs.experiments["q1_counterfactuals"]
         scenarios = list(q1["meta"].get("config", {}).get("experiment", {}).get("scenarios", []))
@@ -930,11 +1099,20 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
     years = opts["years"]
     if "q2_driver_shares" in ex:
         q2 = ex["q2_driver_shares"]
+        drivers = list(gap_rows(q2["driver_shares.csv"])["driver"])
         add(
-            "driver_shares",
-            "Each driver's Shapley share of the change in Japan's China-wants gap, with 95% bootstrap intervals; "
-            "the verdict on C0 in the title (q2).",
-            plots.driver_shares_figure(gap_rows(q2["driver_shares.csv"]), q2["verdict.json"]),
+            "share_distributions",
+            "Each driver's Shapley share of the change in Japan's China-wants gap in every draw (violins, medians "
+            "marked); the verdict of each definition in the title (q2).",
+            share_distributions_figure(q2["draws.csv"][drivers].to_numpy(), drivers, q2["verdict.json"]),
+        )
+    if "scenario_discovery" in ex and (ex["scenario_discovery"]["folder"] / "trajectory.csv").is_file():
+        trajectory = _read(ex["scenario_discovery"]["folder"] / "trajectory.csv", pd.read_csv)
+        add(
+            "tradeoff",
+            "PRIM's peeling trade-off: each box's coverage against its density, coloured by the number of parameters "
+            "it restricts (scenario discovery).",
+            plot_tradeoff(trajectory),
         )
     if "theories" in ex:
         doc = ex["theories"]["theories.json"]
@@ -950,8 +1128,8 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
         effects = ex["q1_counterfactuals"]["effects.csv"]
         add(
             "effects",
-            "Effect of removing each driver on Japan's China-wants gap, by year (mean over paired runs, 95% "
-            "interval; q1).",
+            "Effect of removing each driver on Japan's China-wants gap, by year (mean over draws, 90% interval "
+            "over draws; q1).",
             plots.effects_figure(effects, "china_wants_gap"),
         )
         last = int(effects["year"].max())
@@ -960,6 +1138,20 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
             f"Effect of removing each driver on each of Japan's five dimensions and the gap in {last} (q1).",
             plots.effects_dimensions_figure(effects, last),
         )
+        compared = (
+            interactions_sentence(effects, ex["q2_driver_shares"]["verdict.json"]) if "q2_driver_shares" in ex else None
+        )
+        if compared is not None:
+            add(
+                "removal_vs_shapley",
+                f"Each driver removed alone (q1, effect on the gap in {compared[1]}) beside its Shapley contribution "
+                "(q2, averaged over every order of removal), both with 90% intervals over draws.",
+                removal_vs_shapley_figure(
+                    effects[(effects["outcome"] == "china_wants_gap") & (effects["year"] == compared[1])],
+                    gap_rows(ex["q2_driver_shares"]["driver_shares.csv"]),
+                    compared[1],
+                ),
+            )
         if inputs.comparison is not None:
             label = plots.scenario_label(opts["compare"])
             add(
@@ -1033,14 +1225,18 @@ def run(ex: Experiment) -> dict[str, Any]:
     sections = [question_html(len(inputs.names), int(years.min()), int(years.max()))]
     experiments = inputs.experiments
     sections.append(verdict_html(experiments["q2_driver_shares"], figures))
+    sections.append(where_html(experiments.get("scenario_discovery"), figures))
     if "patterns" in experiments:
         sections.append(patterns_html(experiments["patterns"]))
+    sections.append(validation_html(inputs.evidence.get("validation")))
     if "q3_sensitivity" in experiments:
         sections.append(robustness_html(experiments["q3_sensitivity"]))
     if "theories" in experiments:
         sections.append(theories_html(experiments["theories"], figures))
     if "q1_counterfactuals" in experiments:
-        sections.append(q1_html(experiments["q1_counterfactuals"], figures, inputs.comparison_note))
+        q1 = experiments["q1_counterfactuals"]
+        compared = interactions_sentence(q1["effects.csv"], experiments["q2_driver_shares"]["verdict.json"])
+        sections.append(q1_html(q1, figures, inputs.comparison_note, compared[0] if compared else ""))
     if "q4_hysteresis" in experiments:
         sections.append(q4_html(experiments["q4_hysteresis"], figures))
     if "q5_asean_alignment" in experiments:
@@ -1059,10 +1255,12 @@ def run(ex: Experiment) -> dict[str, Any]:
             )
     store.write_text(ex.folder / HTML_FILE, text)
     verdict = experiments["q2_driver_shares"]["verdict.json"]
-    log.info("report: %s (claim C0 %s)", ex.folder / HTML_FILE, plots.verdict_word(verdict.get("supported")))
+    grades = {k: d["grade"] for k, d in verdict.get("definitions", {}).items()}
+    log.info("report: %s (claim C0: %s)", ex.folder / HTML_FILE, grades)
     return {
         "html": str(ex.folder / HTML_FILE),
         "supported": verdict.get("supported"),
+        "grades": grades,
         "largest_driver": verdict.get("largest_driver"),
         "figures": sorted(figures),
         "made_by_report": list(inputs.made_now.values()),

@@ -57,14 +57,14 @@ def point_params(base: Params, priors: Sequence[Prior], point: Sequence[float]) 
     return with_values(base, {p.key: float(v) for p, v in zip(priors, point, strict=True)})
 
 
-def evaluate[T](
-    function: Callable[[Params], T], params_list: Sequence[Params], workers: int, desc: str = "parameter sets"
+def evaluate[A, T](
+    function: Callable[[A], T], params_list: Sequence[A], workers: int, desc: str = "parameter sets", unit: str = "set"
 ) -> list[T]:
-    """``function`` of every parameter set, on ``workers`` processes (in order), with a progress bar."""
+    """``function`` of each parameter set (or picklable job) on ``workers`` processes, in order, with a progress bar."""
     total = len(params_list)
     if workers <= 1 or total <= 1:
-        return [function(p) for p in progress.track(params_list, total=total, desc=desc, unit="set")]
+        return [function(p) for p in progress.track(params_list, total=total, desc=desc, unit=unit)]
     # forkserver, not fork: forking a process that already runs threads (BLAS, pyarrow) can deadlock.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         results = pool.map(function, params_list, chunksize=max(1, total // (8 * workers)))
-        return list(progress.track(results, total=total, desc=desc, unit="set"))
+        return list(progress.track(results, total=total, desc=desc, unit=unit))

@@ -16,7 +16,8 @@ from experiments.q5_asean_alignment import classify, direction
 from sim import drivers as registry
 from sim import store
 
-FAST = ("replicates=2", "experiment.bootstrap=200")
+FAST = ("experiment.draws=2",)  # two posterior draws, one run each per counterfactual
+Q2_FAST = ("experiment.draws=3",)  # three posterior draws, one run each per coalition
 
 
 def experiment(name: str, out: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
@@ -66,7 +67,7 @@ def test_classification_by_level_and_direction() -> None:
 
 @pytest.mark.slow
 def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
-    result = experiment("q2_driver_shares", tmp_path, *FAST)
+    result = experiment("q2_driver_shares", tmp_path, *Q2_FAST)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(tmp_path / "driver_shares.csv")
     verdict = json.loads((tmp_path / "verdict.json").read_text())
@@ -79,32 +80,51 @@ def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
     assert list(shares["driver"]) == list(registry.names())
     assert shares["contribution"].sum() == pytest.approx(verdict["total_change"], abs=1e-9)
     assert verdict["contributions_sum_error_max"] < 1e-9
-    assert verdict["supported"] in (True, False, None)
-    assert (shares["ci_low"] <= shares["share"]).all() and (shares["share"] <= shares["ci_high"]).all()
+    assert (verdict["parameter_source"], verdict["n_draws"]) == ("posterior", 3)
+    narrow = verdict["definitions"]["narrow"]
+    assert narrow["grade"] in ("supported", "contradicted", "undetermined")
+    draws = pd.read_csv(tmp_path / "draws.csv")
+    assert narrow["p_china_share_above_half"] == pytest.approx(float((draws["china_coercion"] > 0.5).mean()))
+    assert verdict["supported"] == {"supported": True, "contradicted": False, "undetermined": None}[narrow["grade"]]
     assert verdict["largest_driver"] == shares.loc[shares["share"].idxmax(), "driver"]
-    assert (tmp_path / "driver_shares.png").stat().st_size > 10_000
+    assert (tmp_path / "share_distributions.png").stat().st_size > 10_000
     # Run again: every run comes from the cache.
-    again = experiment("q2_driver_shares", tmp_path, *FAST)
+    again = experiment("q2_driver_shares", tmp_path, *Q2_FAST)
     assert again.returncode == 0, again.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 2 ** len(registry.names()) * 2
+    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 2 ** len(registry.names()) * 3
     for name, drivers in (("narrow", ["china_coercion"]), ("broad", list(registry.owned_by("CHN")))):
         definition = verdict["definitions"][name]
         assert definition["china_drivers"] == drivers
-        assert definition["supported"] in (True, False, None)
-        low, high = definition["china_share_interval_95"]
-        assert low <= definition["china_share"] <= high
+        assert definition["grade"] in ("supported", "contradicted", "undetermined")
+        low, high = definition["china_share"]["interval_90"]
+        assert low <= definition["china_share"]["median"] <= high
+
+
+@pytest.mark.slow
+def test_q2_with_default_parameters_is_labelled_an_illustration(tmp_path: Path) -> None:
+    result = experiment("q2_driver_shares", tmp_path, "experiment.parameter_source=defaults", "replicates=2")
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert (verdict["parameter_source"], verdict["n_draws"]) == ("defaults", 2)
+    assert "illustration" in verdict["parameters"]["note"]
 
 
 @pytest.mark.slow
 def test_the_claim_test_can_fail(tmp_path: Path) -> None:
     """North Korea's provocations much stronger, China's coercion much weaker: C0 must not hold."""
     result = experiment(
-        "q2_driver_shares", tmp_path, *FAST, "drivers.nk_provocation.scale=5", "drivers.china_coercion.scale=0.2"
+        "q2_driver_shares",
+        tmp_path,
+        "experiment.parameter_source=defaults",
+        "replicates=2",
+        "drivers.nk_provocation.scale=5",
+        "drivers.china_coercion.scale=0.2",
     )
     assert result.returncode == 0, result.stderr
     verdict = json.loads((tmp_path / "verdict.json").read_text())
     assert verdict["largest_driver"] == "nk_provocation"
+    assert verdict["definitions"]["narrow"]["grade"] == "contradicted"
     assert verdict["supported"] is False
 
 
@@ -125,7 +145,7 @@ def test_q1_effects_are_paired_differences(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_q4_and_q5_write_their_tables(tmp_path: Path) -> None:
-    q4 = experiment("q4_hysteresis", tmp_path / "q4", "replicates=2", "experiment.restraint_years=[2014,2022,2030]")
+    q4 = experiment("q4_hysteresis", tmp_path / "q4", *FAST, "experiment.restraint_years=[2014,2022,2030]")
     assert q4.returncode == 0, q4.stderr
     curve = pd.read_csv(tmp_path / "q4" / "hysteresis.csv")
     assert list(curve["restraint_year"]) == [2014, 2022, 2030]
@@ -150,7 +170,8 @@ def test_q4_and_q5_write_their_tables(tmp_path: Path) -> None:
     [
         (("experiment.years=[1990]",), "outside the run"),
         (("replicates=0",), "replicates=0"),
-        (("experiment.bootstrap=200", "replicates=1"), "replicates=1"),
+        (("experiment.draws=0",), "experiment.draws=0"),
+        (("experiment.parameter_source=guess",), "experiment.parameter_source='guess'"),
     ],
 )
 def test_bad_input_is_refused(tmp_path: Path, overrides: tuple[str, ...], message: str) -> None:
@@ -177,11 +198,11 @@ def test_an_interrupted_experiment_finishes_what_is_missing(tmp_path: Path) -> N
     first = experiment("q5_asean_alignment", tmp_path, *FAST)
     assert first.returncode == 0, first.stderr
     table = pd.read_csv(tmp_path / "classification.csv")
-    cached = sorted((tmp_path / "runs").glob("no_china_coercion-*.parquet"))
-    for path in cached:  # as if the run had been interrupted before its tables were written
+    first_draw = sorted((tmp_path / "runs").glob("draw-*.states.parquet"))[0].name.split(".")[0]
+    for path in (tmp_path / "runs").glob(f"{first_draw}.*"):  # as if interrupted before this draw's tables
         path.unlink()
     # A cached table with one flipped bit is not trusted: its run is redone too.
-    corrupt = sorted((tmp_path / "runs").glob("baseline-*.states.parquet"))[0]
+    corrupt = sorted((tmp_path / "runs").glob("draw-*.states.parquet"))[0]
     data = bytearray(corrupt.read_bytes())
     data[len(data) // 2] ^= 0x01
     corrupt.write_bytes(bytes(data))
@@ -190,5 +211,5 @@ def test_an_interrupted_experiment_finishes_what_is_missing(tmp_path: Path) -> N
     assert second.returncode == 0, second.stderr
     assert f"{corrupt} does not match its recorded sha256" in second.stdout + second.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["runs_simulated"] == 4 and meta["runs_from_cache"] == 0
+    assert meta["runs_simulated"] == 2 and meta["runs_from_cache"] == 2  # two draws of one scenario each
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "classification.csv"), table)

@@ -7,6 +7,7 @@ once per module; each test then reads that page or builds the report again from 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import shutil
@@ -21,25 +22,24 @@ import pytest
 from helpers import REPO_ROOT
 
 from experiments.common import ExperimentError
-from experiments.report import experiment_state, gather, newest_run, run_state
-from sim import drivers as registry
-from sim import plots
+from experiments.report import baseline_run, experiment_state, gather, run_overrides, run_state
 
 pytestmark = pytest.mark.slow
 
 EXPERIMENT_OVERRIDES = {
     "q1_counterfactuals": (
-        "replicates=2",
-        "experiment.bootstrap=100",
+        "experiment.draws=2",
         "experiment.years=[2016,2024]",
         "experiment.scenarios=[no_china_coercion,no_nk_provocation]",
     ),
-    "q2_driver_shares": ("replicates=2", "experiment.bootstrap=100"),
-    "q4_hysteresis": ("replicates=2", "experiment.restraint_years=[2014,2022,2030]"),
-    "q5_asean_alignment": ("replicates=2", "experiment.bootstrap=100"),
+    "q2_driver_shares": ("experiment.draws=2",),
+    "q4_hysteresis": ("experiment.draws=2", "experiment.restraint_years=[2014,2022,2030]"),
+    "q5_asean_alignment": ("experiment.draws=2",),
+    "scenario_discovery": ("experiment.points=16", "experiment.min_points=16"),
 }
 FIGURES = {
-    "driver_shares",
+    "share_distributions",
+    "removal_vs_shapley",
     "effects",
     "effects_dimensions",
     "alignment_comparison",
@@ -121,22 +121,27 @@ def test_the_page_is_one_self_contained_file(built: dict[str, Path]) -> None:
     assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
     assert "url(" not in page and "@import" not in page
     images = [value for tag, name, value in parser.sources if tag == "img"]
-    assert len(images) == len(FIGURES)
+    figures = {p.stem for p in (built["report"] / "figures").glob("*.png")}
+    assert FIGURES <= figures <= FIGURES | {"tradeoff"}  # PRIM's trade-off when some points hold and some do not
+    assert len(images) == len(figures)
     for value in images:
         assert value.startswith("data:image/png;base64,")
         assert base64.b64decode(value.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert all(value.startswith("#") for tag, _, value in parser.sources if tag == "a"), "only links inside the page"
-    assert {p.stem for p in (built["report"] / "figures").glob("*.png")} == FIGURES
 
 
 def test_the_page_shows_the_verdict_and_the_numbers_of_the_results(built: dict[str, Path]) -> None:
     page = (built["report"] / "index.html").read_text(encoding="utf-8")
     q2 = built["experiments"] / "q2_driver_shares"
     verdict = json.loads((q2 / "verdict.json").read_text())
-    word = plots.verdict_word(verdict["supported"])
-    assert f"Claim C0: {word}</span>" in page
-    assert f"supported = <code>{json.dumps(verdict['supported'])}</code>" in page
-    assert registry.spec(verdict["largest_driver"]).label in page
+    assert page.index('id="verdict"') < page.index('id="where"') < page.index('id="q1"') < page.index('id="run"')
+    discovery = json.loads((built["experiments"] / "scenario_discovery" / "summary.json").read_text())
+    assert html.escape(discovery["sentence"]) in page
+    narrow = verdict["definitions"]["narrow"]
+    assert f"Claim C0 (narrow definition): {narrow['grade']}</span>" in page
+    assert f"above 0.5: <b>{narrow['p_china_share_above_half']:.2f}</b>" in page
+    assert f"the largest: <b>{narrow['p_china_largest']:.2f}</b>" in page
+    assert html.escape(verdict["rule"]) in page and "calibrated posterior" in page
     assert f"{verdict['total_change']:+.3f}" in page
     shares = pd.read_csv(q2 / "driver_shares.csv")
     for row in shares[shares["dimension"] == "china_wants_gap"].itertuples():
@@ -229,15 +234,17 @@ def test_unusable_folders_are_refused_with_their_name(built: dict[str, Path], tm
     with pytest.raises(ExperimentError, match=r"is incomplete: \['classification_by_year.csv'\] missing"):
         experiment_state(q5, "q5_asean_alignment")
     (run,) = built["runs"].iterdir()
-    assert run_state(run) == "complete" and newest_run(built["runs"]) == run
+    baseline_hash = json.loads((run / "meta.json").read_text())["config_hash"]
+    assert run_state(run) == "complete" and baseline_run(built["runs"], baseline_hash) == run
     copy = tmp_path / "runs" / "old"
     shutil.copytree(run, copy)
     meta = json.loads((copy / "meta.json").read_text())
     (copy / "meta.json").write_text(json.dumps({**meta, "model_version": "0.0.1+000000000000"}))
     with pytest.raises(ExperimentError, match=r"holds a run of model version '0\.0\.1"):
         run_state(copy)
-    assert newest_run(tmp_path / "runs") is None, "a run of another version is never picked"
+    assert baseline_run(tmp_path / "runs", baseline_hash) is None, "a run of another version is never picked"
     opts = {
+        "default_config": {},
         "experiments": ["q2_driver_shares"],
         "experiments_dir": built["experiments"],
         "run": tmp_path / "nonexistent",
@@ -294,3 +301,29 @@ def test_robustness_section_states_the_fractions_and_the_deciding_parameters() -
     assert "0.15 (6 of 40 points" in html
     assert html.index("perception.intent_gain") < html.index("perception.bloc_spillover")
     assert "params.x" not in html and "x</td>" not in html  # only China's share is listed
+
+
+def test_the_baseline_run_is_the_default_config_never_the_newest(built: dict[str, Path], tmp_path: Path) -> None:
+    """A newer run with an override (as after python -m sim seed=7) is listed with it, never shown as the baseline."""
+    runs = tmp_path / "runs"
+    shutil.copytree(built["runs"], runs)
+    (run,) = runs.iterdir()
+    newer = runs / "z-newer"
+    shutil.copytree(run, newer)
+    config = (newer / "config.yaml").read_text().replace("seed: 2024", "seed: 7")
+    (newer / "config.yaml").write_text(config)
+    meta = json.loads((newer / "meta.json").read_text())
+    (newer / "meta.json").write_text(json.dumps({**meta, "config_hash": "0" * 64, "seed": 7}))
+    assert baseline_run(runs, json.loads((run / "meta.json").read_text())["config_hash"]) == run
+    result = report(tmp_path / "report", built["experiments"], runs, "experiment.run_missing=false")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert f"<code>{run}</code>" in page and "the default configuration" in page
+    assert "<code>z-newer</code>: <code>seed=7</code>" in page
+
+
+def test_run_overrides_name_every_difference_and_nothing_else() -> None:
+    default = {"seed": 2024, "actors": {"codes": ["CHN", "JPN"]}, "results_root": "results", "params": {"a": 1.0}}
+    run = {"seed": 2024, "actors": {"codes": ["CHN", "JPN", "KOR"]}, "results_root": "/elsewhere", "params": {"a": 2.0}}
+    assert run_overrides(run, default) == ["actors.codes=['CHN', 'JPN', 'KOR']", "params.a=2.0"]
+    assert run_overrides(default, default) == []

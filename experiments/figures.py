@@ -1,0 +1,137 @@
+"""The experiments' own figures (the verdict's share distributions, shares by dimension, q1 beside q2).
+
+Figures read result tables only; the library's general figures stay in ``sim/plots.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim import drivers as registry
+from sim.plots import W_LABELS, styled
+
+
+def _label(driver: str) -> str:
+    return registry.labels().get(driver, driver.replace("_", " "))
+
+
+@styled
+def share_distributions_figure(shares: np.ndarray, drivers: Sequence[str], verdict: Mapping[str, Any]) -> Figure:
+    """Every driver's share of Japan's shift across draws (violins), with the verdict of each definition.
+
+    Parameters
+    ----------
+    shares
+        Shape (D, K): each draw's shares (rows with a non-finite value are left out).
+    drivers
+        The K drivers, in column order.
+    verdict
+        q2's ``verdict.json`` (``parameter_source``, ``n_draws``, ``definitions``, ``thresholds``).
+    """
+    values = np.asarray(shares, dtype=float)
+    values = values[np.all(np.isfinite(values), axis=1)]
+    fig, ax = plt.subplots(figsize=(11, 6.4), constrained_layout=True)
+    y = np.arange(len(drivers))
+    if len(values) > 1:
+        parts = ax.violinplot([values[:, k] for k in range(len(drivers))], positions=y, vert=False, showmedians=True)
+        bodies: Any = parts["bodies"]
+        for body, driver in zip(bodies, drivers, strict=True):
+            body.set_facecolor("#d62728" if driver.startswith("china") else "#8c8c8c")
+            body.set_alpha(0.6)
+    ax.scatter(np.median(values, axis=0), y, color="black", zorder=3, s=18, label="median over draws")
+    majority = float(verdict.get("thresholds", {}).get("majority_share", 0.5))
+    ax.axvline(majority, color="0.3", ls="--", lw=1.2, label=f"{majority:g} (threshold of C0)")
+    ax.axvline(0.0, color="0.3", lw=1)
+    ax.set_yticks(y, [_label(d) for d in drivers])
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the change in Japan's China-wants gap (Shapley value over the total), per draw")
+    lines = [
+        f"{name}: {d['grade']} (P(share > {majority:g}) = {d['p_china_share_above_half']:.2f}, "
+        f"P(largest) = {d['p_china_largest']:.2f})"
+        for name, d in verdict.get("definitions", {}).items()
+    ]
+    source = verdict.get("parameter_source", "?")
+    ax.set_title(
+        f"Who drove Japan's shift? {verdict.get('n_draws')} draws ({source} parameters)\n" + "\n".join(lines),
+        fontsize="medium",
+    )
+    ax.legend(loc="lower right", framealpha=0.9)
+    return fig
+
+
+@styled
+def dimension_shares_figure(dimensions: pd.DataFrame) -> Figure:
+    """Every driver's share of the change of each of Japan's dimensions W1..W5 (mean over draws, 90% interval)."""
+    fig, ax = plt.subplots(figsize=(11.5, 6.8), constrained_layout=True)
+    dims = list(dict.fromkeys(dimensions["dimension"]))
+    drivers = list(dict.fromkeys(dimensions["driver"]))
+    width = 0.8 / len(drivers)
+    colours = plt.get_cmap("tab10")
+    for k, driver in enumerate(drivers):
+        sub = dimensions[dimensions["driver"] == driver].set_index("dimension").loc[dims]
+        x = np.arange(len(dims)) + (k - (len(drivers) - 1) / 2) * width
+        ax.bar(x, sub["share"], width, color=colours(k), label=_label(driver))
+        ax.errorbar(
+            x,
+            sub["share"],
+            yerr=[sub["share"] - sub["ci_low"], sub["ci_high"] - sub["share"]],
+            fmt="none",
+            color="black",
+            lw=0.8,
+        )
+    ax.axhline(0.5, color="0.3", ls="--", lw=1)
+    ax.axhline(0.0, color="0.3", lw=1)
+    ax.set_xticks(np.arange(len(dims)), [W_LABELS.get(d, d) for d in dims], rotation=10)
+    ax.set_ylabel("share of the dimension's change (mean over draws, 90% interval)")
+    ax.set_title("Each driver's share of the change of each of Japan's dimensions W1..W5")
+    ax.legend(fontsize="small", ncols=2)
+    return fig
+
+
+@styled
+def removal_vs_shapley_figure(removal: pd.DataFrame, shapley: pd.DataFrame, year: int) -> Figure:
+    """q1's single-removal effects beside q2's Shapley contributions, on the same scale.
+
+    ``removal``: q1's effects of the gap in ``year`` (``scenario``, ``effect``, ``ci_low``, ``ci_high``),
+    its sign turned so that a driver raising the gap counts positive. ``shapley``: q2's
+    ``driver_shares.csv`` (``driver``, ``contribution`` and its interval).
+    """
+    fig, ax = plt.subplots(figsize=(11, 6.2), constrained_layout=True)
+    drivers = list(shapley["driver"])
+    y = np.arange(len(drivers))
+    by_driver = removal.assign(driver=removal["scenario"].str.removeprefix("no_")).set_index("driver")
+    s = shapley.set_index("driver").loc[drivers]
+    ax.barh(y - 0.2, s["contribution"], 0.4, color="#d62728", alpha=0.8, label="q2: Shapley contribution (all orders)")
+    ax.errorbar(
+        s["contribution"],
+        y - 0.2,
+        xerr=[s["contribution"] - s["contribution_ci_low"], s["contribution_ci_high"] - s["contribution"]],
+        fmt="none",
+        color="black",
+        lw=0.8,
+    )
+    present = [d for d in drivers if d in by_driver.index]
+    r = by_driver.loc[present]
+    ry = np.array([drivers.index(d) for d in present]) + 0.2
+    ax.barh(ry, -r["effect"], 0.4, color="#1f77b4", alpha=0.8, label=f"q1: removing it alone (gap in {year})")
+    ax.errorbar(
+        -r["effect"],
+        ry,
+        xerr=[r["ci_high"] - r["effect"], r["effect"] - r["ci_low"]],
+        fmt="none",
+        color="black",
+        lw=0.8,
+    )
+    ax.axvline(0.0, color="0.3", lw=1)
+    ax.set_yticks(y, [_label(d) for d in drivers])
+    ax.invert_yaxis()
+    ax.set_xlabel("how much the driver raises Japan's China-wants gap")
+    ax.set_title("One driver removed alone (q1) against its average contribution over all orders (q2)")
+    ax.legend(loc="lower right", framealpha=0.9)
+    return fig
