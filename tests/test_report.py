@@ -146,9 +146,9 @@ def test_the_page_shows_the_verdict_and_the_numbers_of_the_results(built: dict[s
     shares = pd.read_csv(q2 / "driver_shares.csv")
     for row in shares[shares["dimension"] == "china_wants_gap"].itertuples():
         assert f"{row.share:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" in page
-    for definition in verdict["definitions"].values():  # narrow and broad, China's share with its interval
-        low, high = definition["china_share_interval_95"]
-        assert f"{definition['china_share']:.3f} [{low:.3f}, {high:.3f}]" in page
+    for name, definition in verdict["definitions"].items():  # narrow and broad, China's share and probabilities
+        assert f"Claim C0 ({name} definition): {definition['grade']}</span>" in page
+        assert f"<b>{definition['china_share']['median']:.2f}</b>" in page
     effects = pd.read_csv(built["experiments"] / "q1_counterfactuals" / "effects.csv")
     gap = effects[(effects["outcome"] == "china_wants_gap") & (effects["scenario"] == "no_china_coercion")]
     for row in gap.itertuples():
