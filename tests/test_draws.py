@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from experiments.common import switched_off
 from experiments.draws import DrawPlan, per_draw_mean, plan_draws
-from experiments.q2_driver_shares import coalition_params
 from sim.params import Params
 from sim.runs import replicate_seeds
 
@@ -48,7 +48,7 @@ def test_a_large_enough_posterior_is_drawn_without_replacement(tmp_path: Path) -
 
 def test_every_counterfactual_of_a_draw_gets_its_values_and_keeps_its_drivers(tmp_path: Path) -> None:
     plan: DrawPlan = plan_draws("posterior", 2, 1, 1, 5, posterior_file(tmp_path, [[0.7, 2.5]]))
-    counterfactuals = coalition_params(Params())
+    counterfactuals = [Params(), switched_off(Params(), ["china_coercion"], "no_china_coercion")]
     drawn = plan.draws[0].apply(counterfactuals)
     for before, after in zip(counterfactuals, drawn, strict=True):
         assert after.params.perception.intent_gain == 0.7 and after.params.alignment.balancing_gain == 2.5
