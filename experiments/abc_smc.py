@@ -29,7 +29,6 @@ import logging
 import math
 import multiprocessing
 import random
-import resource
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -78,7 +77,7 @@ class SmcSettings:
     seeds: int
     workers: int
     seed: int
-    min_acceptance_rate: float = 0.005
+    min_acceptance_rate: float = 0.02  # a generation stops (is not stored) past population / this
 
 
 def family_unit(target: Target) -> float:
@@ -326,7 +325,7 @@ def run_smc(
     x_0 = {t.name: t.observed for t in targets}
     reason = ""
     simulated = 0
-    started, cpu_started = time.perf_counter(), cpu_seconds()
+    started = time.perf_counter()
     with progress.bar(total=settings.max_points, desc=label, unit="point") as bar:
         while True:
             sampler = OrderedBatchSampler(settings.workers, settings.seed, bar)
@@ -364,14 +363,8 @@ def run_smc(
         "points_simulated_this_session": simulated,
         "seeds_per_point": settings.seeds,
         "wall_seconds_this_session": round(time.perf_counter() - started, 1),
-        "cpu_seconds_this_session": round(cpu_seconds() - cpu_started, 1),
     }
 
-
-def cpu_seconds() -> float:
-    """CPU time of this process and its finished worker processes (user plus system)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def last_population(history: pyabc.History) -> pd.DataFrame:

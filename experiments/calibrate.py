@@ -245,6 +245,11 @@ def calibrate(
     }
     db = ex.folder / f"abc_{last_year}.db"
     history, info = run_smc(base, priors, targets, settings, db, fingerprint, label=f"ABC-SMC to {last_year}")
+    if history.max_t < 0:
+        raise ExperimentError(
+            f"the calibration to {last_year} stored no generation ({info['ended']}); allowed: settings under which "
+            "its first generation completes (more points in the budget, a smaller population, more generations)"
+        )
     population = last_population(history)
     draws = resample(population, int(ex.options["posterior_draws"]), settings.seed)
     ex.runs_done += info["points_simulated_this_session"] * settings.seeds
