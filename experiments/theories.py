@@ -27,7 +27,11 @@ the targets' years after ``last_year`` to ``holdout_end`` (same loss, weights re
 China-wants gap (``from_year`` to ``to_year``; ``experiments/q2_driver_shares.py``), one share
 vector per accepted point (the mean Shapley values over ``replicates`` seeds), graded by
 ``experiments/verdict.py`` (China's player: ``china_coercion``). The model-averaged verdict
-pools the rules' draws, each rule weighted by its model probability.
+pools the rules' draws, each rule weighted by its model probability; its ``n_draws`` counts the
+distinct draws in the mixture (not its resampled size), and a verdict from fewer than
+``min_distinct_draws`` is flagged (``too_few_draws``) and graded undetermined. A rule's draws are its
+lowest-loss points, not the model-choice acceptance: a rule of model probability 0 is marked
+``rejected_by_model_choice`` in ``by_theory``.
 
 Outputs in ``experiment.out``: ``design.csv`` (every point, rule, in-sample and out-of-sample
 loss), ``model_probabilities.csv``, ``scores.csv``, ``shares.csv`` (every draw's shares),
@@ -96,15 +100,20 @@ def holdout_targets(targets: list[Target], last_year: int) -> list[Target]:
     return [dataclasses.replace(t, weight=t.weight / total) for t in kept]
 
 
+def accepted_counts(losses: dict[str, np.ndarray], fraction: float) -> dict[str, int]:
+    """Each rule's number of points at or below the pooled ``fraction`` quantile of all rules' losses."""
+    threshold = float(np.quantile(np.concatenate(list(losses.values())), fraction))
+    return {rule: int(np.sum(values <= threshold)) for rule, values in losses.items()}
+
+
 def model_probabilities(losses: dict[str, np.ndarray], fraction: float) -> dict[str, float]:
     """ABC rejection model choice: each rule's share of the points below the pooled ``fraction`` quantile.
 
     Rules have equal prior probability; the shares are divided by each rule's number of points,
     so unequal designs are allowed.
     """
-    pooled = np.concatenate(list(losses.values()))
-    threshold = float(np.quantile(pooled, fraction))
-    rates = {rule: float(np.mean(values <= threshold)) for rule, values in losses.items()}
+    counts = accepted_counts(losses, fraction)
+    rates = {rule: counts[rule] / len(values) for rule, values in losses.items()}
     total = sum(rates.values())
     return {rule: rate / total for rule, rate in rates.items()}
 
@@ -119,12 +128,51 @@ def draw_shares(ex: Experiment, params: Params, start: int, end: int) -> np.ndar
     return phi / total if total != 0 else np.full(len(registry.names()), np.nan)
 
 
-def averaged_sample(shares: dict[str, np.ndarray], probabilities: dict[str, float], size: int, seed: int) -> np.ndarray:
-    """A sample of share vectors from the mixture of the rules' samples, weighted by model probability."""
+def averaged_sample(
+    shares: dict[str, np.ndarray], probabilities: dict[str, float], size: int, seed: int
+) -> tuple[np.ndarray, int]:
+    """A sample of share vectors from the mixture of the rules' samples, weighted by model probability,
+    and the number of distinct draws it holds (it resamples the rules' draws: ``size`` is not evidence)."""
     rng = np.random.default_rng(seed)
     rules = list(shares)
     which = rng.choice(len(rules), size=size, p=[probabilities[r] for r in rules])
-    return np.stack([shares[rules[k]][rng.integers(len(shares[rules[k]]))] for k in which])
+    picks = [(int(k), int(rng.integers(len(shares[rules[k]])))) for k in which]
+    return np.stack([shares[rules[k]][i] for k, i in picks]), len(set(picks))
+
+
+def flag_small_sample(graded: dict[str, Any], distinct: int, minimum: int) -> dict[str, Any]:
+    """``graded`` with its number of distinct draws; below ``minimum`` it is flagged and graded undetermined."""
+    block = {**graded, "n_distinct_draws": distinct, "min_distinct_draws": minimum}
+    if distinct < minimum:
+        block.update(
+            too_few_draws=True,
+            grade_from_draws=graded["grade"],
+            grade="undetermined",
+            grade_reason=f"{distinct} distinct draw(s), below experiment.min_distinct_draws={minimum}",
+        )
+    return block
+
+
+def by_theory_block(rule: str, graded: dict[str, Any], probability: float, accepted: int) -> dict[str, Any]:
+    """A rule's ``by_theory`` entry: its grade, its model probability and how its draws were chosen.
+
+    Its draws are its ``verdict_draws`` lowest losses, not the points accepted by model choice; a rule
+    with model probability 0 (no point below the pooled threshold) is marked so: its grade is that of
+    points the evidence rejects, and it has no weight in the averaged verdict.
+    """
+    block: dict[str, Any] = {
+        "n_draws": graded["n_distinct_draws"],
+        "model_probability": probability,
+        "accepted_at_model_choice": accepted,
+        "definitions": {"narrow": graded},
+    }
+    if probability == 0:
+        block["rejected_by_model_choice"] = True
+        block["note"] = (
+            f"{rule}: no point below the model-choice threshold (probability 0); its grade is of its own "
+            "lowest-loss points, which the evidence rejects, and has no weight in the averaged verdict"
+        )
+    return block
 
 
 def theory_shares_figure(china_shares: pd.DataFrame, probabilities: dict[str, float], majority: float) -> Figure:
@@ -167,6 +215,7 @@ def run(ex: Experiment) -> dict[str, Any]:
     if not 1 <= draws <= n_samples:
         raise ExperimentError(f"experiment.verdict_draws={draws}; allowed: 1..experiment.n_samples ({n_samples})")
     thresholds = verdict.Thresholds.from_config(dict(opts["verdict"]))
+    minimum = int(opts["min_distinct_draws"])
 
     design_rows, losses, oos, accepted, shares, best = [], {}, {}, {}, {}, {}
     for rule in rules:
@@ -187,14 +236,20 @@ def run(ex: Experiment) -> dict[str, Any]:
     fraction = float(opts["accept_fraction"])
     probabilities = model_probabilities(losses, fraction)
     checks = {str(f): model_probabilities(losses, float(f)) for f in opts["accept_fractions_check"]}
+    at_threshold = accepted_counts(losses, fraction)
     drivers = list(registry.names())
-    graded = {rule: verdict.grade_definition(shares[rule], drivers, CHINA, thresholds) for rule in rules}
-    by_theory = {
-        rule: {"n_draws": len(shares[rule]), "definitions": {"narrow": graded[rule]}, "calibrated": best[rule]}
+    graded = {
+        rule: flag_small_sample(verdict.grade_definition(shares[rule], drivers, CHINA, thresholds), draws, minimum)
         for rule in rules
     }
-    mixture = averaged_sample(shares, probabilities, int(opts["averaged_sample"]), seed)
-    averaged = verdict.grade_definition(mixture, drivers, CHINA, thresholds)
+    by_theory = {rule: by_theory_block(rule, graded[rule], probabilities[rule], at_threshold[rule]) for rule in rules}
+    for rule in rules:
+        by_theory[rule]["calibrated"] = best[rule]
+    mixture, distinct = averaged_sample(shares, probabilities, int(opts["averaged_sample"]), seed)
+    pooled = verdict.grade_definition(mixture, drivers, CHINA, thresholds)
+    # the distinct draws are the evidence; the mixture only resamples them
+    pooled = {**pooled, "n_draws": distinct, "n_mixture_resamples": pooled["n_draws"]}
+    averaged = flag_small_sample(pooled, distinct, minimum)
     scores = pd.DataFrame(
         {
             "rule": rules,
@@ -237,7 +292,8 @@ def run(ex: Experiment) -> dict[str, Any]:
         "priors": {r: [dataclasses.asdict(p) for p in priors[r]] for r in rules},
     }
     extra = {"by_theory": by_theory, "model_probabilities": probabilities, "provenance": provenance}
-    document = verdict.verdict_document({"narrow": averaged}, thresholds, "posterior", len(mixture), extra)
+    document = verdict.verdict_document({"narrow": averaged}, thresholds, "posterior", distinct, extra)
+    document["n_mixture_resamples"] = len(mixture)
     document["definitions_note"] = (
         "definitions: the verdict averaged over the rules (a mixture of their posterior draws, weighted by "
         "model_probabilities); by_theory: each rule's own"

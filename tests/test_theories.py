@@ -56,10 +56,35 @@ def test_each_rule_samples_the_shared_priors_and_only_its_own_parameters() -> No
 
 def test_averaged_sample_mixes_the_rules_by_probability() -> None:
     shares = {"a": np.zeros((3, 2)), "b": np.ones((5, 2)), "c": np.full((2, 2), 2.0)}
-    mixture = theories.averaged_sample(shares, {"a": 0.25, "b": 0.75, "c": 0.0}, 20000, 1)
+    mixture, distinct = theories.averaged_sample(shares, {"a": 0.25, "b": 0.75, "c": 0.0}, 20000, 1)
     assert mixture.shape == (20000, 2)
     assert np.mean(mixture[:, 0] == 1.0) == pytest.approx(0.75, abs=0.02)
     assert not np.any(mixture == 2.0)  # a rule of probability 0 contributes nothing
+    assert distinct == 3 + 5  # 20000 resamples of the 8 draws of the rules with weight
+
+
+def test_a_mixture_of_four_draws_counts_four_and_is_flagged_below_the_minimum() -> None:
+    shares = {"a": np.array([[0.9, 0.1], [0.8, 0.2]]), "b": np.array([[0.7, 0.3], [0.6, 0.4]])}
+    mixture, distinct = theories.averaged_sample(shares, {"a": 0.5, "b": 0.5}, 500, 2)
+    assert len(mixture) == 500 and distinct == 4
+    graded = {"grade": "supported", "p_china_share_above_half": 1.0}
+    flagged = theories.flag_small_sample(graded, distinct, 10)
+    assert (
+        flagged["too_few_draws"] and flagged["grade"] == "undetermined" and flagged["grade_from_draws"] == "supported"
+    )
+    assert flagged["n_distinct_draws"] == 4
+    assert theories.flag_small_sample(graded, 10, 10)["grade"] == "supported"
+
+
+def test_a_rule_of_probability_zero_is_marked_in_by_theory() -> None:
+    losses = {"a": np.array([1.0, 2.0, 3.0, 4.0]), "b": np.array([5.0, 6.0, 7.0, 8.0])}
+    counts = theories.accepted_counts(losses, 0.5)
+    assert counts == {"a": 4, "b": 0}
+    graded = theories.flag_small_sample({"grade": "supported"}, 20, 10)
+    rejected = theories.by_theory_block("b", graded, 0.0, counts["b"])
+    assert rejected["rejected_by_model_choice"] and "probability 0" in rejected["note"]
+    kept = theories.by_theory_block("a", graded, 1.0, counts["a"])
+    assert "rejected_by_model_choice" not in kept and kept["accepted_at_model_choice"] == 4 and kept["n_draws"] == 20
 
 
 @pytest.mark.slow
