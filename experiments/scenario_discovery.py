@@ -3,7 +3,7 @@
 Scenario discovery (Bryant and Lempert 2010) with PRIM, the patient rule induction method
 (Friedman and Fisher 1999), in the EMA Workbench's maintained implementation
 (``ema_workbench.analysis.prim``; Kwakkel 2017). Over a Latin hypercube of ``points`` parameter
-sets from the priors (``configs/priors/``), one run per set of all 32 driver coalitions gives
+sets from the priors (``configs/priors/``), one run per set of all 2^k driver coalitions gives
 China's Shapley share of Japan's shift (as q2 and q3 compute it); a set is a case of interest when
 C0's core holds there: China's share above ``majority_share``. PRIM peels the parameter box
 toward the cases of interest; along its peeling trajectory every box has a *coverage* (the share
