@@ -485,7 +485,8 @@ def camp_threat(threat_matrix: Array, partner_affinity: Array) -> Array:
     ``aff_jj = 1``): Japan's criticism of, claims resistance to, and tech denial toward China
     answer North Korea's missiles and Russia's war in so far as they are China's partners, not
     the China dyad alone. In [0, 1]; equal to ``T_ij`` when j has no partners.
-    ``threat_matrix`` (..., n, N) holds i's threats from every k; ``partner_affinity`` (..., N, N).
+    ``threat_matrix`` (..., n, N) holds i's threats from every k; ``partner_affinity`` (..., N, M) the
+    affinity of every k with the M targets j wanted (all N, or only the poles); the result is (..., n, M).
     """
     spared = 1.0 - threat_matrix[..., :, :, None] * partner_affinity[..., None, :, :]
     return np.asarray(1.0 - np.prod(spared, axis=-2))

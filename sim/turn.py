@@ -237,6 +237,18 @@ def export_control_pressure(own: State, snapshot: State, drivers: TurnDrivers) -
     )
 
 
+def threat_toward_camps(threat: np.ndarray, affinity: np.ndarray, is_pole: np.ndarray) -> np.ndarray:
+    """Threat as the stances read it (eq. 25a): a pole's camp threat toward the poles, ``T`` elsewhere.
+
+    Only the pole columns need the product over partners, so it is taken over those columns
+    alone: O(n N P) work and memory instead of O(n N^2) (P = 2 poles).
+    """
+    poles = np.flatnonzero(is_pole)
+    camp = np.array(threat, dtype=float, copy=True)
+    camp[..., poles] = dynamics.camp_threat(threat, affinity[..., :, poles])
+    return camp
+
+
 def stance_update(
     own: State,
     snapshot: State,
@@ -269,7 +281,7 @@ def stance_update(
         trend_gain=st.domestic_trend_gain,
         # A camp's conduct is laid at its leader's door: toward a pole the camp's threat counts,
         # toward any other actor its own (eq. 25a).
-        camp_threat=np.where(inputs.is_pole[None, None, :], dynamics.camp_threat(threat, affinity), threat),
+        camp_threat=threat_toward_camps(threat, affinity, inputs.is_pole),
     )
     current = (own.criticism, own.resistance, own.denial, own.trust)
     c, r_, d, t = (
