@@ -1071,7 +1071,7 @@ def gather(opts: Mapping[str, Any]) -> Inputs:
     ]
     if "q1_counterfactuals" in inputs.experiments:
         q1 = inputs.experiments["q1_counterfactuals"]
-        scenarios = list(q1["meta"].get("config", {}).get("experiment", {}).get("scenarios", []))
+        scenarios = list(dict.fromkeys(q1["effects.csv"]["scenario"]))  # those q1 ran (its config may say null: all)
         if opts["compare"] not in scenarios:
             raise ExperimentError(
                 f"experiment.compare_scenario={opts['compare']!r} is not among q1's scenarios; allowed: {scenarios}"
