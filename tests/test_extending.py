@@ -79,7 +79,7 @@ def run_q2(out: Path) -> pd.DataFrame:
             "experiment=q2_driver_shares",
             f"experiment.out={out}",
             "replicates=2",
-            "experiment.bootstrap=50",
+            "experiment.parameter_source=defaults",
             "experiment.to_year=2016",
             "run.end_year=2016",
         ]
