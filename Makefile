@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DASHBOARD_STAMP := $(VENV)/.installed-dashboard
 EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment patterns
 
-.PHONY: help install run report test test-fast lint format clean dashboard bench calibrate experiments $(EXPERIMENTS)
+.PHONY: help install run report test test-fast lint format clean dashboard bench fuzz calibrate experiments $(EXPERIMENTS)
 .DEFAULT_GOAL := help
 
 # `make run` passes overrides to `python -m sim` through ARGS; a bare `make run scenario=...` would
@@ -69,6 +69,9 @@ dashboard: $(DASHBOARD_STAMP)  ## the interactive dashboard (Mesa SolaraViz) on 
 
 bench: $(STAMP)  ## speed and memory of both engines; prints a table, writes results/bench/bench.json
 	$(BIN)/python -m experiments.bench
+
+fuzz: $(STAMP)  ## 2,000 random parameter sets over the declared ranges: every run finite or refused by validation
+	$(BIN)/python tests/test_fuzz.py
 
 calibrate: $(STAMP)  ## ABC-SMC calibration, predictive checks, rolling-origin validation, projections (resumes if killed)
 	$(BIN)/python -m experiments.calibrate

@@ -4,13 +4,13 @@ Every numeric model parameter (``params.*`` with a declared range in ``sim/param
 uniformly inside its range, all at once; a combination that validation refuses (a ``ValueError``
 naming the key) counts as refused, never as a failure. Each accepted draw runs the whole default
 period (ensemble engine, one seed) and every state, perception and outcome must stay finite.
-CI runs a small sample; the slow test runs the 2,000 draws of issue 11's check.
+CI runs a small sample; ``make fuzz`` runs the 2,000 draws of issue 11's check (1,486 s measured
+under load: too long for the suite).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from sim.ensemble import simulate_chunk
 from sim.params import Params, parameter_table, with_values
@@ -62,8 +62,14 @@ def test_fuzz_small_sample_stays_finite() -> None:
     assert runs + refused == 40
 
 
-@pytest.mark.slow
-def test_fuzz_two_thousand_draws_stay_finite() -> None:
+def main() -> None:
+    """``make fuzz``: the 2,000-draw check of issue 11 (tens of minutes on 2 cores: kept out of the suite)."""
     runs, refused, failures = fuzz(2000, seed=FUZZ_SEED + 1)
-    assert failures == []
-    assert runs + refused == 2000
+    print(f"fuzz: 2000 draws, {runs} run, {refused} refused by validation, {len(failures)} non-finite")
+    for failure in failures:
+        print(f"  {failure}")
+    raise SystemExit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
