@@ -43,6 +43,7 @@ from sim.app import (
     slider_settings,
 )
 from sim.drivers import names as driver_names
+from sim.drivers import spec as driver_spec
 from sim.model import simulate
 from sim.plots import figure_has_data
 
@@ -347,13 +348,14 @@ def test_page_steps_and_redraws_the_plots_offline(dashboard_url: str, tmp_path: 
             after = loaded_plots(page, old)
             for name in plots:
                 assert changed_pixels(before[name], after[name]) > 300, f"the {name} plot did not change after 4 steps"
-            # 13 actors' lines now span a year: more coloured pixels than the 13 start dots.
+            # The actors' lines now span a year: clearly more coloured pixels than the start dots (the
+            # revised mechanisms move alignments less in a year than the first model: 1.46x measured).
             dots, lines = colored_pixels(before["alignment"]), colored_pixels(after["alignment"])
-            assert lines > 1.5 * dots, f"alignment plot: {dots} coloured pixels at the start, {lines} after 4 steps"
+            assert lines > 1.25 * dots, f"alignment plot: {dots} coloured pixels at the start, {lines} after 4 steps"
             assert "2011Q1" in page.inner_text(".sim-status")
 
             # Move a slider (to its minimum) and reset: the page runs the new setting.
-            slider = page.get_by_role("slider", name="China coercion")
+            slider = page.get_by_role("slider", name=driver_spec("china_coercion").label)
             slider.focus()
             slider.press("Home")
             expect(slider).to_have_attribute("aria-valuenow", "0", timeout=UI_TIMEOUT_MS)
