@@ -7,6 +7,7 @@ before Hydra composes anything; Ctrl-C stops with one line saying what was kept.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from sim import cli
@@ -18,7 +19,11 @@ def entry() -> None:
     """Answer ``--help``, check the overrides, then hand over to Hydra (:func:`sim.job.main`)."""
     args = sys.argv[1:]
     if cli.wants_help(args):
-        print(cli.help_text())
+        try:
+            print(cli.help_text(), flush=True)
+        except BrokenPipeError:
+            # A reader that stops early (``--help | head``) is no error: silence the flush at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     try:
         cli.check_overrides(args)

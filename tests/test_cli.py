@@ -195,6 +195,18 @@ def test_help_lists_groups_parameters_with_ranges_and_sweeps() -> None:
     assert "hydra.run.dir" not in done.stdout  # no dump of the composed config
 
 
+def test_help_into_a_reader_that_stops_early_is_no_error() -> None:
+    """``python -m sim --help | head``: the reader closes the pipe before the text is written."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "--help"], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # before the child has started writing (its start-up takes far longer)
+    _, stderr = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 0, stderr.decode()
+    assert b"BrokenPipeError" not in stderr and b"Traceback" not in stderr
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_fails_cleanly(case: str, bad_runs: dict[str, tuple[int, str, Path]]) -> None:
     _, needles, code = BAD_INPUT[case]
