@@ -39,7 +39,9 @@ def share_distributions_figure(shares: np.ndarray, drivers: Sequence[str], verdi
     fig, ax = plt.subplots(figsize=(11, 6.4), constrained_layout=True)
     y = np.arange(len(drivers))
     if len(values) > 1:
-        parts = ax.violinplot([values[:, k] for k in range(len(drivers))], positions=y, vert=False, showmedians=True)
+        parts = ax.violinplot(
+            [values[:, k] for k in range(len(drivers))], positions=y, orientation="horizontal", showmedians=True
+        )
         bodies: Any = parts["bodies"]
         for body, driver in zip(bodies, drivers, strict=True):
             body.set_facecolor("#d62728" if driver.startswith("china") else "#8c8c8c")
