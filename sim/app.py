@@ -6,15 +6,16 @@ Start it with ``make dashboard`` (or ``solara run sim.app --host 127.0.0.1 --por
 
 The sidebar holds Mesa's controls (*Step*, play/pause, *Reset*) and the model parameters: the
 scale of every registered driver (``drivers.<name>.scale``, ``sim/drivers``), three behavioural
-parameters, the scenario and the seed. A changed setting takes effect on *Reset*. The page plots
+parameters, the scenario and the seed. Choosing a scenario sets the driver sliders to its scales
+at once; a changed setting takes effect on *Reset*. The page plots
 every actor's alignment and Japan's China-wants gap with its five dimensions W1..W5, one point
 per quarter, and prints the command line that reproduces the run.
 
 The page only drives the model. Settings become the same Hydra overrides the command line takes
 (:func:`dashboard_overrides`), composed by Hydra into validated parameters, so
 ``python -m sim <overrides>`` gives the run the page shows. A driver that the chosen scenario
-sets itself (``china_coercion`` under ``no_china_coercion``) keeps the scenario's value and its
-slider is ignored (the page says so): a scenario's counterfactual is never undone silently. The
+sets itself (``china_coercion`` under ``no_china_coercion``) keeps the scenario's value and a
+move of its slider is ignored (the page says so): a scenario's counterfactual is never undone silently. The
 outcomes are computed by :func:`sim.outcomes.outcome_arrays`, the function behind
 ``outcomes.parquet``.
 """
@@ -242,7 +243,6 @@ class DashboardModel(AlignmentModel):
         scenario_name: str = DEFAULT_SCENARIO,
         seed: int | str = JobOptions.seed,
         lenient_seed: bool = False,
-        sliders: dict[str, Any] | None = None,
         **driver_scales: float,
     ) -> None:
         drivers = {name: DEFAULTS.drivers.knob(name).scale for name in driver_names()} | driver_scales
@@ -269,8 +269,6 @@ class DashboardModel(AlignmentModel):
             for name, scale in drivers.items()
             if name in fixed and round(scale, SLIDER_DECIMALS) != default_value(f"drivers.{name}.scale")
         ]
-        if sliders is not None:
-            show_on_sliders(sliders, self.params)
         self.times: list[float] = []
         self.alignments: list[np.ndarray] = []
         self.outcomes: list[dict[str, float]] = []
@@ -331,11 +329,11 @@ def run_label(model: DashboardModel) -> str:
     return f"{model.params.scenario.name}{changed}, seed {model.seed}"
 
 
-def _figure() -> tuple[Figure, Any]:
+def _figure(bottom: float = 0.115) -> tuple[Figure, Any]:
     # Fixed margins instead of a layout engine: the page redraws both figures every quarter, and
     # constrained layout costs about as much as the drawing itself.
     fig = Figure(figsize=FIGURE_INCHES, dpi=FIGURE_DPI)
-    fig.subplots_adjust(left=0.125, right=0.97, bottom=0.115, top=0.93)
+    fig.subplots_adjust(left=0.125, right=0.97, bottom=bottom, top=0.93)
     return fig, fig.subplots()
 
 
@@ -354,14 +352,15 @@ def alignment_figure(model: DashboardModel) -> Figure:
         ax.plot(model.times, series[:, i], color=color, ls=dashes, lw=1.6, marker=marker, ms=3)
         ends.append((float(series[-1, i]), codes[i], color))
     start, end = model.time_span
-    # One label line (8 pt, 1.3 spacing) in alignment units on this axis, labels kept inside it.
+    # One label line (8 pt, 1.3 spacing) in alignment units on this axis. The actors' labels stay
+    # between the poles' lines, the poles' labels outside them: no label crosses a line or another.
     line = 8 * 1.3 / (FIGURE_INCHES[1] * 0.815 * 72) * 2.2
-    heights = spread_labels([e[0] for e in ends], line, low=-1.1 + line / 2, high=1.1 - line / 2)
+    heights = spread_labels([e[0] for e in ends], line, low=-1.0 + line / 2, high=1.0 - line / 2)
     for y, (_value, code, color) in zip(heights, ends, strict=True):
         ax.text(model.times[-1] + 0.3, y, code, va="center", fontsize=8, color=color, gid=f"{code} label")
     for value, code in ((-1.0, poles[0]), (1.0, poles[1])):
         ax.axhline(value, color="0.3", lw=1.0, ls="--")
-        ax.text(start, value, f" {code} pole", va="bottom" if value < 0 else "top", fontsize=8)
+        ax.text(start, value, f" {code} pole", va="top" if value < 0 else "bottom", fontsize=8, gid=f"{code} label")
     ax.axhline(0.0, color="0.8", lw=0.8)
     ax.set_xlim(start, end + 2.0)  # room for the labels at the right end
     ax.set_ylim(-1.1, 1.1)
@@ -374,7 +373,7 @@ def alignment_figure(model: DashboardModel) -> Figure:
 
 def gap_figure(model: DashboardModel, reference: np.ndarray | None = None) -> Figure:
     """Japan's W1..W5 and China-wants gap up to the current turn; ``reference``: a full-run gap to compare."""
-    fig, ax = _figure()
+    fig, ax = _figure(bottom=0.27)  # room for the legend under the axes, where it hides no line
     start, end = model.time_span
     if reference is not None:
         ref_times = np.linspace(start, end, len(reference))  # one value per quarter of the run
@@ -392,32 +391,25 @@ def gap_figure(model: DashboardModel, reference: np.ndarray | None = None) -> Fi
     ax.set_xlabel("year")
     ax.set_ylabel("0 = as Beijing wants, 1 = its opposite")
     ax.set_title(f"Japan's China-wants gap {gap[-1]:.3f} ({run_label(model)})", fontsize=10)
-    # Upper left: the outcomes start mid-range and mostly rise, so that corner stays clearest.
-    ax.legend(loc="upper left", ncol=2, fontsize=7.5, framealpha=0.8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=7.5, frameon=False)
     return fig
 
 
-def show_on_sliders(settings: dict[str, Any], params: Params) -> None:
-    """Set the driver sliders of the page (``settings``, the page's ``model_params``) to ``params``' scales.
+def scenario_driver_scales(scenario_name: str) -> dict[str, float]:
+    """Every driver's scale in ``scenario_name`` without other settings: what its sliders show once chosen.
 
-    Called when a model is built: after *Reset* with a scenario, the sliders show the driver
-    scales the run uses (0 for China's coercion under ``no_china_coercion``), never a value the
-    scenario overrides. Mesa redraws the sliders from these values when the model changes.
+    0 for China's coercion under ``no_china_coercion``, the default (1) for a driver the scenario
+    leaves alone.
     """
-    for name in driver_names():
-        if name in settings and isinstance(settings[name], dict):
-            settings[name]["value"] = round(params.drivers.knob(name).scale, SLIDER_DECIMALS)
+    params = compose_params((f"scenario={scenario_name}",))
+    return {name: round(params.drivers.knob(name).scale, SLIDER_DECIMALS) for name in driver_names()}
 
 
 def slider_settings() -> dict[str, Any]:
-    """The ``model_params`` of SolaraViz: one input per keyword of :class:`DashboardModel`.
-
-    A dict value with a ``type`` is an input; any other value is passed as it is at every Reset.
-    """
+    """The page's inputs, in Mesa's ``model_params`` form: one per keyword of :class:`DashboardModel`."""
     settings: dict[str, Any] = {
         "scenario_name": {"type": "Select", "value": DEFAULT_SCENARIO, "values": scenario_names(), "label": "Scenario"},
         "seed": {"type": "InputText", "value": str(JobOptions.seed), "label": "Seed (press Enter)"},
-        "lenient_seed": True,  # a fixed value: SolaraViz passes it at every Reset
     }
     for name in driver_names():
         settings[name] = {
@@ -438,6 +430,49 @@ def slider_settings() -> dict[str, Any]:
             "label": label,
         }
     return settings
+
+
+class PageSettings:
+    """The settings of one browser session: one ``solara.Reactive`` per input of :func:`slider_settings`.
+
+    Mesa's inputs are bound to these values (a slider shows and sets its value), so the page can
+    move a slider too: choosing a scenario sets every driver slider to the scenario's scale at
+    once (:meth:`choose_scenario`), before *Reset*. The model of the page is built from them
+    (:class:`PageModel`).
+    """
+
+    def __init__(self) -> None:
+        self.inputs = slider_settings()
+        self.values: dict[str, solara.Reactive[Any]] = {
+            name: solara.Reactive(options["value"]) for name, options in self.inputs.items()
+        }
+
+    def current(self) -> dict[str, Any]:
+        """Input name -> its current value (the keywords of :class:`DashboardModel`)."""
+        return {name: value.value for name, value in self.values.items()}
+
+    def choose_scenario(self, scenario_name: str) -> None:
+        """Set the driver sliders to ``scenario_name``'s scales (the page calls it when the scenario changes)."""
+        for name, scale in scenario_driver_scales(scenario_name).items():
+            self.values[name].value = scale
+
+    def model_params(self) -> dict[str, Any]:
+        """SolaraViz's ``model_params``: the inputs bound to these values, and the settings themselves."""
+        inputs = {name: {**options, "value": self.values[name]} for name, options in self.inputs.items()}
+        return {**inputs, "settings": self}
+
+
+class PageModel(DashboardModel):
+    """The page's model: a :class:`DashboardModel` of the page's current settings; a bad seed is reported.
+
+    Mesa's *Reset* calls the model's class with its own record of the inputs (which misses a
+    slider that the page, not the user, moved) and a Mesa ``Scenario`` object (Mesa's parameter
+    sets, not this project's scenarios, which are ``scenario_name``): both are ignored; the page's
+    settings are the one source.
+    """
+
+    def __init__(self, settings: PageSettings, **_passed_by_mesa: Any) -> None:
+        super().__init__(lenient_seed=True, **settings.current())
 
 
 # Page components: SolaraViz calls each with the model and re-renders them after every step.
@@ -523,13 +558,14 @@ def _png(fig: Figure) -> bytes:
 @solara.component
 def Page() -> None:
     """The dashboard: one model per browser session, Mesa's controls, the two plots and the status."""
-    # use_memo: every browser session gets its own model (a module-level instance would be shared).
-    settings = solara.use_memo(slider_settings, [])
-    model = solara.use_memo(lambda: DashboardModel(lenient_seed=True, sliders=settings), [])
+    # use_memo: every browser session gets its own settings and model (module-level ones would be shared).
+    settings = solara.use_memo(PageSettings, [])
+    model = solara.use_memo(lambda: PageModel(settings), [])
+    scenario = settings.values["scenario_name"]
+    solara.use_effect(lambda: scenario.subscribe(settings.choose_scenario), [])  # returns its unsubscribe
     SolaraViz(
         model,
         components=[alignment_plot, gap_plot, run_status],
-        # The sliders themselves, passed as a fixed parameter: each new model sets them to its run.
-        model_params={**settings, "sliders": settings},
+        model_params=settings.model_params(),
         name="East Asian alignment: does coercion drive Japan away?",
     )
