@@ -9,6 +9,8 @@ and what was expected.
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -61,6 +63,9 @@ def read_table(name: str, required: tuple[str, ...]) -> pd.DataFrame:
     """Read a CSV data file and check that ``required`` columns exist.
 
     A series file with a declared schema (``sim/schemas.py``) is checked against it and coerced.
+    The parsed, validated frame is cached by the file's content (not its name or time stamp), so
+    the many parameter points of a calibration or a posterior verdict parse and validate each
+    file once; every call returns its own copy.
 
     Raises
     ------
@@ -70,8 +75,14 @@ def read_table(name: str, required: tuple[str, ...]) -> pd.DataFrame:
     path = data_path(name)
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist")
+    return _parsed_table(path, path.read_bytes(), required).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_table(path: Path, content: bytes, required: tuple[str, ...]) -> pd.DataFrame:
+    """The validated frame of ``content`` (the bytes of ``path``); errors are raised, never cached."""
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(io.BytesIO(content))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise DataFileError(f"data file {path} is not a readable CSV: {err}") from err
     missing = [c for c in required if c not in frame.columns]

@@ -17,12 +17,14 @@ from sim.drivers.china_coercion import coercion_index
 from sim.drivers.levels import driver_levels
 from sim.inputs import (
     DATA_DIR,
+    SERIES_COLUMNS,
     DataFileError,
     RunInputs,
     annual_series,
     build_inputs,
     knob_factor,
     load_actor_table,
+    read_table,
 )
 from sim.params import Params, params_from_mapping
 
@@ -418,3 +420,16 @@ def test_a_valid_copy_of_the_attribute_file_by_absolute_path_gives_the_same_inpu
     np.testing.assert_array_equal(a.gdp, b.gdp)
     np.testing.assert_array_equal(a.alignment_start, b.alignment_start)
     np.testing.assert_array_equal(a.ceiling_start, b.ceiling_start)
+
+
+def test_read_table_cache_follows_the_content_and_hands_out_copies(tmp_path: Path) -> None:
+    path = tmp_path / "series.csv"
+    path.write_text("year,country,metric,value\n2010,JPN,x,1.0\n")
+    first = read_table(str(path), ("year", *SERIES_COLUMNS))
+    first.loc[0, "value"] = 99.0  # a caller's edit must not reach the next caller
+    assert read_table(str(path), ("year", *SERIES_COLUMNS))["value"].tolist() == [1.0]
+    path.write_text("year,country,metric,value\n2010,JPN,x,2.0\n")  # same name, new content
+    assert read_table(str(path), ("year", *SERIES_COLUMNS))["value"].tolist() == [2.0]
+    path.write_text("year,country\n2010,JPN\n")
+    with pytest.raises(DataFileError, match="lacks column"):
+        read_table(str(path), ("year", *SERIES_COLUMNS))
