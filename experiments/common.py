@@ -59,6 +59,42 @@ def annual(frame: pd.DataFrame, columns: Sequence[str], by: Sequence[str] = ("ru
     return frame.groupby([*by, "year"], sort=True)[list(columns)].mean().reset_index()
 
 
+def annual_means(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    seeds: Sequence[int],
+    years: Sequence[int],
+    by: tuple[str, Sequence[Any]] | None = None,
+) -> np.ndarray:
+    """Annual means of ``columns`` per run (by seed) and year, in numpy: shape (R, Y, C), or (R, Y, G, C).
+
+    Runs in ``seeds`` order, years in ``years`` order; with ``by=(column, values)`` one more axis,
+    the rows whose ``column`` is each of ``values`` (the alignment of each of some actors, say).
+    Rows of other years or values are ignored.
+
+    Raises
+    ------
+    ExperimentError
+        A run (seed) the frame does not hold, or a run without one of the years.
+    """
+    seed_row = pd.Index(np.asarray(seeds, dtype=np.int64))
+    year_col = pd.Index(np.asarray(years, dtype=np.int64))
+    run = seed_row.get_indexer(frame["seed"].to_numpy(dtype=np.int64))
+    year = year_col.get_indexer(frame["year"].to_numpy(dtype=np.int64))
+    groups = 1 if by is None else len(by[1])
+    group = np.zeros(len(frame), dtype=np.int64) if by is None else pd.Index(list(by[1])).get_indexer(frame[by[0]])
+    keep = (run >= 0) & (year >= 0) & (group >= 0)
+    index = (run[keep], year[keep], group[keep])
+    sums = np.zeros((len(seeds), len(years), groups, len(columns)))
+    counts = np.zeros((len(seeds), len(years), groups, 1))
+    np.add.at(sums, index, frame.loc[keep, list(columns)].to_numpy(dtype=float))
+    np.add.at(counts, index, 1.0)
+    if (counts == 0).any():
+        raise ExperimentError(f"a run lacks one of the years {list(years)} (or a group of {by}) in its table")
+    means = sums / counts
+    return means[:, :, 0] if by is None else means
+
+
 def with_drivers(params: Params, knobs: dict[str, DriverKnob], label: str) -> Params:
     """``params`` with some driver knobs replaced and the scenario renamed ``label``."""
     drivers = params.drivers.with_knobs(knobs)

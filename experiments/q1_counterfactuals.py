@@ -13,12 +13,13 @@ its effect over every order of removal. The two differ where drivers interact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments.common import Experiment, annual, check_years, entry_point, switched_off
+from experiments.common import Experiment, annual_means, check_years, entry_point, switched_off
 from experiments.draws import DrawPlan, per_draw_mean
 from sim import drivers as registry
 from sim.config import CONFIG_DIR
@@ -31,33 +32,29 @@ OUTCOMES = (*W_COLUMNS, "china_wants_gap", "sea_alignment_mean", "sea_trust_chin
 
 
 def paired_effects(
-    base: pd.DataFrame,
-    other: pd.DataFrame,
-    columns: tuple[str, ...],
-    years: list[int],
-    plan: DrawPlan,
-    key: str = "outcome",
+    base: np.ndarray, other: np.ndarray, labels: Sequence[str], years: list[int], plan: DrawPlan, key: str = "outcome"
 ) -> pd.DataFrame:
-    """Mean effect (other - base) per column and year over draws, with its 90% interval over draws; paired by seed."""
-    rows = []
-    for year in years:
-        b = base[base["year"] == year].set_index("seed").loc[plan.seeds]
-        o = other[other["year"] == year].set_index("seed").loc[plan.seeds]
-        for column in columns:
-            effects = per_draw_mean((o[column] - b[column]).to_numpy(), plan.seeds, plan)
-            rows.append(
-                {
-                    key: column,
-                    "year": year,
-                    "baseline": b[column].mean(),
-                    "counterfactual": o[column].mean(),
-                    "effect": float(effects.mean()),
-                    "ci_low": float(np.quantile(effects, 0.05)),
-                    "ci_high": float(np.quantile(effects, 0.95)),
-                    "n": len(effects),
-                }
-            )
-    return pd.DataFrame(rows)
+    """Mean effect (other - base) per label and year over draws, with its 90% interval over draws.
+
+    ``base`` and ``other`` have shape (R, Y, L): runs in ``plan.seeds`` order (paired: run r of
+    both has the same parameters and seed), years in ``years`` order, one column per label.
+    """
+    effects = per_draw_mean(other - base, plan.seeds, plan)  # (D, Y, L)
+    low, high = np.quantile(effects, [0.05, 0.95], axis=0)
+    y, c = np.meshgrid(np.arange(len(years)), np.arange(len(labels)), indexing="ij")
+    y, c = y.ravel(), c.ravel()
+    return pd.DataFrame(
+        {
+            key: np.asarray(labels, dtype=object)[c],
+            "year": np.asarray(years)[y],
+            "baseline": base.mean(axis=0)[y, c],
+            "counterfactual": other.mean(axis=0)[y, c],
+            "effect": effects.mean(axis=0)[y, c],
+            "ci_low": low[y, c],
+            "ci_high": high[y, c],
+            "n": len(effects),
+        }
+    )
 
 
 def counterfactuals(ex: Experiment) -> list[tuple[str, Params]]:
@@ -78,29 +75,33 @@ def counterfactuals(ex: Experiment) -> list[tuple[str, Params]]:
 
 
 def run(ex: Experiment) -> dict[str, Any]:
-    """Every counterfactual against the baseline; write effects.csv, sea_states.csv, effects.png."""
+    """Every counterfactual against the baseline; write effects.csv, sea_states.csv, effects.png.
+
+    The baseline and every counterfactual run in one call, so each parameter draw runs them side
+    by side (one spin-up per draw, not one per scenario).
+    """
     years = check_years(list(ex.options["years"]), ex.params, "experiment.years")
     assert ex.plan is not None
     region = list(ex.params.actors.region)
-    names = ("states", "outcomes")
-    base_tables = ex.tables(ex.scenario_params("baseline"), names)
-    base = annual(base_tables["outcomes"], OUTCOMES)
-    base_states = _sea_wide(base_tables["states"], region)
-    effects, states = [], []
-    for scenario, params in counterfactuals(ex):
-        tables = ex.tables(params, names)
-        effects.append(
-            paired_effects(base, annual(tables["outcomes"], OUTCOMES), OUTCOMES, years, ex.plan).assign(
-                scenario=scenario
-            )
-        )
-        states.append(
-            paired_effects(
-                base_states, _sea_wide(tables["states"], region), tuple(region), years, ex.plan, key="actor"
-            ).assign(scenario=scenario)
-        )
-    effects_frame = pd.concat(effects, ignore_index=True)
-    states_frame = pd.concat(states, ignore_index=True)
+    scenarios = counterfactuals(ex)
+    tables = ex.tables_many([ex.scenario_params("baseline"), *(p for _, p in scenarios)], ("states", "outcomes"))
+    seeds = ex.plan.seeds
+    outcomes = [annual_means(t["outcomes"], OUTCOMES, seeds, years) for t in tables]  # (R, Y, C) each
+    sea = [annual_means(t["states"], ["alignment"], seeds, years, by=("actor", region))[..., 0] for t in tables]
+    effects_frame = pd.concat(
+        [
+            paired_effects(outcomes[0], outcomes[k], OUTCOMES, years, ex.plan).assign(scenario=name)
+            for k, (name, _) in enumerate(scenarios, start=1)
+        ],
+        ignore_index=True,
+    )
+    states_frame = pd.concat(
+        [
+            paired_effects(sea[0], sea[k], region, years, ex.plan, key="actor").assign(scenario=name)
+            for k, (name, _) in enumerate(scenarios, start=1)
+        ],
+        ignore_index=True,
+    )
     ex.write_csv(
         "effects",
         effects_frame[
@@ -121,12 +122,6 @@ def run(ex: Experiment) -> dict[str, Any]:
             )
         }
     }
-
-
-def _sea_wide(states: pd.DataFrame, region: list[str]) -> pd.DataFrame:
-    """Annual alignment of each Southeast Asian state, one column per state."""
-    sea = annual(states[states["actor"].isin(region)], ["alignment"], by=("run_id", "seed", "actor"))
-    return sea.pivot_table(index=["run_id", "seed", "year"], columns="actor", values="alignment").reset_index()
 
 
 main = entry_point(NAME, run)
