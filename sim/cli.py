@@ -107,8 +107,12 @@ def did_you_mean(word: str, allowed: Sequence[str]) -> str:
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
-def check_key(key: str, tree: Mapping[str, Any], adding: bool) -> None:
-    """Refuse a dotted ``key`` that is not in ``tree`` (below a mapping that holds free keys, allow it)."""
+def check_key(key: str, tree: Mapping[str, Any], adding: bool, config_groups: Sequence[str] = ()) -> None:
+    """Refuse a dotted ``key`` that is not in ``tree``; at the top level, ``config_groups`` are named too.
+
+    A misspelt group (``alignment_rul=landscape``) is a top-level key that nothing knows: the
+    close matches and the list include the groups, which are chosen at that level.
+    """
     node: Any = tree
     parts = key.split(".")
     for depth, part in enumerate(parts):
@@ -116,11 +120,13 @@ def check_key(key: str, tree: Mapping[str, Any], adding: bool) -> None:
         if not isinstance(node, Mapping):
             raise UsageError(f"{'.'.join(parts[:depth])} is a value, not a group of keys; it has no key {part!r}")
         if part not in node:
-            hint = did_you_mean(part, sorted(node))
+            top_groups = sorted(set(config_groups) - set(node)) if depth == 0 else []
+            hint = did_you_mean(part, sorted(node) + top_groups)
             prefix = "+" if adding else ""
             level = where if depth == 0 else f"in {where}"
             raise UsageError(
                 f"unknown key {prefix}{key}{hint}; allowed keys {level}: {sorted(node)}"
+                + (f", and the config groups {top_groups}" if top_groups else "")
                 + (" (a '+' adds a key that nothing reads)" if adding else "")
             )
         node = node[part]
@@ -196,7 +202,7 @@ def check_overrides(args: Sequence[str], choices: Mapping[str, str | None] | Non
                 chosen_rule = str(override.value())
     tree = key_tree(selected)
     for name, adding in keys:
-        check_key(name, tree, adding)
+        check_key(name, tree, adding, sorted(known))
     check_rule_of_params(selected.get("params"), chosen_rule)
 
 

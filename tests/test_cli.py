@@ -119,6 +119,11 @@ BAD_INPUT = {
     "misspelt_key": (["replicate=100"], ["did you mean 'replicates'", "'seed'"], 2),
     "misspelt_added_key": (["+replicate=100"], ["did you mean 'replicates'"], 2),
     "misspelt_nested_key": (["drivers.china_coersion.scale=0"], ["did you mean 'china_coercion'"], 2),
+    "misspelt_group": (
+        ["alignment_rul=landscape"],
+        ["did you mean 'alignment_rule'", "config groups ['alignment_rule'"],
+        2,
+    ),
     "nan_in_a_list": (
         ["params.outcome.gap_weights=[nan,0.25,0.25,0.25,0.25]"],
         ["params.outcome.gap_weights[0]=nan", "finite"],
