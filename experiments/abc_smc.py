@@ -234,20 +234,20 @@ def prior_distribution(priors: Sequence[Prior]) -> pyabc.Distribution:
 
 
 def _build(
-    model: SimulatorModel,
+    models: Sequence[SimulatorModel],
     observation: ObservationVariance,
-    priors: Sequence[Prior],
+    priors: Sequence[Sequence[Prior]],
     settings: SmcSettings,
     sampler: OrderedBatchSampler,
 ) -> pyabc.ABCSMC:
-    keys = [t.name for t in model.targets]
+    keys = [t.name for t in models[0].targets]
     minimum = observation({DISCREPANCY_PREFIX + f: 0.0 for f in set(observation.families)})
     kernel = pyabc.IndependentNormalKernel(
         var=observation, keys=keys, pdf_max=float(-0.5 * np.sum(np.log(2 * np.pi * minimum)))
     )
     return pyabc.ABCSMC(
-        model,
-        prior_distribution(priors),
+        list(models),  # several: ABC model choice, a uniform prior over them (pyabc's default)
+        [prior_distribution(p) for p in priors],
         kernel,
         population_size=settings.population,
         eps=pyabc.Temperature(),
@@ -307,11 +307,15 @@ def run_smc(
     db: Path,
     fingerprint: dict[str, Any],
     label: str = "calibration",
+    rivals: Sequence[tuple[Params, Sequence[Prior]]] = (),
 ) -> tuple[pyabc.History, dict[str, Any]]:
     """Run (or resume) a calibration stored in ``db``; return its history and how it ended.
 
     ``fingerprint`` identifies the problem (model version, data, priors, settings): a database
     written for another problem is set aside (renamed ``*.stale``), never mixed with this one.
+    With ``rivals`` (other models' base parameters and priors), the models ``(base, priors)``,
+    ``*rivals`` (indices 0, 1, ...) are calibrated together with ABC model choice (pyabc's model
+    index ``m``; ``history.get_model_probabilities()``).
     """
     stamp = db.with_suffix(".json")
     if db.exists() and (not stamp.is_file() or json.loads(stamp.read_text()) != fingerprint):
@@ -319,9 +323,9 @@ def run_smc(
         db.replace(db.with_name(db.name + ".stale"))
     db.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps(fingerprint, sort_keys=True))
-    model = SimulatorModel(base, tuple(priors), tuple(targets), settings.seeds)
+    models = [SimulatorModel(b, tuple(p), tuple(targets), settings.seeds) for b, p in [(base, priors), *rivals]]
     observation = ObservationVariance.of(targets)
-    all_priors = [*priors, *discrepancy_priors(targets)]
+    all_priors = [[*p, *discrepancy_priors(targets)] for _, p in [(base, priors), *rivals]]
     x_0 = {t.name: t.observed for t in targets}
     reason = ""
     simulated = 0
@@ -329,7 +333,7 @@ def run_smc(
     with progress.bar(total=settings.max_points, desc=label, unit="point") as bar:
         while True:
             sampler = OrderedBatchSampler(settings.workers, settings.seed, bar)
-            abc = _build(model, observation, all_priors, settings, sampler)
+            abc = _build(models, observation, all_priors, settings, sampler)
             try:
                 history = _open(abc, db, x_0, label)
                 bar.n = max(bar.n, int(history.total_nr_simulations))
@@ -367,9 +371,10 @@ def run_smc(
 
 
 
-def last_population(history: pyabc.History) -> pd.DataFrame:
-    """The last generation: one row per particle, its parameters, ``weight`` (sum 1), ``log_likelihood``."""
-    particles = history.get_population(t=history.max_t).particles
+def last_population(history: pyabc.History, m: int = 0, t: int | None = None) -> pd.DataFrame:
+    """Generation ``t`` (default: the last) of model ``m``: one row per particle, its parameters,
+    ``weight`` (sum 1 within the model), ``log_likelihood``."""
+    particles = [p for p in history.get_population(t=history.max_t if t is None else t).particles if p.m == m]
     frame = pd.DataFrame([dict(p.parameter) for p in particles])
     weights = np.array([p.weight for p in particles], dtype=float)
     # the stochastic kernel's value is the log density of the data given the particle's simulation
