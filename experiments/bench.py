@@ -64,7 +64,7 @@ import pandas as pd  # noqa: E402
 
 from sim import dynamics  # noqa: E402
 from sim.ensemble import DEFAULT_CHUNK, Start, draw_noise, stream_ensemble  # noqa: E402
-from sim.initial import repeat_runs  # noqa: E402
+from sim.initial import pick_runs  # noqa: E402
 from sim.inputs import DATA_DIR  # noqa: E402
 from sim.params import ActorParams, Params, RunParams  # noqa: E402
 from sim.store import write_table  # noqa: E402
@@ -137,7 +137,7 @@ def turn_loop_runs_per_s(runs: int = DEFAULT_CHUNK) -> float:
     params = Params()
     start = Start.of(params)
     inputs = start.inputs
-    state, anchors = repeat_runs(start.state, start.anchors, runs)
+    state, anchors = pick_runs(start.state, np.zeros(runs, int)), pick_runs(start.anchors, np.zeros(runs, int))
     noise = draw_noise(list(range(runs)), inputs.n_turns, inputs.n_actors)
     started = time.perf_counter()
     for turn in range(1, inputs.n_turns):
@@ -259,7 +259,7 @@ def scaling_run(n_actors: int, turns: int, folder: Path) -> ScalingRun:
     params = replace(params, run=replace(params.run, end_year=params.run.start_year + turns // 4 + 1))
     start = Start.of(params)
     inputs = start.inputs
-    state, anchors = repeat_runs(start.state, start.anchors, 1)
+    state, anchors = start.state, start.anchors
     noise = draw_noise([0], inputs.n_turns, inputs.n_actors)
     times, cubic = [], []
     for turn in range(1, min(turns + 2, inputs.n_turns)):

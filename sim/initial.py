@@ -13,24 +13,31 @@ paths shift relative power and spending), not by the initial conditions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from sim import dynamics
+from sim.batch import batch_model_params
 from sim.drivers.levels import driver_levels
 from sim.inputs import DataFileError, RunInputs, build_inputs
-from sim.params import DriverParams, Params
+from sim.params import DriverParams, ModelParams, Params, RunParams
 from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, rival_pressure, us_pressure
 
 PERCEPTIONS = ("intent", "threat", "criticism", "resistance", "denial", "trust")
 ALIGNMENT_LIMIT = 0.999  # target alignments are tanh(.): a start value of +-1 has no finite logit
 
 
-def start_state(inputs: RunInputs, params: Params) -> State:
-    """The state before the spin-up, for one run (leading axis of length 1)."""
+def start_state(inputs: RunInputs, params: Params, model: ModelParams | None = None, runs: int = 1) -> State:
+    """The state before the spin-up, for ``runs`` runs (leading axis), one run by default.
+
+    ``model`` holds the runs' behavioural parameters, batched when they differ between runs
+    (``sim/batch.py``; default ``params.params``): capability starts at the stock each run's
+    depreciation sustains.
+    """
     n = inputs.n_actors
-    depreciation = params.params.spending.capability_depreciation_per_year
+    depreciation = (model or params.params).spending.capability_depreciation_per_year
     spending = inputs.spending_start.copy()
     over = spending > inputs.ceiling_start
     if over.any():
@@ -39,17 +46,21 @@ def start_state(inputs: RunInputs, params: Params) -> State:
     check_spending_bounds(inputs, params)
     expenditure = spending / 100.0 * inputs.gdp[0]
     capability = expenditure / 4.0 / (1.0 - (1.0 - depreciation) ** 0.25)
-    zeros = np.zeros((1, n, n))
+
+    def per_run(values: np.ndarray) -> np.ndarray:
+        return np.array(np.broadcast_to(values, (runs, n)))
+
+    zeros = np.zeros((runs, n, n))
     return State(
-        alignment=inputs.alignment_start[None, :].copy(),
-        spending=spending[None, :],
-        expenditure=expenditure[None, :],
-        capability=capability[None, :],
-        lockin=inputs.lockin_start[None, :].copy(),
-        ceiling=inputs.ceiling_start[None, :].copy(),
-        review_clock=np.zeros((1, n)),
-        growth=np.zeros((1, n)),
-        trend=np.zeros((1, n)),
+        alignment=per_run(inputs.alignment_start),
+        spending=per_run(spending),
+        expenditure=per_run(expenditure),
+        capability=per_run(capability),
+        lockin=per_run(inputs.lockin_start),
+        ceiling=per_run(inputs.ceiling_start),
+        review_clock=np.zeros((runs, n)),
+        growth=np.zeros((runs, n)),
+        trend=np.zeros((runs, n)),
         intent=zeros,
         threat=zeros,
         criticism=zeros,
@@ -95,16 +106,23 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
     anchors (a counterfactual must not re-tune the actors' baselines). Deterministic: it uses
     no random numbers, so every engine and every replicate shares it.
     """
-    params = factual(params)
+    return initial_points([params])
+
+
+def initial_points(points: Sequence[Params]) -> tuple[State, Anchors]:
+    """The start of every parameter point in ``points`` side by side (leading axis: one per point).
+
+    The points share what :func:`sim.batch.batch_key` names (actors, data, run settings, events)
+    and may differ in their behavioural parameters. The spin-up runs them together and freezes
+    each point at the quarter it converges, so each gets exactly the start it gets alone
+    (:func:`initial_conditions` is this function for one point).
+    """
+    params = factual(points[0])
     inputs = build_inputs(params)
-    state = start_state(inputs, params)
-    model = params.params
-    for _ in range(params.run.spinup_quarters):
-        previous = state
-        state = perception_only(state, inputs, model, 0)
-        moves = [np.max(np.abs(getattr(state, f) - getattr(previous, f)), initial=0.0) for f in PERCEPTIONS]
-        if max(moves) <= params.run.spinup_tolerance:
-            break
+    model = batch_model_params([p.params for p in points])
+    for point in points[1:]:
+        check_spending_bounds(inputs, point)
+    state = spin_up(start_state(inputs, params, model, len(points)), inputs, model, params.run)
     drivers = driver_levels(inputs, model.policy, 0, state.alignment)
     drive, _, _ = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend, 0)
     x0 = np.clip(state.alignment, -ALIGNMENT_LIMIT, ALIGNMENT_LIMIT)
@@ -127,12 +145,31 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
     return state, anchors
 
 
-def repeat_runs(state: State, anchors: Anchors, runs: int) -> tuple[State, Anchors]:
-    """The same initial conditions for ``runs`` runs (the leading axis repeated)."""
+def spin_up(state: State, inputs: RunInputs, model: ModelParams, run: RunParams) -> State:
+    """Noise-free quarters of perceptions and stances until each run moves by at most the tolerance.
 
-    def rep(a: np.ndarray) -> np.ndarray:
-        return np.repeat(a, runs, axis=0)
+    A run stops (its perceptions are frozen) after the first quarter in which none of them
+    moves by more than ``run.spinup_tolerance``, or after ``run.spinup_quarters``; the others go
+    on. Runs never interact, so a run's start does not depend on the runs beside it.
+    """
+    active = np.ones(state.alignment.shape[0], dtype=bool)
+    for _ in range(run.spinup_quarters):
+        moved = perception_only(state, inputs, model, 0)
+        moves = np.max(
+            [np.max(np.abs(getattr(moved, f) - getattr(state, f)), axis=(1, 2), initial=0.0) for f in PERCEPTIONS],
+            axis=0,
+        )
+        if active.all():
+            state = moved
+        else:
+            frozen = ~active[:, None, None]
+            state = replace(state, **{f: np.where(frozen, getattr(state, f), getattr(moved, f)) for f in PERCEPTIONS})
+        active &= ~(moves <= run.spinup_tolerance)
+        if not active.any():
+            break
+    return state
 
-    fields_state = {k: rep(v) for k, v in vars(state).items()}
-    fields_anchor = {k: rep(v) for k, v in vars(anchors).items()}
-    return State(**fields_state), Anchors(**fields_anchor)
+
+def pick_runs[B: (State, Anchors)](block: B, runs: np.ndarray) -> B:
+    """The runs ``runs`` (indices along the leading axis, repeats allowed) of a state or its anchors."""
+    return type(block)(**{k: np.take(v, runs, axis=0) for k, v in vars(block).items()})

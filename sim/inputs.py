@@ -280,20 +280,19 @@ def reference_level(
 
 
 def with_run_knobs(inputs: RunInputs, params_list: list[Params]) -> RunInputs:
-    """``inputs`` with one row of knob factors and references per run, for runs that differ only in their drivers.
+    """``inputs`` with one row of knob factors and references per run, for runs batched together.
 
     The many-run engine uses it to run counterfactuals side by side in one batch (the Shapley
-    decomposition's 2^k driver combinations, say).
+    decomposition's 2^k driver combinations, say), and parameter points side by side: each
+    run's reference reads its own policy levels (a frozen driver without data holds it).
     """
 
-    def stacked(name: str, series: DriverSeries, policy_level: float) -> DriverSeries:
-        rows = [driver_series_for(name, series, policy_level, p) for p in params_list]
+    def stacked(name: str, series: DriverSeries) -> DriverSeries:
+        rows = [driver_series_for(name, series, _policy_level(name, p.params.policy), p) for p in params_list]
         return replace(series, knob=np.stack([r.knob for r in rows]), reference=np.stack([r.reference for r in rows]))
 
-    policy = params_list[0].params.policy
-    drivers = {name: stacked(name, series, _policy_level(name, policy)) for name, series in inputs.drivers.items()}
-    tech = stacked("us_pressure", inputs.tech_controls, policy.us_pressure_level)
-    return replace(inputs, drivers=drivers, tech_controls=tech)
+    drivers = {name: stacked(name, series) for name, series in inputs.drivers.items()}
+    return replace(inputs, drivers=drivers, tech_controls=stacked("us_pressure", inputs.tech_controls))
 
 
 def _policy_level(name: str, policy: PolicyParams) -> float:

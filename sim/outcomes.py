@@ -47,7 +47,7 @@ OUTCOME_COLUMNS = (
 
 
 def military_alignment(
-    spending_share_gdp: np.ndarray, lockin: np.ndarray, alignment: np.ndarray, reference_share: float
+    spending_share_gdp: np.ndarray, lockin: np.ndarray, alignment: np.ndarray, reference_share: float | np.ndarray
 ) -> np.ndarray:
     """W4: ``(min(s / s_ref, 1) + L + (x + 1) / 2) / 3`` in [0, 1]."""
     spending_part = np.minimum(np.asarray(spending_share_gdp) / reference_share, 1.0)
@@ -57,12 +57,14 @@ def military_alignment(
 def outcome_arrays(state: State, inputs: RunInputs, params: ModelParams) -> dict[str, np.ndarray]:
     """Every outcome column for R runs at one turn, each of shape (R,)."""
     f, c, u, region = inputs.focal, inputs.china, inputs.us, inputs.region
+    # s_ref: one value, or one per run, (R, 1), in a batch of parameter points (sim/batch.py)
+    reference_share = np.ravel(params.spending.us_target_share_gdp)
     out = {
         "w1_criticism": state.criticism[:, f, c],
         "w2_standing": state.trust[:, region, f].mean(axis=1),
         "w3_claims_resistance": state.resistance[:, f, c],
         "w4_military_alignment": military_alignment(
-            state.spending[:, f], state.lockin[:, f], state.alignment[:, f], params.spending.us_target_share_gdp
+            state.spending[:, f], state.lockin[:, f], state.alignment[:, f], reference_share
         ),
         "w5_tech_denial": state.denial[:, f, c],
     }

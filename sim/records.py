@@ -8,7 +8,7 @@ bulk of a record (N^2 per run and turn): a sweep may leave them out and keep sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -65,6 +65,22 @@ class Trajectory:
     dyads: dict[str, np.ndarray]  # field -> (T, R, N, N)
     actions: dict[str, np.ndarray]  # kind -> (T, R, N, N) or (T, R, N); zero at turn 0
     outcomes: dict[str, np.ndarray]  # column -> (T, R)
+
+    def select(self, runs: slice) -> Trajectory:
+        """The runs ``runs`` of this trajectory (views, no copy)."""
+
+        def part(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {name: array[:, runs] for name, array in arrays.items()}
+
+        return replace(
+            self,
+            run_ids=self.run_ids[runs],
+            seeds=self.seeds[runs],
+            states=part(self.states),
+            dyads=part(self.dyads),
+            actions=part(self.actions),
+            outcomes=part(self.outcomes),
+        )
 
     @property
     def shape(self) -> tuple[int, int, int]:

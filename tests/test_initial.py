@@ -16,7 +16,7 @@ from sim.initial import (
     ALIGNMENT_LIMIT,
     factual,
     initial_conditions,
-    repeat_runs,
+    pick_runs,
     start_state,
 )
 from sim.inputs import DATA_DIR, DataFileError, RunInputs, build_inputs
@@ -122,9 +122,9 @@ def test_without_spin_up_perceptions_start_at_zero() -> None:
         np.testing.assert_array_equal(getattr(state, name), 0.0, err_msg=name)
 
 
-def test_repeat_runs_copies_the_leading_axis(start: tuple[Params, RunInputs, State, Anchors]) -> None:
+def test_pick_runs_copies_the_leading_axis(start: tuple[Params, RunInputs, State, Anchors]) -> None:
     _, inputs, state, anchors = start
-    states, anchors3 = repeat_runs(state, anchors, 3)
+    states, anchors3 = pick_runs(state, np.zeros(3, int)), pick_runs(anchors, np.zeros(3, int))
     n = inputs.n_actors
     assert states.alignment.shape == (3, n) and states.intent.shape == (3, n, n)
     assert anchors3.baseline_logit.shape == (3, n)

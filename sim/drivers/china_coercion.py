@@ -62,6 +62,6 @@ SPEC = register(
         counterfactual="no grey-zone pressure at sea or in the air, and none of the dated coercive events",
         files=(VESSELS_FILE, SCRAMBLES_FILE),
         load=load,
-        policy_level=lambda policy: float(policy.china_coercion_level),
+        policy_level=lambda policy: policy.china_coercion_level,
     )
 )

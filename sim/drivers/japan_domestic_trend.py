@@ -13,6 +13,6 @@ SPEC = register(
         meaning="Quarterly increment of Japan's domestic normalisation index.",
         source="Samuels 2007; Hughes 2015 (the trend's rate is an assumption)",
         counterfactual="no domestic normalisation trend in Japan",
-        policy_level=lambda policy: float(policy.japan_trend_per_year) / 4.0,
+        policy_level=lambda policy: policy.japan_trend_per_year / 4.0,
     )
 )

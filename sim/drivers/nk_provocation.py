@@ -29,6 +29,6 @@ SPEC = register(
         counterfactual="no North Korean missile tests",
         files=(FILE,),
         load=load,
-        policy_level=lambda policy: float(policy.nk_provocation_level),
+        policy_level=lambda policy: policy.nk_provocation_level,
     )
 )

@@ -25,7 +25,7 @@ SPEC = register(
         source="milestones.csv (2022-02-24)",
         counterfactual="no full-scale Russian war against Ukraine",
         load=load,
-        policy_level=lambda policy: float(policy.russia_war_level),
+        policy_level=lambda policy: policy.russia_war_level,
         replayed_in_policy_mode=True,
     )
 )

@@ -96,6 +96,8 @@ class DriverSpec:
     policy_level : callable or None
         ``policy_level(params.params.policy)``: the level where data do not apply (policy mode,
         after the data end); None where the model itself decides the level (``china_buildup``).
+        Elementwise arithmetic only (no ``float()``): in a batch of parameter points the policy's
+        fields hold one value per run (``sim/batch.py``).
     replayed_in_policy_mode : bool
         True for a dated series that stays exogenous in policy mode (Russia's war).
     semantics : tuple of str

@@ -18,6 +18,6 @@ SPEC = register(
         "the export-control pressure (1 = after the 2022 controls).",
         source="assumption (policy level); milestones_project.csv for the 2022 export controls",
         counterfactual="no US pressure for burden-sharing or export controls",
-        policy_level=lambda policy: float(policy.us_pressure_level),
+        policy_level=lambda policy: policy.us_pressure_level,
     )
 )
