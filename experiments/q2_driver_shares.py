@@ -23,12 +23,14 @@ one player among the owners).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments import attribution, verdict
+from experiments import attribution, theory_verdicts, verdict
 from experiments.common import Experiment, ExperimentError, check_years, entry_point, log, switched_off
 from experiments.draws import per_draw_mean
 from experiments.figures import dimension_shares_figure, share_distributions_figure
@@ -158,6 +160,66 @@ def shares_table(
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class Game:
+    """The attribution game of C0: the players, their owners' groups, the coalitions run, the window."""
+
+    drivers: tuple[str, ...]
+    groups: list[list[int]]
+    masks: list[int]
+    orders: dict[str, np.ndarray]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class DrawAttribution:
+    """Every coalition run in every draw of an experiment, decomposed (R runs, C coalitions, D dimensions)."""
+
+    values: np.ndarray  # (R, C, D) coalition values
+    total: np.ndarray  # (R, D) v(all) - v(none)
+    by: dict[str, np.ndarray]  # attribute(): shapley, owen (R, k, D), with errors when sampled
+    sum_error: float  # largest |sum of Shapley values - total|
+    draw_phi: np.ndarray  # (draws, k, D) mean Shapley values per draw
+    draw_shares: np.ndarray  # (draws, k, D) shares per draw
+    group_shares: np.ndarray  # (draws, owners, D) owner groups' shares per draw
+
+
+def attribute_draws(ex: Experiment, game: Game) -> DrawAttribution:
+    """Run every coalition of ``game`` in every draw of ``ex`` (its parameters and plan) and decompose."""
+    k = len(game.drivers)
+    tables = ex.tables_many(coalition_params(ex.params, game.masks, game.drivers))
+    values = coalition_values(tables, ex.seeds, game.start, game.end)
+    position = {m: c for c, m in enumerate(game.masks)}
+    total = values[:, position[2**k - 1]] - values[:, position[0]]  # (R, D)
+    by = attribute(values, k, game.groups, game.masks, game.orders)
+    sum_error = float(np.max(np.abs(by["shapley"].sum(axis=1) - total)))
+    if sum_error > 1e-9:
+        raise AssertionError(f"Shapley values do not sum to the total change (max error {sum_error})")
+    draw_phi, _, draw_shares = per_draw(ex, by["shapley"], total)
+    # Owner group values: the sum of the Owen values of each owner's drivers (Shapley values between owners).
+    group_phi = np.stack([by["owen"][:, g].sum(axis=1) for g in game.groups], axis=1)  # (R, owners, D)
+    _, _, group_shares = per_draw(ex, group_phi, total)
+    return DrawAttribution(values, total, by, sum_error, draw_phi, draw_shares, group_shares)
+
+
+def definition_shares(found: DrawAttribution) -> dict[str, np.ndarray]:
+    """Each definition's players' shares of the change of Japan's gap, per draw (draws, players)."""
+    return {"narrow": found.draw_shares[..., GAP], "broad": found.group_shares[..., GAP]}
+
+
+def definition_players(drivers: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Each definition's players (columns of :func:`definition_shares`) and its China player."""
+    owner_of = {d: registry.spec(d).owner for d in drivers}
+    rules = {name: verdict.definition(name, drivers, owner_of) for name in ("narrow", "broad")}
+    return {name: (rule.players, rule.china) for name, rule in rules.items()}
+
+
+def shares_under(ex: Experiment, game: Game) -> dict[str, np.ndarray]:
+    """:func:`definition_shares` of ``game`` over the draws of ``ex`` (another rule's posterior)."""
+    return definition_shares(attribute_draws(ex, game))
+
+
 def run(ex: Experiment) -> dict[str, Any]:
     """All coalitions of the registered drivers in every draw; write driver_shares.csv, draws.csv, verdict.json."""
     start, end = check_years(
@@ -172,34 +234,33 @@ def run(ex: Experiment) -> dict[str, Any]:
     owners = list(dict.fromkeys(registry.spec(d).owner for d in drivers))
     groups = [[j for j, d in enumerate(drivers) if registry.spec(d).owner == o] for o in owners]
     masks, orders = coalition_masks(k, groups, int(ex.options.get("orders", 200)), int(ex.cfg.seed))
-    values = coalition_values(ex.tables_many(coalition_params(ex.params, masks, drivers)), ex.seeds, start, end)
-    position = {m: c for c, m in enumerate(masks)}
-    total = values[:, position[2**k - 1]] - values[:, position[0]]  # (R, D)
-    values_by = attribute(values, k, groups, masks, orders)
+    game = Game(drivers, groups, masks, orders, start, end)
+    found = attribute_draws(ex, game)
+    values, total, values_by, sum_error = found.values, found.total, found.by, found.sum_error
     phi, owen = values_by["shapley"], values_by["owen"]
-    sum_error = float(np.max(np.abs(phi.sum(axis=1) - total)))
-    if sum_error > 1e-9:
-        raise AssertionError(f"Shapley values do not sum to the total change (max error {sum_error})")
+    position = {m: c for c, m in enumerate(masks)}
 
     assert ex.plan is not None
     thresholds = verdict.Thresholds.from_config(dict(ex.options["verdict"]))
-    draw_phi, _, draw_shares = per_draw(ex, phi, total)
+    draw_phi, draw_shares = found.draw_phi, found.draw_shares
     table = shares_table(drivers, phi, owen, total, (draw_phi, draw_shares))
     table["semantics"] = [ex.params.drivers.knob(d).semantics for d in table["driver"]]
-    # Owner group values: the sum of the Owen values of each owner's drivers (Shapley values between owners).
-    group_phi = np.stack([owen[:, g].sum(axis=1) for g in groups], axis=1)  # (R, owners, D)
-    _, _, group_shares = per_draw(ex, group_phi, total)
     owner_of = {d: registry.spec(d).owner for d in drivers}
+    players = definition_players(drivers)
     definitions = {}
-    for name, shares_k in {"narrow": draw_shares, "broad": group_shares}.items():
+    for name, shares_k in definition_shares(found).items():
         rule = verdict.definition(name, drivers, owner_of)
-        graded = verdict.grade_definition(shares_k[..., GAP], rule.players, rule.china, thresholds)
+        graded = verdict.grade_definition(shares_k, *players[name], thresholds)
         definitions[name] = graded | {"china_drivers": list(rule.members[rule.china])}
     share = phi.mean(axis=0)[:, GAP] / total[:, GAP].mean()
     largest = drivers[int(np.argmax(share))]
     grade_to_supported = {"supported": True, "contradicted": False, "undetermined": None}
     result = verdict.verdict_document(
         definitions, thresholds, ex.plan.source, len(ex.plan.draws), {"parameters": ex.plan.describe()}
+    )
+    # C0 under every rival theory of alignment, over its own posterior, and averaged by model probability
+    result |= theory_verdicts.by_theory(
+        ex, definition_shares(found), players, partial(shares_under, game=game), thresholds
     )
     result |= {
         "supported": grade_to_supported[definitions["narrow"]["grade"]],

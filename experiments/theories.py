@@ -61,6 +61,7 @@ from experiments.common import Experiment, ExperimentError, entry_point
 from experiments.q2_driver_shares import coalition_params, coalition_values
 from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
 from experiments.targets import Target, load_targets, loss
+from experiments.theory_verdicts import averaged_sample, flag_small_sample
 from sim import drivers as registry
 from sim import store
 from sim.params import ALIGNMENT_RULES, Params, with_values
@@ -126,31 +127,6 @@ def draw_shares(ex: Experiment, params: Params, start: int, end: int) -> np.ndar
     phi = attribution.shapley(values, len(drivers)).mean(axis=0)
     total = phi.sum()
     return phi / total if total != 0 else np.full(len(registry.names()), np.nan)
-
-
-def averaged_sample(
-    shares: dict[str, np.ndarray], probabilities: dict[str, float], size: int, seed: int
-) -> tuple[np.ndarray, int]:
-    """A sample of share vectors from the mixture of the rules' samples, weighted by model probability,
-    and the number of distinct draws it holds (it resamples the rules' draws: ``size`` is not evidence)."""
-    rng = np.random.default_rng(seed)
-    rules = list(shares)
-    which = rng.choice(len(rules), size=size, p=[probabilities[r] for r in rules])
-    picks = [(int(k), int(rng.integers(len(shares[rules[k]])))) for k in which]
-    return np.stack([shares[rules[k]][i] for k, i in picks]), len(set(picks))
-
-
-def flag_small_sample(graded: dict[str, Any], distinct: int, minimum: int) -> dict[str, Any]:
-    """``graded`` with its number of distinct draws; below ``minimum`` it is flagged and graded undetermined."""
-    block = {**graded, "n_distinct_draws": distinct, "min_distinct_draws": minimum}
-    if distinct < minimum:
-        block.update(
-            too_few_draws=True,
-            grade_from_draws=graded["grade"],
-            grade="undetermined",
-            grade_reason=f"{distinct} distinct draw(s), below experiment.min_distinct_draws={minimum}",
-        )
-    return block
 
 
 def by_theory_block(rule: str, graded: dict[str, Any], probability: float, accepted: int) -> dict[str, Any]:
