@@ -152,6 +152,19 @@ def batch_model_params(models: Sequence[ModelParams]) -> ModelParams:
     return _unchecked(ModelParams, {"alignment_rule": first.alignment_rule, **groups})
 
 
+def take_runs(model: ModelParams, runs: np.ndarray) -> ModelParams:
+    """The runs ``runs`` (indices) of a batched ``model`` (a plain one, shared by every run, as it is)."""
+    groups: dict[str, Any] = {}
+    for group in _groups():
+        block = getattr(model, group)
+        values = {f.name: getattr(block, f.name) for f in dataclasses.fields(block)}
+        per_run = {name: value[runs] for name, value in values.items() if isinstance(value, np.ndarray)}
+        groups[group] = _unchecked(type(block), {**values, **per_run}) if per_run else block
+    if all(groups[g] is getattr(model, g) for g in groups):
+        return model
+    return _unchecked(ModelParams, {"alignment_rule": model.alignment_rule, **groups})
+
+
 def _unchecked[T](cls: type[T], values: dict[str, Any]) -> T:
     """An instance of the frozen dataclass ``cls`` with ``values``, built without its range checks."""
     obj = object.__new__(cls)

@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from sim import dynamics
-from sim.batch import batch_model_params
+from sim.batch import batch_model_params, take_runs
 from sim.drivers.levels import driver_levels
 from sim.inputs import DataFileError, RunInputs, build_inputs
 from sim.params import DriverParams, ModelParams, Params, RunParams
@@ -148,26 +148,34 @@ def initial_points(points: Sequence[Params]) -> tuple[State, Anchors]:
 def spin_up(state: State, inputs: RunInputs, model: ModelParams, run: RunParams) -> State:
     """Noise-free quarters of perceptions and stances until each run moves by at most the tolerance.
 
-    A run stops (its perceptions are frozen) after the first quarter in which none of them
-    moves by more than ``run.spinup_tolerance``, or after ``run.spinup_quarters``; the others go
-    on. Runs never interact, so a run's start does not depend on the runs beside it.
+    A run stops (its perceptions are kept) after the first quarter in which none of them moves
+    by more than ``run.spinup_tolerance``, or after ``run.spinup_quarters``; the others go on
+    without it (only the runs still moving are computed). Runs never interact, so a run's start
+    does not depend on the runs beside it.
     """
-    active = np.ones(state.alignment.shape[0], dtype=bool)
+    spun = {f: getattr(state, f).copy() for f in PERCEPTIONS}
+    moving = np.arange(state.alignment.shape[0])  # the runs still moving, by index into ``state``
+    current = state
     for _ in range(run.spinup_quarters):
-        moved = perception_only(state, inputs, model, 0)
+        moved = perception_only(current, inputs, model, 0)
         moves = np.max(
-            [np.max(np.abs(getattr(moved, f) - getattr(state, f)), axis=(1, 2), initial=0.0) for f in PERCEPTIONS],
+            [np.max(np.abs(getattr(moved, f) - getattr(current, f)), axis=(1, 2), initial=0.0) for f in PERCEPTIONS],
             axis=0,
         )
-        if active.all():
-            state = moved
-        else:
-            frozen = ~active[:, None, None]
-            state = replace(state, **{f: np.where(frozen, getattr(state, f), getattr(moved, f)) for f in PERCEPTIONS})
-        active &= ~(moves <= run.spinup_tolerance)
-        if not active.any():
-            break
-    return state
+        current = moved
+        settled = moves <= run.spinup_tolerance
+        if settled.any():
+            for f in PERCEPTIONS:
+                spun[f][moving[settled]] = getattr(moved, f)[settled]
+            keep = np.flatnonzero(~settled)
+            moving = moving[keep]
+            if not moving.size:
+                break
+            current, model = pick_runs(moved, keep), take_runs(model, keep)
+    if moving.size:  # the runs still moving after the last quarter allowed
+        for f in PERCEPTIONS:
+            spun[f][moving] = getattr(current, f)
+    return replace(state, **spun)
 
 
 def pick_runs[B: (State, Anchors)](block: B, runs: np.ndarray) -> B:

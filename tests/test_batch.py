@@ -84,6 +84,22 @@ def test_points_batched_equal_points_alone(rule: str, monkeypatch: pytest.Monkey
         assert_trajectories_equal(simulate_chunk(point, point_seeds), traj)
 
 
+def test_spin_up_side_by_side_gives_each_point_its_own_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points that settle at different quarters, and points stopped by the quarter limit, start as alone."""
+    base = compose_params([*SHORT, "run.spinup_quarters=100", "run.spinup_tolerance=1e-4"])
+    points = [perturbed(base, k) for k in range(8)]
+    lengths = {spinup_quarters(p, monkeypatch) for p in points}
+    assert 100 in lengths and min(lengths) < 100, lengths
+    state, anchors = initial.initial_points(points)
+    for k, point in enumerate(points):
+        alone_state, alone_anchors = initial.initial_conditions(point)
+        for block, alone in ((state, alone_state), (anchors, alone_anchors)):
+            for name, values in vars(alone).items():
+                np.testing.assert_allclose(
+                    getattr(block, name)[k : k + 1], values, rtol=TOLERANCE, atol=TOLERANCE, err_msg=name
+                )
+
+
 def test_points_with_knobs_and_policies_side_by_side_equal_alone() -> None:
     """Driver knobs and policy levels differ too; a frozen driver without data holds each point's policy level."""
     frozen_nk = {
