@@ -39,7 +39,7 @@ from sim.callbacks import register_resolvers
 from sim.config import CONFIG_DIR, check_scenario_not_overridden, job_options, params_from_config, register_schema
 from sim.ensemble import chunk_tables, simulate_many
 from sim.inputs import DataFileError, build_inputs
-from sim.params import DriverKnob, Params, params_digest
+from sim.params import DriverKnob, Params, params_digest, with_values
 from sim.records import run_id_for
 from sim.runs import replicate_seeds, resolve_engine, run_tables
 
@@ -93,6 +93,16 @@ def annual_means(
         raise ExperimentError(f"a run lacks one of the years {list(years)} (or a group of {by}) in its table")
     means = sums / counts
     return means[:, :, 0] if by is None else means
+
+
+def ending_in(params: Params, year: int) -> Params:
+    """``params`` with the run ending in ``year`` (its Q4), when that is earlier than the configured end.
+
+    For an experiment that reads nothing after ``year``: the model is causal (no turn reads a later
+    one, and the random numbers of a turn do not depend on the run's length), so a run cut at
+    ``year`` equals the full run up to it (tests/test_scenario_discovery.py) and costs less.
+    """
+    return with_values(params, {"run.end_year": int(year)}) if year < params.run.end_year else params
 
 
 def with_drivers(params: Params, knobs: dict[str, DriverKnob], label: str) -> Params:

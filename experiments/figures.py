@@ -1,4 +1,4 @@
-"""The experiments' own figures (the verdict's share distributions, shares by dimension, q1 beside q2).
+"""The experiments' own figures (the verdict's share distributions, shares by dimension, q1 beside q2, PRIM).
 
 Figures read result tables only; the library's general figures stay in ``sim/plots.py``.
 """
@@ -11,6 +11,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from ema_workbench.analysis.scenario_discovery_util import plot_tradeoff
 from matplotlib.figure import Figure
 
 from sim import drivers as registry
@@ -137,3 +138,48 @@ def removal_vs_shapley_figure(removal: pd.DataFrame, shapley: pd.DataFrame, year
     ax.set_title("One driver removed alone (q1) against its average contribution over all orders (q2)")
     ax.legend(loc="lower right", framealpha=0.9)
     return fig
+
+
+def tradeoff_figure(trajectory: pd.DataFrame, rule_text: str) -> Figure:
+    """PRIM's peeling trade-off (coverage against density, coloured by restricted parameters), the chosen box marked.
+
+    ``trajectory`` holds the peeling boxes (``step == "peel"``) and the boxes made by dropping
+    restrictions (``"drop"``, drawn as the path from the box started from to the one reported),
+    with a boolean ``chosen`` column; ``rule_text`` (how the box was chosen) is the caption.
+    """
+    steps = trajectory["step"] if "step" in trajectory else pd.Series("peel", index=trajectory.index)
+    figure = plot_tradeoff(trajectory[steps == "peel"].reset_index(drop=True))
+    figure.set_size_inches(7.5, 6.4)
+    figure.subplots_adjust(bottom=0.2)
+    ax = figure.axes[0]
+    drops = trajectory[steps == "drop"]
+    if not drops.empty:
+        ax.plot(
+            drops["coverage"],
+            drops["density"],
+            color="0.45",
+            marker="x",
+            ms=4,
+            lw=0.8,
+            label="restrictions dropped one by one (least significant first)",
+        )
+    chosen = trajectory[trajectory["chosen"].astype(bool)] if "chosen" in trajectory else trajectory.iloc[0:0]
+    if not chosen.empty:
+        row = chosen.iloc[0]
+        ax.scatter(
+            [row["coverage"]],
+            [row["density"]],
+            s=180,
+            facecolors="none",
+            edgecolors="crimson",
+            linewidths=2,
+            label=(
+                f"box reported: {int(row['res_dim'])} conditions, coverage {row['coverage']:.2f}, "
+                f"density {row['density']:.2f}"
+            ),
+        )
+    if not (drops.empty and chosen.empty):
+        ax.legend(loc="upper left", fontsize=7, frameon=False)
+    ax.set_title("Where C0 holds: PRIM's peeling trade-off (scenario discovery)", fontsize=10)
+    figure.text(0.03, 0.02, f"Box reported: {rule_text}.", fontsize=7, wrap=True)
+    return figure

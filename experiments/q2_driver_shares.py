@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import attribution, theory_verdicts, verdict
-from experiments.common import Experiment, ExperimentError, check_years, entry_point, log, switched_off
+from experiments.common import Experiment, ExperimentError, check_years, ending_in, entry_point, log, switched_off
 from experiments.draws import per_draw_mean
 from experiments.figures import dimension_shares_figure, share_distributions_figure
 from sim import drivers as registry
@@ -188,7 +188,8 @@ class DrawAttribution:
 def attribute_draws(ex: Experiment, game: Game) -> DrawAttribution:
     """Run every coalition of ``game`` in every draw of ``ex`` (its parameters and plan) and decompose."""
     k = len(game.drivers)
-    tables = ex.tables_many(coalition_params(ex.params, game.masks, game.drivers))
+    # The runs stop at game.end: nothing later is read (experiments.common.ending_in).
+    tables = ex.tables_many(coalition_params(ending_in(ex.params, game.end), game.masks, game.drivers))
     values = coalition_values(tables, ex.seeds, game.start, game.end)
     position = {m: c for c, m in enumerate(game.masks)}
     total = values[:, position[2**k - 1]] - values[:, position[0]]  # (R, D)

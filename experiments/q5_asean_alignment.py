@@ -56,8 +56,11 @@ def run(ex: Experiment) -> dict[str, Any]:
     start, end = ex.params.run.start_year, ex.params.run.end_year
     assert ex.plan is not None
     final, by_year = [], []
-    for scenario in ex.options["scenarios"]:
-        states = ex.tables(ex.scenario_params(str(scenario)), ("states", "outcomes"))["states"]
+    scenarios = [str(s) for s in ex.options["scenarios"]]
+    # Every scenario in one call: each parameter draw runs them side by side (one spin-up per draw).
+    every = ex.tables_many([ex.scenario_params(s) for s in scenarios], ("states", "outcomes"))
+    for scenario, tables in zip(scenarios, every, strict=True):
+        states = tables["states"]
         yearly = annual(states[states["actor"].isin(region)], ["alignment"], by=("run_id", "seed", "actor"))
         first = yearly[yearly["year"] == start].set_index(["seed", "actor"])["alignment"]
         yearly["change"] = (

@@ -56,13 +56,12 @@ from typing import Any
 import hydra
 import matplotlib.pyplot as plt
 import pandas as pd
-from ema_workbench.analysis.scenario_discovery_util import plot_tradeoff
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
 from experiments.draws import nested_seeds
-from experiments.figures import removal_vs_shapley_figure, share_distributions_figure
+from experiments.figures import removal_vs_shapley_figure, share_distributions_figure, tradeoff_figure
 from experiments.theories import theory_shares_figure
 from sim import drivers as registry
 from sim import plots, store
@@ -537,6 +536,7 @@ def where_html(discovery: Mapping[str, Any] | None, figures: Mapping[str, Render
             str(r["key"]).removeprefix("params."),
             f"{num(r['low'], 3)} to {num(r['high'], 3)}",
             f"{num(r['prior_low'], 3)} to {num(r['prior_high'], 3)}",
+            str(r.get("unit", "")),
         ]
         for r in boxes.to_dict("records")
     ]
@@ -547,9 +547,9 @@ def where_html(discovery: Mapping[str, Any] | None, figures: Mapping[str, Render
 <div class="note"><b>{esc(summary.get("sentence", ""))}</b></div>
 <p>PRIM (the EMA Workbench's implementation) over a Latin hypercube of {esc(summary.get("points"))} parameter sets from
 the priors, one run of every driver combination each; a set counts where {esc(summary.get("outcome", ""))}. The box is
-the one of highest coverage whose density is at least {esc(summary.get("min_density"))} (coverage
+chosen by a rule fixed in the configuration before the run: {esc(summary.get("box_rule_text", ""))} (coverage
 {num(box.get("coverage"), 2)}, density {num(box.get("density"), 2)}, mass {num(box.get("mass"), 2)}).</p>
-{table(["parameter", "box", "prior range"], rows) if rows else ""}
+{table(["parameter", "box", "prior range", "unit"], rows) if rows else ""}
 {figure}
 """
 
@@ -1111,8 +1111,8 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
         add(
             "tradeoff",
             "PRIM's peeling trade-off: each box's coverage against its density, coloured by the number of parameters "
-            "it restricts (scenario discovery).",
-            plot_tradeoff(trajectory),
+            "it restricts; the box reported circled (scenario discovery).",
+            tradeoff_figure(trajectory, str(ex["scenario_discovery"]["summary.json"].get("box_rule_text", ""))),
         )
     if "theories" in ex:
         doc = ex["theories"]["theories.json"]
