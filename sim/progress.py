@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -22,6 +23,12 @@ log = logging.getLogger("progress")
 LOG_EVERY = 10.0  # seconds between two log lines when standard error is not a terminal
 EXIT_INTERRUPTED = 130
 _SILENT = {"on": False}
+# tqdm's default lock includes a multiprocessing semaphore, for bars drawn by several processes at
+# once. Here worker processes draw none that would need it (a sweep's jobs are silent, pool
+# workers are started by forkserver and share no lock anyway), and a worker killed on Ctrl-C
+# leaves its semaphore to Python's resource tracker, which then prints a "leaked semaphore"
+# warning after the line saying what was kept. A thread lock leaves nothing behind.
+tqdm.set_lock(threading.RLock())
 
 
 class _Discard:

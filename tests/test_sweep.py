@@ -130,11 +130,18 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_to_the_launcher_alone_stops_its_workers(tmp_path: Path, signum: int) -> None:
-    command = [sys.executable, "-m", "sim", "-m", "seed=1,2,3,4", "replicates=100", "tables=[outcomes]"]
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGINT", "ctrl-c"],
+)
+def test_a_signal_stops_the_sweep_and_its_workers_with_one_line(tmp_path: Path, signum: int, to_group: bool) -> None:
+    """A signal to the launcher alone (``kill``, a scheduler), or Ctrl-C (the terminal's whole process group)."""
+    command = [sys.executable, "-m", "sim", "-m", "seed=1,2,3,4,5,6,7,8", "replicates=100", "tables=[outcomes]"]
     command += [f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.launcher.n_jobs=2"]
-    launcher = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    launcher = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     workers: list[int] = []
     try:
         deadline = time.monotonic() + 120
@@ -143,10 +150,17 @@ def test_a_signal_to_the_launcher_alone_stops_its_workers(tmp_path: Path, signum
             time.sleep(0.5)
         assert len(workers) == 2, "the joblib workers never started"
         helpers = _children(launcher.pid)
-        launcher.send_signal(signum)  # to the launcher only, as `kill` or a scheduler does
+        while time.monotonic() < deadline and not list((tmp_path / "sweep").glob("*/meta.json")):
+            time.sleep(0.2)  # a job done: the workers have run whole jobs (a killed one used to leak a semaphore)
+        if to_group:
+            os.killpg(launcher.pid, signum)
+        else:
+            launcher.send_signal(signum)
         _, stderr = launcher.communicate(timeout=120)
         assert launcher.returncode == 130, stderr
-        assert "run the same command again to resume" in stderr
+        # One line says what was kept, and it is the last: no warning of leaked semaphores follows.
+        assert stderr.strip().splitlines()[-1].startswith("interrupted: the complete jobs"), stderr
+        assert "run the same command again to resume" in stderr and "leaked" not in stderr, stderr
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(_cmdline(p) for p in helpers):
             time.sleep(0.5)
