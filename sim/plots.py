@@ -658,10 +658,13 @@ def alignment_network(
 
 
 def scenario_label(scenario: str) -> str:
-    """A scenario's name in figures: ``no_<driver>`` reads "no <driver label>" (from the driver registry)."""
+    """A scenario's name in figures: ``no_<driver>`` reads "without <driver label>" (from the driver registry).
+
+    "without China's coercion", not "no China's coercion": the labels are possessive phrases.
+    """
     driver = scenario.removeprefix("no_")
     if scenario.startswith("no_") and driver in registry.names():
-        return f"no {registry.spec(driver).label}"
+        return f"without {registry.spec(driver).label}"
     return scenario.replace("_", " ")
 
 
