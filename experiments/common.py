@@ -79,8 +79,8 @@ def annual_means(
     """
     seed_row = pd.Index(np.asarray(seeds, dtype=np.int64))
     year_col = pd.Index(np.asarray(years, dtype=np.int64))
-    run = seed_row.get_indexer(frame["seed"].to_numpy(dtype=np.int64))
-    year = year_col.get_indexer(frame["year"].to_numpy(dtype=np.int64))
+    run = seed_row.get_indexer(pd.Index(frame["seed"].to_numpy(dtype=np.int64)))
+    year = year_col.get_indexer(pd.Index(frame["year"].to_numpy(dtype=np.int64)))
     groups = 1 if by is None else len(by[1])
     group = np.zeros(len(frame), dtype=np.int64) if by is None else pd.Index(list(by[1])).get_indexer(frame[by[0]])
     keep = (run >= 0) & (year >= 0) & (group >= 0)

@@ -41,8 +41,8 @@ def paired_effects(
     """
     effects = per_draw_mean(other - base, plan.seeds, plan)  # (D, Y, L)
     low, high = np.quantile(effects, [0.05, 0.95], axis=0)
-    y, c = np.meshgrid(np.arange(len(years)), np.arange(len(labels)), indexing="ij")
-    y, c = y.ravel(), c.ravel()
+    year_grid, label_grid = np.meshgrid(np.arange(len(years)), np.arange(len(labels)), indexing="ij")
+    y, c = year_grid.ravel(), label_grid.ravel()
     return pd.DataFrame(
         {
             key: np.asarray(labels, dtype=object)[c],

@@ -215,14 +215,14 @@ def load_targets(last_year: int) -> list[Target]:
     live = {f: m for f, m in live.items() if m}
     for family, members in live.items():
         for member in members:
-            series = member["series"]
-            assert isinstance(series, pd.Series)
+            observed = member["series"]
+            assert isinstance(observed, pd.Series)
             targets.append(
                 Target(
                     name=str(member["name"]),
                     family=family,
-                    years=series.index.to_numpy(dtype=int),
-                    observed=series.to_numpy(dtype=float),
+                    years=observed.index.to_numpy(dtype=int),
+                    observed=observed.to_numpy(dtype=float),
                     scale=float(member["scale"]),  # type: ignore[arg-type]
                     weight=1.0 / len(live) / len(members),
                     table=str(member["table"]),
