@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from sim.callbacks import FAILED_MARK, FAILURES_FILE, SUMMARY_FILE, job_folders, job_overrides
+from sim.callbacks import FAILED_MARK, FAILURES_FILE, SUMMARY_FILE, job_folders
 from sim.store import run_problem
 
 META_FILE = "meta.json"
@@ -68,6 +68,15 @@ def _overrides_text(overrides: dict[str, Any] | list[str]) -> str:
     return " ".join(str(o) for o in overrides)
 
 
+def _typed_overrides(folder: Path) -> list[str]:
+    """A run's overrides as they were typed (Hydra's ``.hydra/overrides.yaml``), ``hydra.*`` aside."""
+    try:
+        typed = yaml.safe_load((folder / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")) or []
+    except (OSError, yaml.YAMLError):
+        return []
+    return [str(o) for o in typed if not str(o).lstrip("+~").startswith("hydra")]
+
+
 def run_entry(folder: Path, root: Path) -> Entry:
     """The catalogue line of a single run's folder.
 
@@ -75,7 +84,7 @@ def run_entry(folder: Path, root: Path) -> Entry:
     (:func:`sim.store.run_problem`); a folder with ``meta.json`` whose tables do not is ``damaged``.
     """
     meta = _meta(folder)
-    overrides = {k: v for k, v in job_overrides(folder).items() if not k.startswith("hydra")}
+    overrides = _typed_overrides(folder)  # as typed: posterior=true, tables=[outcomes]
     if meta is None:
         return Entry("run", str(folder.relative_to(root)), "incomplete", "", _overrides_text(overrides), "")
     detail = f"{meta.get('replicates', 1)} run(s), seed {meta.get('seed')}, {meta.get('engine', '')} engine"
@@ -103,7 +112,9 @@ def sweep_entry(folder: Path, root: Path) -> Entry:
         status = "complete"
     else:
         status = "partial" if complete else "incomplete"
-    detail = f"{len(jobs)} job(s): {complete} complete, {failed} failed"
+    planned = _planned_jobs(folder)
+    started = f"{len(jobs)} of {planned} job(s) started" if planned and planned != len(jobs) else f"{len(jobs)} job(s)"
+    detail = f"{started}: {complete} complete, {failed} failed"
     return Entry("sweep", str(folder.relative_to(root)), status, ",".join(versions), _sweep_overrides(folder), detail)
 
 
@@ -113,6 +124,18 @@ def _listed_failures(folder: Path) -> int:
     except (OSError, json.JSONDecodeError):
         return 0
     return len(failures) if isinstance(failures, list) else 0
+
+
+def _planned_jobs(folder: Path) -> int | None:
+    """How many jobs the sweep's command line asks for (an interrupted sweep has started fewer), or None."""
+    from omegaconf import OmegaConf
+
+    from sim.job import sweep_job_overrides  # the sweep's own expansion of its overrides
+
+    try:
+        return len(sweep_job_overrides(OmegaConf.load(folder / "multirun.yaml")))  # type: ignore[arg-type]
+    except Exception:  # an unreadable or unparsable multirun.yaml only loses this count
+        return None
 
 
 def _sweep_overrides(folder: Path) -> str:
@@ -131,7 +154,10 @@ def experiment_entry(folder: Path, root: Path) -> Entry:
     meta = _meta(folder)
     if meta is None:
         return Entry("experiment", str(folder.relative_to(root)), "incomplete", "", "", "")
-    detail = f"{meta.get('replicates', '?')} replicate(s), seed {meta.get('seed')}, {meta.get('seconds', '?')} s"
+    draws = (meta.get("parameters") or {}).get("n_draws")
+    size = f"{draws} parameter draw(s)" if draws else f"{meta.get('replicates', '?')} replicate(s)"
+    simulated = f", {meta['runs_simulated']} runs simulated" if "runs_simulated" in meta else ""
+    detail = f"{size}{simulated}, seed {meta.get('seed')}, {meta.get('seconds', '?')} s"
     overrides = _overrides_text(meta.get("overrides", []))
     return Entry(
         "experiment", str(folder.relative_to(root)), "complete", str(meta.get("model_version", "")), overrides, detail

@@ -79,3 +79,24 @@ def test_the_readme_query_works_over_sweeps_of_different_keys(
 def test_a_missing_results_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(tmp_path / "nowhere")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_overrides_as_typed_jobs_not_started_and_draws_are_named(results: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    sweep = next(p for p in (copy / "sweeps").iterdir() if "nk_provocation" in p.name)
+    shutil.rmtree(sweep / "1")  # as if Ctrl-C had stopped the sweep before its second job
+    (sweep / "summary.parquet").unlink()
+    experiment = copy / "experiments" / "q8"
+    experiment.mkdir()
+    meta = {"replicates": 5, "parameters": {"n_draws": 5}, "runs_simulated": 35, "seed": 1, "seconds": 2.0}
+    (experiment / "meta.json").write_text(json.dumps(meta))
+    listing = {e.name: e for e in entries(copy)}
+    run = next(e for e in listing.values() if e.kind == "run")
+    assert "tables=[outcomes]" in run.overrides.split()  # as typed, not tables=['outcomes']
+    cut = listing[str(sweep.relative_to(copy))]
+    assert cut.status == "partial" and cut.detail == "1 of 2 job(s) started: 1 complete, 0 failed"
+    assert listing["experiments/q8"].detail == "5 parameter draw(s), 35 runs simulated, seed 1, 2.0 s"
