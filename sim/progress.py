@@ -22,6 +22,7 @@ from tqdm import tqdm
 log = logging.getLogger("progress")
 LOG_EVERY = 10.0  # seconds between two log lines when standard error is not a terminal
 EXIT_INTERRUPTED = 130
+UNSIZED_TERMINAL = (100, 24)  # columns and rows assumed where a terminal reports none
 _SILENT = {"on": False}
 # tqdm's default lock includes a multiprocessing semaphore, for bars drawn by several processes at
 # once. Here worker processes draw none that would need it (a sweep's jobs are silent, pool
@@ -82,10 +83,31 @@ def bar[T](
     """
     disable = disable or _SILENT["on"]
     if on_terminal():
-        return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True, file=sys.stderr, disable=disable)
+        # A terminal that reports no size (a pseudo-terminal never sized, as `script` or some
+        # containers give) would get an empty bar from tqdm (0 rows): it gets a fixed size instead.
+        sized = _terminal_columns() > 0
+        return tqdm(
+            iterable,
+            total=total,
+            desc=desc,
+            unit=unit,
+            dynamic_ncols=sized,
+            ncols=None if sized else UNSIZED_TERMINAL[0],
+            nrows=None if sized else UNSIZED_TERMINAL[1],
+            file=sys.stderr,
+            disable=disable,
+        )
     return LogBar(
         iterable, total=total, desc=desc, unit=unit, file=_Discard(), mininterval=LOG_EVERY, miniters=1, disable=disable
     )
+
+
+def _terminal_columns() -> int:
+    """The width standard error's terminal reports (0 if none)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 0
 
 
 def track[T](iterable: Iterable[T], *, total: int | None = None, desc: str, unit: str = "run") -> Iterator[T]:

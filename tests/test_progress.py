@@ -47,3 +47,31 @@ def test_ctrl_c_advice_says_sweeps_resume_and_single_runs_start_over() -> None:
     assert "to resume" in rerun_advice(["--multirun", "seed=1,2"], "python -m sim --multirun seed=1,2")
     single = rerun_advice(["seed=3"], "python -m sim seed=3")
     assert "does not resume" in single and "start it over" in single and "to resume" not in single
+
+
+def test_on_a_terminal_that_reports_no_size_the_bar_still_shows() -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from helpers import REPO_ROOT
+
+    leader, follower = pty.openpty()  # a pseudo-terminal never sized: 0 columns, 0 rows
+    assert os.get_terminal_size(follower) == (0, 0)
+    code = "from sim import progress\nwith progress.bar(total=3, desc='three') as done:\n    done.update(3)\n"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("SIM_PROGRESS", None)
+    subprocess.run([sys.executable, "-c", code], stderr=follower, cwd=REPO_ROOT, env=env, timeout=120, check=True)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: everything written has been read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert "three: 100%" in shown.decode() and "3/3" in shown.decode()
