@@ -1080,7 +1080,9 @@ def check_fields(obj: Any, prefix: str) -> None:
         if "range" in f.metadata:
             lo, hi = f.metadata["range"]
             if value != value or (lo is not None and value < lo) or (hi is not None and value > hi):  # NaN != NaN
-                raise ValueError(f"{key}={value!r} is out of range; allowed: [{lo}, {hi}] ({f.metadata['unit']})")
+                unit = f.metadata["unit"]  # "1": a pure number, which needs no unit in the message
+                shown = f" ({unit})" if unit != "1" else ""
+                raise ValueError(f"{key}={value!r} is out of range; allowed: [{lo}, {hi}]{shown}")
         if "choices" in f.metadata and value not in f.metadata["choices"]:
             raise ValueError(f"{key}={value!r}; allowed: {list(f.metadata['choices'])}")
 

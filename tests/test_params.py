@@ -80,6 +80,12 @@ def test_wrong_type_is_a_value_error_naming_key_and_allowed(mapping: dict[str, A
         ({"params": {"alignment": {"balancing_gain": -0.1}}}, "params.alignment.balancing_gain", "-0.1", "[0.0, 20.0]"),
         ({"params": {"stance": {"action_threshold": 1.0}}}, "params.stance.action_threshold", "1.0", "[0.0, 0.99]"),
         ({"drivers": {"nk_provocation": {"scale": -1}}}, "drivers.nk_provocation.scale", "-1.0", "[0.0, 10.0]"),
+        (
+            {"params": {"perception": {"intent_decay_per_quarter": 1.5}}},
+            "params.perception.intent_decay_per_quarter",
+            "1.5",
+            "[0.0, 1.0] (1/quarter)",
+        ),
         ({"run": {"spinup_quarters": -1}}, "run.spinup_quarters", "-1", "[0, "),
         (
             {"params": {"outcome": {"action_log_threshold": 11}}},
@@ -97,6 +103,7 @@ def test_out_of_range_is_a_value_error_naming_dotted_key_value_and_range(
     message = str(info.value)
     assert f"{key}={value}" in message
     assert allowed in message
+    assert not message.endswith("(1)")  # a pure number's unit is not shown
 
 
 def test_bad_choice_names_key_and_options() -> None:
