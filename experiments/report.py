@@ -62,7 +62,7 @@ from omegaconf import OmegaConf
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
 from experiments.draws import nested_seeds
 from experiments.figures import removal_vs_shapley_figure, share_distributions_figure, tradeoff_figure
-from experiments.theories import theory_shares_figure
+from experiments.theory_verdicts import theory_shares_figure
 from sim import drivers as registry
 from sim import plots, store
 from sim.config import NOT_IN_HASH, config_hash, job_options, params_from_config
@@ -79,7 +79,7 @@ OUTPUTS = {
     "q4_hysteresis": ("hysteresis.csv", "juncture.json"),
     "q5_asean_alignment": ("classification.csv", "classification_by_year.csv"),
     "q3_sensitivity": ("robustness.json", "sobol.csv"),
-    "theories": ("theories.json", "scores.csv", "china_shares.csv"),
+    "theories": ("theories.json", "scores.csv"),
     "patterns": ("patterns.csv",),
     "scenario_discovery": ("boxes.csv", "summary.json"),
 }
@@ -600,70 +600,98 @@ order; the parameters that decide the verdict):</p>
 """
 
 
-def theories_html(theories: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
-    """The verdict under each theory of alignment and averaged over them (experiments/theories.py)."""
-    doc, scores = theories["theories.json"], theories["scores.csv"]
-    prov = doc["provenance"]
-    rows = [
-        [
-            esc(r.rule),
-            num(r.model_probability, 2),
-            num(r.loss_in_sample_accepted_mean, 2),
-            num(r.loss_out_of_sample_accepted_mean, 2),
-            num(r.china_share_median, 2),
-            num(r.p_china_share_above_half, 2),
-            esc(r.grade),
-        ]
-        for r in scores.itertuples()
-    ]
-    by_threshold = "; ".join(
-        f"at {esc(f)}: " + ", ".join(f"{esc(k)} {num(v, 2)}" for k, v in probs.items())
-        for f, probs in doc.get("model_probabilities_by_threshold", {}).items()
-    )
-    averaged = doc.get("averaged", {})
-    grades = dict(zip(scores["rule"], scores["grade"], strict=True))
-    if len(set(grades.values())) == 1:
-        answer = (
-            f"No, not on these targets: under every rule C0 is graded <b>{esc(next(iter(grades.values())))}</b> "
-            f"(China's median share {num(scores['china_share_median'].min(), 2)} to "
-            f"{num(scores['china_share_median'].max(), 2)})."
+def theories_html(q2: Mapping[str, Any], theories: Mapping[str, Any] | None, figures: Mapping[str, Rendered]) -> str:
+    """Does the verdict depend on the theory of alignment? q2's ``by_theory`` and the rules' comparison.
+
+    The grades come from q2's ``verdict.json`` (each rule over its shipped posterior); the model
+    probabilities' provenance and the out-of-sample scores from ``python -m experiments.theories``.
+    """
+    document = q2["verdict.json"]
+    by_theory = document.get("by_theory") or {}
+    if not by_theory:
+        return ""
+    scores = theories["scores.csv"].set_index("rule") if theories else None
+    rows, grades = [], {}
+    for rule, block in by_theory.items():
+        narrow = block.get("definitions", {}).get("narrow")
+        if narrow is None:
+            rows.append([esc(rule), num(block.get("model_probability"), 2), "-", "-", "-", "-", esc(block.get("note"))])
+            continue
+        grades[rule] = narrow["grade"]
+        stale = " (stale posterior)" if block.get("posterior", {}).get("stale") else ""
+        scored = scores is not None and rule in scores.index
+        rows.append(
+            [
+                esc(rule),
+                num(block.get("model_probability"), 2),
+                num(narrow["china_share"]["median"], 2),
+                num(narrow["p_china_share_above_half"], 2),
+                esc(narrow["grade"]) + esc(stale),
+                num(scores.loc[rule, "beats_persistence_share"], 2) if scored else "-",
+                num(scores.loc[rule, "mae_model"], 3) if scored else "-",
+            ]
         )
+    if len(set(grades.values())) == 1:
+        only = esc(next(iter(grades.values())))
+        answer = f"No, not on these targets: under every calibrated rule C0 is graded <b>{only}</b>."
     else:
         answer = (
             "Yes: the grade changes with the theory ("
             + ", ".join(f"{esc(r)}: {esc(g)}" for r, g in grades.items())
             + ")."
         )
+    averaged = document.get("model_averaged", {})
+    pooled = averaged.get("definitions", {}).get("narrow")
+    averaged_text = (
+        f"Averaged over the rules by model probability: China's share {num(pooled['china_share']['median'], 2)}, "
+        f"P(share &gt; 1/2) = {num(pooled['p_china_share_above_half'], 2)}, grade <b>{esc(pooled['grade'])}</b>"
+        + (f" ({esc(pooled['grade_reason'])})" if pooled.get("too_few_draws") else "")
+        + "."
+        if pooled
+        else esc(averaged.get("note", "No model-averaged verdict."))
+    )
+    provenance = document.get("model_probabilities_provenance") or {}
+    method = (
+        f"Model probabilities: {esc(provenance.get('method'))}, final temperature "
+        f"{num(provenance.get('final_temperature'), 3)} ({esc(provenance.get('simulations'))} simulations, "
+        f"{esc(provenance.get('date'))}{'; STALE: made by another model version' if provenance.get('stale') else ''}). "
+        "At a temperature above 1 they are those of a tempered posterior: less decisive than the exact ones."
+        if provenance
+        else "No model probabilities are shipped."
+    )
+    origin = (
+        " Out of sample: each rule's rolling-origin validation (origins "
+        + esc(", ".join(theories["theories.json"]["origins"]))
+        + "):"
+        " the share of forecast points where its median beats persistence, and its mean absolute error."
+        if theories
+        else " Out-of-sample scores: run <code>python -m experiments.theories</code>."
+    )
     return f"""
 <h2 id="theories">Does the verdict depend on the theory?</h2>
 <p>{answer}</p>
 <p>The same model under three theories of how states align (<code>alignment_rule</code>: Walt's balance of
-threat, Axelrod and Bennett's landscape, Waltz's balance of power), each calibrated on the same targets (data to
-{esc(prov["last_year"])}; {esc(prov["n_samples_per_rule"])} points per rule), scored out of sample on
-{esc(prov["holdout_years"][0])}-{esc(prov["holdout_years"][1])}, and given a posterior model probability by ABC
-rejection model choice at a common threshold (the pooled {num(prov["accept_fraction"], 2)} quantile; at other
-thresholds: {by_threshold}). Losses are the calibration's weighted mean squared scaled error (lower is better).
-China's share is that of its coercion in the change of Japan's China-wants gap, over each rule's posterior draws
-({esc(prov["seeds_per_verdict_draw"])} seeds each).</p>
+threat, Axelrod and Bennett's landscape, Waltz's balance of power), each calibrated on the same targets by the
+calibration's method, C0 graded over each rule's own posterior draws (q2). {method}{origin}</p>
 {
         table(
             [
                 "rule",
                 "P(rule | data)",
-                "loss in sample",
-                "loss out of sample",
                 "China's share (median)",
                 "P(share > 1/2)",
                 "grade",
+                "beats persistence",
+                "forecast MAE",
             ],
             rows,
         )
     }
-<p>Averaged over the rules (weighted by their probabilities): China's share
-{num(averaged.get("china_share", {}).get("median"), 2)}, P(share &gt; 1/2) =
-{num(averaged.get("p_china_share_above_half"), 2)}, grade <b>{esc(averaged.get("grade", "-"))}</b>.</p>
+<p>{averaged_text}</p>
 {figure_html(figures["theory_shares"]) if "theory_shares" in figures else ""}
-<p>From <code>python -m experiments.theories</code> ({esc(theories["folder"])}).</p>
+<p>From <code>python -m experiments.q2_driver_shares</code> (<code>by_theory</code> in its verdict.json){
+        " and <code>python -m experiments.theories</code> (" + esc(theories["folder"]) + ")" if theories else ""
+    }.</p>
 """
 
 
@@ -1114,14 +1142,18 @@ def draw(inputs: Inputs, opts: Mapping[str, Any], formats: Sequence[str]) -> dic
             "it restricts; the box reported circled (scenario discovery).",
             tradeoff_figure(trajectory, str(ex["scenario_discovery"]["summary.json"].get("box_rule_text", ""))),
         )
-    if "theories" in ex:
-        doc = ex["theories"]["theories.json"]
+    by_theory = ex["q2_driver_shares"]["folder"] / "china_shares_by_theory.csv" if "q2_driver_shares" in ex else None
+    if by_theory is not None and by_theory.is_file():
+        doc = ex["q2_driver_shares"]["verdict.json"]
         add(
             "theory_shares",
             "China's coercion: its share of the change in Japan's China-wants gap under each theory of alignment "
-            "(each rule's posterior draws) and averaged over them by model probability (experiments/theories.py).",
+            "(each rule's posterior draws) and averaged over them by model probability (q2's by_theory).",
             theory_shares_figure(
-                ex["theories"]["china_shares.csv"], doc["model_probabilities"], doc["thresholds"]["majority_share"]
+                _read(by_theory, pd.read_csv),
+                doc.get("model_probabilities") or {},
+                doc["thresholds"]["majority_share"],
+                int(ex["q2_driver_shares"]["meta"]["seed"]),
             ),
         )
     if "q1_counterfactuals" in ex:
@@ -1231,8 +1263,7 @@ def run(ex: Experiment) -> dict[str, Any]:
     sections.append(validation_html(inputs.evidence.get("validation")))
     if "q3_sensitivity" in experiments:
         sections.append(robustness_html(experiments["q3_sensitivity"]))
-    if "theories" in experiments:
-        sections.append(theories_html(experiments["theories"], figures))
+    sections.append(theories_html(experiments["q2_driver_shares"], experiments.get("theories"), figures))
     if "q1_counterfactuals" in experiments:
         q1 = experiments["q1_counterfactuals"]
         compared = interactions_sentence(q1["effects.csv"], experiments["q2_driver_shares"]["verdict.json"])

@@ -1,77 +1,82 @@
 """Rival theories of alignment compared on the evidence: ``python -m experiments.theories``.
 
-Each alignment rule of ``sim/rules/`` (balance of threat, landscape, balance of power) is
-calibrated on the same targets (``experiments/targets.py``, data to ``last_year``) with the same
-method, its out-of-sample fit is scored on the years after ``last_year``, the rules get posterior
-model probabilities, and claim C0 is graded under each rule and averaged over them.
+The three alignment rules of ``sim/rules/`` (balance of threat, landscape, balance of power) are
+calibrated on the calibration's targets by the calibration's method, given posterior model
+probabilities, and scored out of sample; the verdict on C0 under each rule is q2's
+(``experiments/theory_verdicts.py`` reads what this experiment ships).
 
 Method
 ------
-*Calibration*: the project's ABC rejection (``experiments/calibrate.py``): a Latin hypercube of
-``n_samples`` points per rule over the shared priors (``priors.ranges`` minus the parameters that
-only one rule reads) plus the rule's own parameters (``experiment.rule_priors``), one run per
-point with the experiment's seed; the loss is the weighted mean squared scaled error. The same
-hypercube seed gives every rule the same values of the shared parameters.
+*Calibration with model choice*: pyabc's ABC-SMC exactly as in ``experiments/calibrate.py``
+(``experiments/abc_smc.run_smc``: the same targets to ``last_year``, Gaussian observation model
+with a discrepancy per family, stochastic acceptor, adaptive temperature, ordered sampler, seeds per
+point), with the three rules as three models of one run (pyabc's ABC model choice; Toni et al.
+2009): a particle is a rule and its parameters; the rules have equal prior probability; each
+rule's prior is the shared ranges of ``priors.ranges`` (minus the parameters only one rule reads)
+plus its own (``experiment.rule_priors``) plus the discrepancy priors. The last generation's
+model probabilities are the posterior model probabilities; at a final temperature T > 1 they are
+those of the tempered posterior (likelihood to the power 1/T), less decisive than the exact ones,
+and reported with T. Each rule's particles in the last generation are its posterior; a rule that
+died out earlier takes the last generation in which it was alive (recorded with its temperature).
 
-*Model probabilities*: ABC rejection model choice (Grelaud et al. 2009; Toni et al. 2009). With
-equal prior probabilities and the same number of prior draws per rule, the posterior probability
-of rule m is the share of the accepted points that are rule m's, where a point is accepted when
-its loss is below the ``accept_fraction`` quantile of the pooled losses of all rules. ABC model
-choice depends on the threshold and on the summaries (Robert et al. 2011), so the probabilities
-are also reported at the thresholds ``accept_fractions_check``.
+*Out of sample*: the rolling-origin validation of ``experiments/calibrate.py`` per rule: the
+same joint calibration with data to each origin (``origins``, ``origin_*`` settings), each rule's
+predictive bands (``calibrate.predictive``) forecast every later observed year to ``last_year``,
+scored against persistence and a linear trend (``calibrate.score_forecasts``,
+``calibrate.validation_summary``). The model probabilities at each origin are reported too.
 
-*Out of sample*: each rule's accepted points (its ``verdict_draws`` lowest losses) are scored on
-the targets' years after ``last_year`` to ``holdout_end`` (same loss, weights renormalised).
-
-*Verdict*: under each rule, the Shapley shares of the five drivers in the change of Japan's
-China-wants gap (``from_year`` to ``to_year``; ``experiments/q2_driver_shares.py``), one share
-vector per accepted point (the mean Shapley values over ``replicates`` seeds), graded by
-``experiments/verdict.py`` (China's player: ``china_coercion``). The model-averaged verdict
-pools the rules' draws, each rule weighted by its model probability; its ``n_draws`` counts the
-distinct draws in the mixture (not its resampled size), and a verdict from fewer than
-``min_distinct_draws`` is flagged (``too_few_draws``) and graded undetermined. A rule's draws are its
-lowest-loss points, not the model-choice acceptance: a rule of model probability 0 is marked
-``rejected_by_model_choice`` in ``by_theory``.
-
-Outputs in ``experiment.out``: ``design.csv`` (every point, rule, in-sample and out-of-sample
-loss), ``model_probabilities.csv``, ``scores.csv``, ``shares.csv`` (every draw's shares),
-``china_shares.csv`` (China's share per draw and rule, and the model-averaged sample),
-``theories.json`` and ``verdict.json`` (``by_theory``, ``model_probabilities``; the top-level
-definition is the model-averaged one), ``theory_shares.png``; with ``experiment.params_out``,
-``calibrated_<rule>.yaml`` (each rule's best point and the rule: ``params=calibrated_<rule>`` selects that rule;
-naming another is refused).
+Outputs in ``experiment.params_out`` (with it set): ``posterior_<rule>.json`` (the format of
+``posterior.json``, with ``alignment_rule``), ``calibrated_<rule>.yaml`` (the draw of highest
+likelihood; ``params=calibrated_<rule>`` selects its rule) and ``model_probabilities.json`` (with
+provenance). In ``experiment.out``: ``model_probabilities.csv`` (every generation of every
+calibration), ``scores.csv`` (per rule: probability, fit, out-of-sample scores), ``forecasts.csv``
+and ``theories.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+import pyabc
 
-from experiments import attribution, verdict
-from experiments.calibrate import _nested, _yaml, run_tables
+from experiments.abc_smc import DISCREPANCY_PREFIX, discrepancy_priors, last_population, resample, run_smc
+from experiments.calibrate import (
+    METHOD as CALIBRATION_METHOD,
+)
+from experiments.calibrate import (
+    _nested,
+    _yaml,
+    predictive,
+    score_forecasts,
+    settings_of,
+    validation_summary,
+)
 from experiments.common import Experiment, ExperimentError, entry_point
-from experiments.q2_driver_shares import coalition_params, coalition_values
-from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
-from experiments.targets import Target, load_targets, loss
-from experiments.theory_verdicts import averaged_sample, flag_small_sample
-from sim import drivers as registry
+from experiments.sampling import Prior, load_priors
+from experiments.targets import data_hashes, load_targets
 from sim import store
 from sim.params import ALIGNMENT_RULES, Params, with_values
 
 NAME = "theories"
-CHINA = "china_coercion"
-METHOD = (
-    "ABC rejection per rule over a Latin hypercube (experiments/calibrate.py's loss); model probabilities by "
-    "ABC rejection model choice at a common threshold (Grelaud et al. 2009)"
+# validation_summary's figures shown per rule (scores.csv, model_probabilities.json)
+OUT_OF_SAMPLE = (
+    "n_points",
+    "beats_persistence_share",
+    "beats_trend_share",
+    "mae_model",
+    "mae_persistence",
+    "mae_trend",
+    "interval_score_model",
+    "interval_score_persistence",
 )
+METHOD = f"ABC model choice over the alignment rules within the calibration's method ({CALIBRATION_METHOD})"
 
 
 def rule_priors(
@@ -86,227 +91,233 @@ def rule_priors(
     return {rule: load_priors([*common, *own.get(rule, [])], base) for rule in rules}
 
 
-def holdout_targets(targets: list[Target], last_year: int) -> list[Target]:
-    """The targets' years after ``last_year`` (targets without such years dropped; weights renormalised)."""
-    kept = []
-    for target in targets:
-        late = target.years > last_year
-        if late.any():
-            kept.append(dataclasses.replace(target, years=target.years[late], observed=target.observed[late]))
-    if not kept:
-        raise ExperimentError(
-            f"no target has data after experiment.last_year={last_year}; allowed: a last_year before the data end"
-        )
-    total = sum(t.weight for t in kept)
-    return [dataclasses.replace(t, weight=t.weight / total) for t in kept]
+def under(params: Params, rule: str) -> Params:
+    """``params`` under the alignment rule ``rule``."""
+    return dataclasses.replace(params, params=dataclasses.replace(params.params, alignment_rule=rule))
 
 
-def accepted_counts(losses: dict[str, np.ndarray], fraction: float) -> dict[str, int]:
-    """Each rule's number of points at or below the pooled ``fraction`` quantile of all rules' losses."""
-    threshold = float(np.quantile(np.concatenate(list(losses.values())), fraction))
-    return {rule: int(np.sum(values <= threshold)) for rule, values in losses.items()}
+@dataclasses.dataclass(frozen=True)
+class RuleFit:
+    """One rule's result of a joint calibration: its probability and its posterior."""
+
+    probability: float
+    generation: int  # the generation its posterior comes from (the last one in which it was alive)
+    temperature: float
+    particles: int
+    draws: pd.DataFrame  # equally weighted draws: parameters, discrepancies, log_likelihood
 
 
-def model_probabilities(losses: dict[str, np.ndarray], fraction: float) -> dict[str, float]:
-    """ABC rejection model choice: each rule's share of the points below the pooled ``fraction`` quantile.
-
-    Rules have equal prior probability; the shares are divided by each rule's number of points,
-    so unequal designs are allowed.
-    """
-    counts = accepted_counts(losses, fraction)
-    rates = {rule: counts[rule] / len(values) for rule, values in losses.items()}
-    total = sum(rates.values())
-    return {rule: rate / total for rule, rate in rates.items()}
-
-
-def draw_shares(ex: Experiment, params: Params, start: int, end: int) -> np.ndarray:
-    """The drivers' Shapley shares of Japan's shift for ``params`` (mean values over the seeds)."""
-    drivers = registry.names()
-    runs = coalition_params(params, list(range(2 ** len(drivers))), drivers)
-    values = coalition_values(ex.tables_many(runs), ex.seeds, start, end, ("china_wants_gap",))[..., 0]  # (R, 2^k)
-    phi = attribution.shapley(values, len(drivers)).mean(axis=0)
-    total = phi.sum()
-    return phi / total if total != 0 else np.full(len(registry.names()), np.nan)
-
-
-def by_theory_block(rule: str, graded: dict[str, Any], probability: float, accepted: int) -> dict[str, Any]:
-    """A rule's ``by_theory`` entry: its grade, its model probability and how its draws were chosen.
-
-    Its draws are its ``verdict_draws`` lowest losses, not the points accepted by model choice; a rule
-    with model probability 0 (no point below the pooled threshold) is marked so: its grade is that of
-    points the evidence rejects, and it has no weight in the averaged verdict.
-    """
-    block: dict[str, Any] = {
-        "n_draws": graded["n_distinct_draws"],
-        "model_probability": probability,
-        "accepted_at_model_choice": accepted,
-        "definitions": {"narrow": graded},
+def fit_columns(fit: RuleFit) -> dict[str, Any]:
+    """A rule's posterior in ``scores.csv``: where it comes from and how well its draws fit."""
+    return {
+        "generation": fit.generation,
+        "temperature": fit.temperature,
+        "particles": fit.particles,
+        "log_likelihood_median": float(fit.draws["log_likelihood"].median()),
+        "log_likelihood_max": float(fit.draws["log_likelihood"].max()),
     }
-    if probability == 0:
-        block["rejected_by_model_choice"] = True
-        block["note"] = (
-            f"{rule}: no point below the model-choice threshold (probability 0); its grade is of its own "
-            "lowest-loss points, which the evidence rejects, and has no weight in the averaged verdict"
+
+
+def summary(fit: RuleFit) -> dict[str, Any]:
+    """A rule's fit without its draws (for the JSON outputs)."""
+    return {k: v for k, v in dataclasses.asdict(fit).items() if k != "draws"} | {"draws": len(fit.draws)}
+
+
+def model_probabilities(history: pyabc.History, rules: Sequence[str]) -> pd.DataFrame:
+    """Every generation's model probabilities and temperature: t, temperature, one column per rule."""
+    table = history.get_model_probabilities().reindex(columns=range(len(rules))).fillna(0.0)
+    table.columns = list(rules)
+    pops = history.get_all_populations().set_index("t")
+    return table.assign(temperature=pops.loc[table.index, "epsilon"].to_numpy()).reset_index()
+
+
+def rule_fits(history: pyabc.History, rules: Sequence[str], n_draws: int, seed: int) -> dict[str, RuleFit]:
+    """Each rule's model probability (last generation) and posterior draws (last generation in which it is
+    alive); a rule without a particle in any generation has no entry."""
+    table = model_probabilities(history, rules)
+    last = table.iloc[-1]
+    fits = {}
+    for m, rule in enumerate(rules):
+        alive = table[table[rule] > 0]
+        if alive.empty:
+            continue
+        row = alive.iloc[-1]
+        population = last_population(history, m, int(row["t"]))
+        fits[rule] = RuleFit(
+            probability=float(last[rule]),
+            generation=int(row["t"]),
+            temperature=float(row["temperature"]),
+            particles=len(population),
+            draws=resample(population, n_draws, seed),
         )
-    return block
+    return fits
 
 
-def theory_shares_figure(china_shares: pd.DataFrame, probabilities: dict[str, float], majority: float) -> Figure:
-    """China's share of Japan's shift under each rule and averaged over them (``china_shares.csv``)."""
-    figure = Figure(figsize=(7.5, 3.6), layout="constrained")
-    ax = figure.add_subplot()
-    labels = list(dict.fromkeys(china_shares["sample"]))
-    samples = [china_shares.loc[china_shares["sample"] == k, "china_share"].to_numpy() for k in labels]
-    ax.boxplot(samples, orientation="horizontal", whis=(5, 95), showfliers=False)
-    for row, values in enumerate(samples, start=1):
-        ax.plot(values, np.full(len(values), row), "|", color="0.4", alpha=0.5)
-    ax.set_yticks(range(1, len(labels) + 1))
-    ax.set_yticklabels([f"{k}\n(P = {probabilities[k]:.2f})" if k in probabilities else k for k in labels])
-    ax.axvline(majority, color="firebrick", linestyle="--", linewidth=1, label=f"C0 threshold ({majority:g})")
-    ax.set_xlabel("China's coercion: share of the change in Japan's China-wants gap (1)")
-    ax.set_title("China's share by theory of alignment (boxes: 50%, whiskers: 90%)")
-    ax.legend(loc="lower right", fontsize=8)
-    return figure
+def calibrate_rules(
+    ex: Experiment, rules: Sequence[str], priors: Mapping[str, Sequence[Prior]], last_year: int, prefix: str
+) -> tuple[pyabc.History, dict[str, Any]]:
+    """The joint calibration of ``rules`` (ABC model choice) to ``last_year`` with the ``prefix`` settings."""
+    seed = int(ex.cfg.seed)
+    settings = settings_of(ex.options, prefix, seed)
+    base = with_values(ex.params, {"run.end_year": last_year})
+    fingerprint = {
+        "model_version": store.model_version(),
+        "data": data_hashes(),
+        "rules": list(rules),
+        "priors": {r: [[p.key, p.low, p.high] for p in priors[r]] for r in rules},
+        "settings": settings.__dict__,
+        "last_year": last_year,
+    }
+    models = [(under(base, r), list(priors[r])) for r in rules]
+    history, info = run_smc(
+        *models[0],
+        load_targets(last_year),
+        settings,
+        ex.folder / f"abc_rules_{last_year}.db",
+        fingerprint,
+        label=f"rules to {last_year}",
+        rivals=models[1:],
+    )
+    if history.max_t < 0:
+        raise ExperimentError(
+            f"the joint calibration to {last_year} stored no generation ({info['ended']}); allowed: settings under "
+            f"which its first generation completes (more experiment.{prefix}max_points, a smaller population)"
+        )
+    ex.runs_done += info["points_simulated_this_session"] * settings.seeds
+    return history, info
+
+
+def write_rule_posterior(
+    out: Path, rule: str, keys: Sequence[str], fit: RuleFit, provenance: dict[str, Any]
+) -> dict[str, Any]:
+    """``posterior_<rule>.json`` and ``calibrated_<rule>.yaml`` in ``out``; returns the file's provenance."""
+    observation = [c for c in fit.draws.columns if c.startswith(DISCREPANCY_PREFIX)]
+    own = provenance | {
+        "model_probability": fit.probability,
+        "generation": fit.generation,
+        "temperature": fit.temperature,
+        "particles": fit.particles,
+        "draws": len(fit.draws),
+    }
+    payload = {
+        "alignment_rule": rule,  # sim/posterior.py and q2 refuse it for another rule
+        "keys": list(keys),
+        "samples": fit.draws[list(keys)].to_numpy().tolist(),
+        "losses": (-fit.draws["log_likelihood"]).to_numpy().tolist(),
+        "observation": {"keys": observation, "samples": fit.draws[observation].to_numpy().tolist()},
+        "provenance": own,
+    }
+    store.write_text(out / f"posterior_{rule}.json", json.dumps(payload, indent=1) + "\n")
+    best = fit.draws.iloc[int(np.argmax(fit.draws["log_likelihood"].to_numpy()))]
+    header = (
+        f"# {rule}: the posterior draw of highest likelihood of `python -m experiments.theories` ({own['date']}):\n"
+        f"# {METHOD}; generation {fit.generation}, temperature {fit.temperature:.3g}, model probability "
+        f"{fit.probability:.3f}; model version {own['model_version']}; the draws: posterior_{rule}.json.\n"
+        f"#   python -m sim params=calibrated_{rule}\n"
+        f"alignment_rule: {rule}  # calibrated under this rule: selects it; another rule is refused\n"
+    )
+    store.write_text(out / f"calibrated_{rule}.yaml", header + _yaml(_nested({k: best[k] for k in keys})) + "\n")
+    return own
+
+
+def validate_rules(
+    ex: Experiment, rules: Sequence[str], priors: Mapping[str, Sequence[Prior]], last_year: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Rolling-origin validation of every rule: forecasts (rule column), model probabilities per origin, facts."""
+    seed, n_draws = int(ex.cfg.seed), int(ex.options["origin_predictive_draws"])
+    forecasts, tables, facts = [], [], {}
+    for origin in (int(o) for o in ex.options["origins"]):
+        history, info = calibrate_rules(ex, rules, priors, origin, "origin_")
+        fits = rule_fits(history, rules, n_draws, seed)
+        tables.append(model_probabilities(history, rules).assign(calibration=f"to {origin}"))
+        facts[str(origin)] = info | {"rules": {r: summary(f) for r, f in fits.items()}}
+        for rule, fit in fits.items():  # a rule never accepted at this origin has no forecast
+            base = under(with_values(ex.params, {"run.end_year": last_year}), rule)
+            bands = predictive(ex, base, priors[rule], fit.draws, origin, seed)
+            forecasts.append(score_forecasts(bands, origin, last_year).assign(rule=rule))
+    return pd.concat(forecasts, ignore_index=True), pd.concat(tables, ignore_index=True), facts
 
 
 def run(ex: Experiment) -> dict[str, Any]:
-    """Calibrate every rule, compare them, grade C0 under each and averaged."""
+    """Calibrate the rules together, validate each out of sample, ship their posteriors and probabilities."""
     opts = ex.options
     rules = [str(r) for r in opts["rules"]]
-    bad = [r for r in rules if r not in ALIGNMENT_RULES]
-    if bad or not rules:
-        raise ExperimentError(f"experiment.rules={rules}; allowed: a non-empty subset of {list(ALIGNMENT_RULES)}")
-    last_year, holdout_end = int(opts["last_year"]), int(opts["holdout_end"])
-    start, end = int(opts["from_year"]), int(opts["to_year"])
-    if not ex.params.run.start_year < last_year < holdout_end or not ex.params.run.start_year <= start < end:
+    if sorted(set(rules)) != sorted(rules) or not set(rules) <= set(ALIGNMENT_RULES) or len(rules) < 2:
         raise ExperimentError(
-            f"experiment.last_year={last_year}, holdout_end={holdout_end}, from_year={start}, to_year={end}; "
-            "allowed: start_year < last_year < holdout_end and start_year <= from_year < to_year"
+            f"experiment.rules={rules}; allowed: two or more distinct rules of {list(ALIGNMENT_RULES)}"
         )
-    base = with_values(ex.params, {"run.end_year": max(holdout_end, end)})
-    priors = rule_priors(list(ex.cfg.priors.ranges), dict(opts["rule_priors"]), rules, base)
-    targets, late = load_targets(last_year), holdout_targets(load_targets(holdout_end), last_year)
-    n_samples, draws, workers = (int(opts[k]) for k in ("n_samples", "verdict_draws", "workers"))
+    last_year = int(opts["last_year"])
+    origins = [int(o) for o in opts["origins"]]
+    if not ex.params.run.start_year < last_year <= ex.params.run.end_year or any(
+        not ex.params.run.start_year + 2 <= o < last_year for o in origins
+    ):
+        raise ExperimentError(
+            f"experiment.last_year={last_year}, origins={origins}; allowed: last_year in "
+            f"{ex.params.run.start_year + 1}..{ex.params.run.end_year} and origins from "
+            f"{ex.params.run.start_year + 2} to last_year - 1"
+        )
+    priors = rule_priors(list(ex.cfg.priors.ranges), dict(opts["rule_priors"]), rules, ex.params)
     seed = int(ex.cfg.seed)
-    if not 1 <= draws <= n_samples:
-        raise ExperimentError(f"experiment.verdict_draws={draws}; allowed: 1..experiment.n_samples ({n_samples})")
-    thresholds = verdict.Thresholds.from_config(dict(opts["verdict"]))
-    minimum = int(opts["min_distinct_draws"])
 
-    design_rows, losses, oos, accepted, shares, best = [], {}, {}, {}, {}, {}
-    for rule in rules:
-        rule_base = dataclasses.replace(base, params=dataclasses.replace(base.params, alignment_rule=rule))
-        points = latin_hypercube(priors[rule], n_samples, seed)
-        params_list = [point_params(rule_base, priors[rule], point) for point in points]
-        runs = evaluate(functools.partial(run_tables, seed=seed), params_list, workers)
-        ex.runs_done += len(runs)
-        losses[rule] = np.array([loss(tables, targets) for tables in runs])
-        oos[rule] = np.array([loss(tables, late) for tables in runs])
-        order = np.argsort(losses[rule], kind="stable")
-        accepted[rule] = order[:draws]
-        best[rule] = dict(zip([p.key for p in priors[rule]], points[order[0]].tolist(), strict=True))
-        frame = pd.DataFrame(points, columns=[p.key for p in priors[rule]])
-        design_rows.append(frame.assign(rule=rule, loss=losses[rule], loss_out_of_sample=oos[rule]))
-        shares[rule] = np.stack([draw_shares(ex, params_list[k], start, end) for k in accepted[rule]])
-
-    fraction = float(opts["accept_fraction"])
-    probabilities = model_probabilities(losses, fraction)
-    checks = {str(f): model_probabilities(losses, float(f)) for f in opts["accept_fractions_check"]}
-    at_threshold = accepted_counts(losses, fraction)
-    drivers = list(registry.names())
-    graded = {
-        rule: flag_small_sample(verdict.grade_definition(shares[rule], drivers, CHINA, thresholds), draws, minimum)
-        for rule in rules
-    }
-    by_theory = {rule: by_theory_block(rule, graded[rule], probabilities[rule], at_threshold[rule]) for rule in rules}
-    for rule in rules:
-        by_theory[rule]["calibrated"] = best[rule]
-    mixture, distinct = averaged_sample(shares, probabilities, int(opts["averaged_sample"]), seed)
-    pooled = verdict.grade_definition(mixture, drivers, CHINA, thresholds)
-    # the distinct draws are the evidence; the mixture only resamples them
-    pooled = {**pooled, "n_draws": distinct, "n_mixture_resamples": pooled["n_draws"]}
-    averaged = flag_small_sample(pooled, distinct, minimum)
-    scores = pd.DataFrame(
-        {
-            "rule": rules,
-            "model_probability": [probabilities[r] for r in rules],
-            "loss_in_sample_best": [float(losses[r].min()) for r in rules],
-            "loss_in_sample_accepted_mean": [float(losses[r][accepted[r]].mean()) for r in rules],
-            "loss_out_of_sample_best": [float(oos[r][accepted[r][0]]) for r in rules],
-            "loss_out_of_sample_accepted_mean": [float(oos[r][accepted[r]].mean()) for r in rules],
-            "china_share_median": [graded[r]["china_share"]["median"] for r in rules],
-            "p_china_share_above_half": [graded[r]["p_china_share_above_half"] for r in rules],
-            "grade": [graded[r]["grade"] for r in rules],
-        }
-    )
-    ex.write_csv("design", pd.concat(design_rows, ignore_index=True))
-    ex.write_csv("scores", scores)
-    ex.write_csv(
-        "model_probabilities",
-        pd.DataFrame(
-            [
-                {"accept_fraction": float(f), "rule": r, "probability": p}
-                for f, ps in [(fraction, probabilities), *((float(k), v) for k, v in checks.items())]
-                for r, p in ps.items()
-            ]
-        ),
-    )
-    ex.write_csv(
-        "shares",
-        pd.concat([pd.DataFrame(shares[r], columns=drivers).assign(rule=r) for r in rules], ignore_index=True),
-    )
+    history, info = calibrate_rules(ex, rules, priors, last_year, "")
+    fits = rule_fits(history, rules, int(opts["posterior_draws"]), seed)
+    generations = model_probabilities(history, rules).assign(calibration=f"to {last_year}")
+    forecasts, origin_tables, origin_facts = validate_rules(ex, rules, priors, last_year)
+    probabilities = {r: float(generations[r].iloc[-1]) for r in rules}
     provenance = {
         "method": METHOD,
         "date": dt.date.today().isoformat(),
         "model_version": store.model_version(),
-        "n_samples_per_rule": n_samples,
-        "accept_fraction": fraction,
+        "git_revision": store.git_revision(),
+        "data_files_sha256": data_hashes(),
+        "seed": seed,
         "last_year": last_year,
-        "holdout_years": [last_year + 1, holdout_end],
-        "verdict_window": [start, end],
-        "seeds_per_verdict_draw": len(ex.seeds),
+        "rule_prior": "uniform",
         "priors": {r: [dataclasses.asdict(p) for p in priors[r]] for r in rules},
+        "discrepancy_priors": [dataclasses.asdict(p) for p in discrepancy_priors(load_targets(last_year))],
+        "simulations": info["points_counted"] * info["seeds_per_point"],
+        "losses_are": "negative log-likelihood of the data under the observation model",
+        **info,
     }
-    extra = {"by_theory": by_theory, "model_probabilities": probabilities, "provenance": provenance}
-    document = verdict.verdict_document({"narrow": averaged}, thresholds, "posterior", distinct, extra)
-    document["n_mixture_resamples"] = len(mixture)
-    document["definitions_note"] = (
-        "definitions: the verdict averaged over the rules (a mixture of their posterior draws, weighted by "
-        "model_probabilities); by_theory: each rule's own"
+    validation = {r: validation_summary(forecasts[forecasts["rule"] == r]) for r in dict.fromkeys(forecasts["rule"])}
+    at_origin = origin_tables.groupby("calibration").last()
+    scores = pd.DataFrame(
+        [
+            {"rule": r, "model_probability": probabilities[r]}
+            | (fit_columns(fits[r]) if r in fits else {})
+            | {f"probability_{c.replace(' ', '_')}": float(at_origin.loc[c, r]) for c in at_origin.index}
+            | ({k: validation[r][k] for k in OUT_OF_SAMPLE} if r in validation else {})
+            for r in rules
+        ]
     )
-    ex.write_json("verdict", document)
-    ex.write_json(
-        "theories",
-        {
-            **extra,
-            "averaged": averaged,
-            "thresholds": dataclasses.asdict(thresholds),
-            "model_probabilities_by_threshold": checks,
-            "scores": scores.to_dict(orient="records"),
-        },
-    )
-    china = drivers.index(CHINA)
-    china_shares = pd.concat(
-        [pd.DataFrame({"sample": r, "china_share": shares[r][:, china]}) for r in rules]
-        + [pd.DataFrame({"sample": "model-averaged", "china_share": mixture[:, china]})],
-        ignore_index=True,
-    )
-    ex.write_csv("china_shares", china_shares)
-    ex.save_figure(theory_shares_figure(china_shares, probabilities, thresholds.majority_share), "theory_shares")
+    ex.write_csv("model_probabilities", pd.concat([generations, origin_tables], ignore_index=True))
+    ex.write_csv("scores", scores)
+    ex.write_csv("forecasts", forecasts)
+    document = {
+        "model_probabilities": probabilities,
+        "provenance": provenance,
+        "validation": validation,
+        "origins": origin_facts,
+        "scores": scores.to_dict(orient="records"),
+    }
+    ex.write_json("theories", document)
     if opts.get("params_out"):
         out = Path(str(opts["params_out"]))
-        for rule in rules:
-            header = (
-                f"# {rule}: the best point of `python -m experiments.theories` ({provenance['date']}): "
-                f"{n_samples} points, loss {losses[rule].min():.4f}; model version {provenance['model_version']}.\n"
-                f"#   python -m sim params=calibrated_{rule}\n"
-                f"alignment_rule: {rule}  # calibrated under this rule: selects it; another rule is refused\n"
-            )
-            store.write_text(out / f"calibrated_{rule}.yaml", header + _yaml(_nested(best[rule])) + "\n")
+        files = {r: write_rule_posterior(out, r, [p.key for p in priors[r]], fits[r], provenance) for r in fits}
+        for rule in set(rules) - set(fits):  # never accepted: no posterior, and none of an earlier run left behind
+            for stale in (out / f"posterior_{rule}.json", out / f"calibrated_{rule}.yaml"):
+                stale.unlink(missing_ok=True)
+        shipped = {
+            "model_probabilities": probabilities,
+            "provenance": provenance | {"posteriors": {r: f"posterior_{r}.json" for r in files}},
+            "out_of_sample": {r: {k: validation[r][k] for k in OUT_OF_SAMPLE} for r in validation},
+        }
+        store.write_text(out / "model_probabilities.json", json.dumps(shipped, indent=1, default=float) + "\n")
     return {
         "model_probabilities": {r: round(p, 3) for r, p in probabilities.items()},
-        "by_theory": {r: graded[r]["grade"] for r in rules},
-        "averaged": averaged["grade"],
+        "final_temperature": info["final_temperature"],
+        "simulations": provenance["simulations"],
+        "beats_persistence_share": {r: v["beats_persistence_share"] for r, v in validation.items()},
     }
 
 

@@ -1,4 +1,4 @@
-"""experiments/theories.py: model choice, holdout split, priors per rule, mixture, and an end-to-end run."""
+"""Rival theories: priors per rule, ABC model choice (experiments/theories.py), C0 under each rule, the report."""
 
 from __future__ import annotations
 
@@ -8,31 +8,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyabc
 import pytest
 import yaml
-from helpers import compose_params, run_module
+from helpers import REPO_ROOT, compose_params, run_module
 
-from experiments import report, theories, theory_verdicts
-from experiments.calibrate import run_tables
+from experiments import report, theories, theory_verdicts, verdict
+from experiments.abc_smc import OrderedBatchSampler
 from experiments.common import ExperimentError
-from experiments.targets import load_targets, loss
-from sim.params import ALIGNMENT_RULES, Params, with_values
-
-
-def test_model_probabilities_are_each_rules_share_below_the_pooled_threshold() -> None:
-    losses = {"a": np.array([1.0, 2.0, 3.0, 4.0]), "b": np.array([5.0, 6.0, 7.0, 8.0])}
-    assert theories.model_probabilities(losses, 0.5) == {"a": 1.0, "b": 0.0}
-    mixed = {"a": np.array([1.0, 10.0]), "b": np.array([2.0, 3.0, 11.0, 12.0])}
-    # threshold: the 0.5 quantile of the six pooled losses (6.5): a accepts 1 of 2, b 2 of 4 -> equal rates
-    assert theories.model_probabilities(mixed, 0.5) == pytest.approx({"a": 0.5, "b": 0.5})
-
-
-def test_holdout_targets_keep_the_later_years_with_weights_summing_to_one() -> None:
-    late = theories.holdout_targets(load_targets(2021), 2020)
-    assert late and all(np.all(t.years == 2021) for t in late)
-    assert sum(t.weight for t in late) == pytest.approx(1.0)
-    with pytest.raises(ExperimentError, match="last_year=2021"):
-        theories.holdout_targets(load_targets(2021), 2021)
+from sim import drivers as registry
+from sim.params import ALIGNMENT_RULES, with_values
+from sim.posterior import load_posterior
 
 
 def test_each_rule_samples_the_shared_priors_and_only_its_own_parameters() -> None:
@@ -52,6 +38,42 @@ def test_each_rule_samples_the_shared_priors_and_only_its_own_parameters() -> No
     assert keys["balance_of_power"] == ["params.perception.intent_gain"]
     with pytest.raises(ExperimentError, match="walt"):
         theories.rule_priors(shared, {"walt": []}, ["landscape"], base)
+
+
+def _near(par: dict[str, float]) -> dict[str, float]:
+    return {"y": par["mu"] + np.random.normal(0.0, 0.3)}  # noqa: NPY002 (pyabc seeds the global generator)
+
+
+def _far(par: dict[str, float]) -> dict[str, float]:
+    return {"y": par["mu"] + 6.0 + np.random.normal(0.0, 0.3)}  # noqa: NPY002
+
+
+def test_model_choice_gives_each_rules_probability_and_its_posterior_from_its_last_generation_alive(
+    tmp_path: Path,
+) -> None:
+    """Two toy models of y = 0, one of which cannot produce it: pyabc's model choice kills it; its posterior is
+    taken from the last generation in which it was alive, its probability is that of the last generation."""
+    prior = pyabc.Distribution(mu=pyabc.RV("uniform", -2.0, 4.0))
+    abc = pyabc.ABCSMC(
+        [_near, _far],
+        [prior, prior],
+        pyabc.PNormDistance(p=2),
+        population_size=30,
+        eps=pyabc.ListEpsilon([7.0, 3.0, 1.0]),
+        sampler=OrderedBatchSampler(1, seed=4),
+    )
+    abc.new(f"sqlite:///{tmp_path / 'toy.db'}", {"y": 0.0})
+    history = abc.run(max_nr_populations=3)
+    table = theories.model_probabilities(history, ["near", "far"])
+    assert list(table["t"]) == [0, 1, 2] and list(table["temperature"]) == [7.0, 3.0, 1.0]
+    np.testing.assert_allclose(table[["near", "far"]].sum(axis=1), 1.0)
+    assert table["far"].iloc[0] > 0 and table["far"].iloc[-1] == 0.0  # alive at first, then rejected
+    fits = theories.rule_fits(history, ["near", "far"], 50, seed=1)
+    assert fits["near"].probability == 1.0 and fits["near"].generation == 2 and len(fits["near"].draws) == 50
+    alive = int(table.loc[table["far"] > 0, "t"].max())
+    assert fits["far"].probability == 0.0 and fits["far"].generation == alive
+    assert fits["far"].temperature == table.loc[alive, "temperature"] and fits["far"].particles > 0
+    assert abs(float(fits["near"].draws["mu"].mean())) < 1.0  # its posterior moved towards the data
 
 
 def test_averaged_sample_mixes_the_rules_by_probability() -> None:
@@ -74,64 +96,6 @@ def test_a_mixture_of_four_draws_counts_four_and_is_flagged_below_the_minimum() 
     )
     assert flagged["n_distinct_draws"] == 4
     assert theory_verdicts.flag_small_sample(graded, 10, 10)["grade"] == "supported"
-
-
-def test_a_rule_of_probability_zero_is_marked_in_by_theory() -> None:
-    losses = {"a": np.array([1.0, 2.0, 3.0, 4.0]), "b": np.array([5.0, 6.0, 7.0, 8.0])}
-    counts = theories.accepted_counts(losses, 0.5)
-    assert counts == {"a": 4, "b": 0}
-    graded = theory_verdicts.flag_small_sample({"grade": "supported"}, 20, 10)
-    rejected = theories.by_theory_block("b", graded, 0.0, counts["b"])
-    assert rejected["rejected_by_model_choice"] and "probability 0" in rejected["note"]
-    kept = theories.by_theory_block("a", graded, 1.0, counts["a"])
-    assert "rejected_by_model_choice" not in kept and kept["accepted_at_model_choice"] == 4 and kept["n_draws"] == 20
-
-
-@pytest.mark.slow
-def test_end_to_end_run_writes_by_theory_and_model_probabilities(tmp_path: Path) -> None:
-    out, params_out = tmp_path / "theories", tmp_path / "params"
-    done = run_module(
-        "experiments.theories",
-        f"experiment.out={out}",
-        f"experiment.params_out={params_out}",
-        "experiment.rules=[balance_of_threat,balance_of_power]",
-        "experiment.n_samples=3",
-        "experiment.verdict_draws=1",
-        "experiment.workers=1",
-        "experiment.averaged_sample=50",
-        "replicates=1",
-    )
-    assert done.returncode == 0, done.stderr
-    verdict = json.loads((out / "verdict.json").read_text())
-    assert set(verdict["by_theory"]) == {"balance_of_threat", "balance_of_power"}
-    assert sum(verdict["model_probabilities"].values()) == pytest.approx(1.0)
-    assert verdict["definitions"]["narrow"]["grade"] in ("supported", "contradicted", "undetermined")
-    for rule in ("balance_of_threat", "balance_of_power"):
-        block = verdict["by_theory"][rule]["definitions"]["narrow"]
-        assert 0.0 <= block["p_china_share_above_half"] <= 1.0
-        calibrated: dict[str, Any] = yaml.safe_load((params_out / f"calibrated_{rule}.yaml").read_text())
-        assert calibrated.pop("alignment_rule") == rule  # the file selects the rule it was calibrated under
-        flat = {f"params.{group}.{k}": v for group, values in calibrated.items() for k, v in values.items()}
-        with_values(compose_params([f"alignment_rule={rule}"]), flat)  # every key names a parameter in range
-    design = pd.read_csv(out / "design.csv")
-    assert len(design) == 6 and design["loss_out_of_sample"].notna().all()
-    assert "params.balance_of_power.gain" in design and "params.landscape.gain" not in design
-    section = report.theories_html(report.read_experiment(out, "theories"), {})
-    assert "Does the verdict depend on the theory?" in section
-
-
-@pytest.mark.parametrize("rule", ALIGNMENT_RULES)
-def test_shipped_calibration_of_each_rule_selects_its_rule_and_fits_better_than_the_defaults(rule: str) -> None:
-    """``params=calibrated_<rule>`` alone runs under its rule, and on the calibration targets (data to 2020,
-    the experiment's seed) its point has a lower loss than the rule's default parameters."""
-    calibrated = compose_params([f"params=calibrated_{rule}"])
-    assert calibrated.params.alignment_rule == rule
-    targets = load_targets(2020)
-
-    def fit(params: Params) -> float:
-        return loss(run_tables(with_values(params, {"run.end_year": 2020}), seed=2024), targets)
-
-    assert fit(calibrated) < fit(compose_params([f"alignment_rule={rule}"]))
 
 
 # --- C0 under every theory in q2's verdict.json (experiments/theory_verdicts.py) -------------------
@@ -217,3 +181,67 @@ def test_q2_grades_c0_under_every_rule_from_the_shipped_posteriors(tmp_path: Pat
         *common,
     )
     assert wrong.returncode == 2 and "calibrated under alignment_rule=landscape" in wrong.stderr
+
+
+@pytest.mark.parametrize("rule", ALIGNMENT_RULES)
+def test_the_shipped_posterior_of_each_rule_is_of_its_rule(rule: str) -> None:
+    """``posterior_<rule>.json`` is calibrated under its rule, names parameters in range, and
+    ``params=calibrated_<rule>`` selects the rule; the model probabilities sum to one over the rules."""
+    posterior = load_posterior(f"configs/params/posterior_{rule}.json")
+    assert posterior.alignment_rule == rule and len(posterior.samples) >= 10
+    params = compose_params([f"params=calibrated_{rule}"])
+    assert params.params.alignment_rule == rule
+    posterior.params(params, 0)  # every key names a parameter, every value in its range
+    shipped = json.loads((REPO_ROOT / "configs/params/model_probabilities.json").read_text())
+    assert set(shipped["model_probabilities"]) == set(ALIGNMENT_RULES)
+    assert sum(shipped["model_probabilities"].values()) == pytest.approx(1.0)
+    assert shipped["provenance"]["posteriors"][rule] == f"posterior_{rule}.json"
+
+
+@pytest.mark.slow
+def test_end_to_end_model_choice_ships_posteriors_probabilities_and_scores(tmp_path: Path) -> None:
+    out, params_out = tmp_path / "theories", tmp_path / "params"
+    done = run_module(
+        "experiments.theories",
+        f"experiment.out={out}",
+        f"experiment.params_out={params_out}",
+        "experiment.rules=[balance_of_threat,balance_of_power]",
+        "experiment.population=4",
+        "experiment.generations=1",
+        "experiment.max_points=30",
+        "experiment.seeds=1",
+        "experiment.origins=[2018]",
+        "experiment.origin_population=2",
+        "experiment.origin_generations=1",
+        "experiment.origin_max_points=30",
+        "experiment.origin_predictive_draws=2",
+        "experiment.predictive_seeds=1",
+        "experiment.posterior_draws=5",
+        "experiment.workers=1",
+    )
+    assert done.returncode == 0, done.stderr
+    shipped = json.loads((params_out / "model_probabilities.json").read_text())
+    probabilities = shipped["model_probabilities"]
+    assert set(probabilities) == {"balance_of_threat", "balance_of_power"}
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+    assert shipped["provenance"]["final_temperature"] >= 1.0 and shipped["provenance"]["simulations"] > 0
+    scores = pd.read_csv(out / "scores.csv")
+    for rule in (r for r, p in probabilities.items() if p > 0):
+        posterior = load_posterior(str(params_out / f"posterior_{rule}.json"))
+        assert posterior.alignment_rule == rule and len(posterior.samples) == 5
+        assert "params.landscape.gain" not in posterior.keys
+        calibrated: dict[str, Any] = yaml.safe_load((params_out / f"calibrated_{rule}.yaml").read_text())
+        assert calibrated.pop("alignment_rule") == rule  # the file selects the rule it was calibrated under
+        flat = {f"params.{group}.{k}": v for group, values in calibrated.items() for k, v in values.items()}
+        with_values(compose_params([f"alignment_rule={rule}"]), flat)  # every key names a parameter in range
+    assert set(scores["rule"]) == set(probabilities) and "probability_to_2018" in scores
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert set(forecasts["origin"]) == {2018} and forecasts["model_abs_error"].notna().all()
+    # the report's section: the grades from q2's by_theory, the out-of-sample scores from this run
+    drivers = registry.names()
+    shares = np.random.default_rng(1).dirichlet(np.ones(len(drivers)), 20)
+    graded = verdict.grade_definition(shares, drivers, "china_coercion", verdict.Thresholds())
+    by_theory = {rule: {"model_probability": p, "definitions": {"narrow": graded}} for rule, p in probabilities.items()}
+    q2 = {"verdict.json": {"by_theory": by_theory, "model_averaged": {"definitions": {"narrow": graded}}}}
+    section = report.theories_html(q2, report.read_experiment(out, "theories"), {})
+    assert "Does the verdict depend on the theory?" in section and "beats persistence" in section
