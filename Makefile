@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DASHBOARD_STAMP := $(VENV)/.installed-dashboard
 EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment patterns
 
-.PHONY: help install run report test test-fast lint format clean dashboard bench fuzz calibrate experiments $(EXPERIMENTS)
+.PHONY: help install run report test test-fast lint format clean dashboard bench fuzz calibrate theories experiments $(EXPERIMENTS)
 .DEFAULT_GOAL := help
 
 # `make run` passes overrides to `python -m sim` through ARGS; a bare `make run scenario=...` would
@@ -75,6 +75,9 @@ fuzz: $(STAMP)  ## 2,000 random parameter sets over the declared ranges: every r
 
 calibrate: $(STAMP)  ## ABC-SMC calibration, predictive checks, rolling-origin validation, projections (resumes if killed)
 	$(BIN)/python -m experiments.calibrate
+
+theories: $(STAMP)  ## the three alignment rules calibrated together (ABC model choice), scored out of sample; ships their posteriors
+	$(BIN)/python -m experiments.theories experiment.params_out=configs/params
 
 $(EXPERIMENTS): $(STAMP)
 	$(BIN)/python -m experiments.$@
