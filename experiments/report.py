@@ -619,7 +619,7 @@ def theories_html(q2: Mapping[str, Any], theories: Mapping[str, Any] | None, fig
             continue
         grades[rule] = narrow["grade"]
         stale = " (stale posterior)" if block.get("posterior", {}).get("stale") else ""
-        scored = scores is not None and rule in scores.index
+        scored = scores.loc[rule] if scores is not None and rule in scores.index else None
         rows.append(
             [
                 esc(rule),
@@ -627,8 +627,8 @@ def theories_html(q2: Mapping[str, Any], theories: Mapping[str, Any] | None, fig
                 num(narrow["china_share"]["median"], 2),
                 num(narrow["p_china_share_above_half"], 2),
                 esc(narrow["grade"]) + esc(stale),
-                num(scores.loc[rule, "beats_persistence_share"], 2) if scored else "-",
-                num(scores.loc[rule, "mae_model"], 3) if scored else "-",
+                num(scored["beats_persistence_share"], 2) if scored is not None else "-",
+                num(scored["mae_model"], 3) if scored is not None else "-",
             ]
         )
     if len(set(grades.values())) == 1:
