@@ -322,6 +322,31 @@ def check_sweep(config: DictConfig, jobs: list[list[str]]) -> None:
             sys.exit(EXIT_BAD_INPUT)
 
 
+def keep_ctrl_c_from_workers() -> bool:
+    """Let Ctrl-C stop the sweep from this process alone, not in each joblib worker as well.
+
+    A terminal's Ctrl-C goes to every process of its foreground group, and workers still
+    importing at the start of a sweep printed a KeyboardInterrupt traceback each. A process
+    started by a thread inherits that thread's signal mask, so SIGINT is blocked in the main
+    thread (hence in the workers and threads it starts) and left open in one idle thread started
+    just before, where the kernel delivers it; Python still raises KeyboardInterrupt in the main
+    thread, and joblib stops the workers. The resource trackers of multiprocessing and loky are
+    started first: starting one unblocks SIGINT in the calling thread. Returns False (nothing
+    changed) outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    from multiprocessing import resource_tracker
+
+    from joblib.externals.loky.backend import resource_tracker as loky_resource_tracker
+
+    resource_tracker.ensure_running()
+    loky_resource_tracker.ensure_running()
+    threading.Thread(target=threading.Event().wait, name="receives Ctrl-C", daemon=True).start()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return True
+
+
 class SweepJobs(Callback):
     """Check every job of a sweep before launching any; then show the jobs done as a progress bar.
 
@@ -335,6 +360,7 @@ class SweepJobs(Callback):
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._ctrl_c_blocked = False
 
     def __getstate__(self) -> dict[str, Any]:
         """Nothing: launchers pickle the callbacks to their workers, which do not watch."""
@@ -351,12 +377,16 @@ class SweepJobs(Callback):
         _INTERRUPTED["kept"] = f"the complete jobs in {sweep_dir} (a job is complete when its folder has meta.json)"
         self._watcher = threading.Thread(target=self._watch, args=(sweep_dir, len(jobs)), daemon=True)
         self._watcher.start()
+        if "joblib" in str(config.hydra.launcher.get("_target_", "")):
+            self._ctrl_c_blocked = keep_ctrl_c_from_workers()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        """Stop watching (the bar ends with its last count)."""
+        """Stop watching (the bar ends with its last count); Ctrl-C reaches the main thread again."""
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join()
+        if self._ctrl_c_blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def _watch(self, sweep_dir: Path, total: int) -> None:
         with progress.bar(total=total, desc=f"sweep {sweep_dir.name}", unit="job") as jobs:

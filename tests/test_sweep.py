@@ -131,12 +131,20 @@ def _cmdline(pid: int) -> str:
 
 
 @pytest.mark.parametrize(
-    ("signum", "to_group"),
-    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
-    ids=["SIGTERM", "SIGINT", "ctrl-c"],
+    ("signum", "to_group", "after_a_job"),
+    [
+        (signal.SIGTERM, False, True),
+        (signal.SIGINT, False, True),
+        (signal.SIGINT, True, True),
+        (signal.SIGINT, True, False),
+    ],
+    ids=["SIGTERM", "SIGINT", "ctrl-c", "ctrl-c-while-workers-start"],
 )
-def test_a_signal_stops_the_sweep_and_its_workers_with_one_line(tmp_path: Path, signum: int, to_group: bool) -> None:
-    """A signal to the launcher alone (``kill``, a scheduler), or Ctrl-C (the terminal's whole process group)."""
+def test_a_signal_stops_the_sweep_and_its_workers_with_one_line(
+    tmp_path: Path, signum: int, to_group: bool, after_a_job: bool
+) -> None:
+    """A signal to the launcher alone (``kill``, a scheduler), or Ctrl-C (the terminal's whole process group),
+    once a job is done or while the workers are still starting."""
     command = [sys.executable, "-m", "sim", "-m", "seed=1,2,3,4,5,6,7,8", "replicates=100", "tables=[outcomes]"]
     command += [f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.launcher.n_jobs=2"]
     launcher = subprocess.Popen(
@@ -150,7 +158,7 @@ def test_a_signal_stops_the_sweep_and_its_workers_with_one_line(tmp_path: Path, 
             time.sleep(0.5)
         assert len(workers) == 2, "the joblib workers never started"
         helpers = _children(launcher.pid)
-        while time.monotonic() < deadline and not list((tmp_path / "sweep").glob("*/meta.json")):
+        while after_a_job and time.monotonic() < deadline and not list((tmp_path / "sweep").glob("*/meta.json")):
             time.sleep(0.2)  # a job done: the workers have run whole jobs (a killed one used to leak a semaphore)
         if to_group:
             os.killpg(launcher.pid, signum)
@@ -161,6 +169,7 @@ def test_a_signal_stops_the_sweep_and_its_workers_with_one_line(tmp_path: Path, 
         # One line says what was kept, and it is the last: no warning of leaked semaphores follows.
         assert stderr.strip().splitlines()[-1].startswith("interrupted: the complete jobs"), stderr
         assert "run the same command again to resume" in stderr and "leaked" not in stderr, stderr
+        assert "Traceback" not in stderr, stderr  # workers still importing used to print theirs
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(_cmdline(p) for p in helpers):
             time.sleep(0.5)
