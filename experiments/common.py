@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import logging
+import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,12 +37,13 @@ from omegaconf import DictConfig, OmegaConf
 from experiments.draws import DrawPlan, draws_from_config
 from experiments.sampling import evaluate
 from sim import cli, plots, progress, store
+from sim.batch import batch_key
 from sim.callbacks import register_resolvers
 from sim.config import CONFIG_DIR, check_scenario_not_overridden, job_options, params_from_config, register_schema
-from sim.ensemble import chunk_tables, simulate_many
+from sim.ensemble import DEFAULT_CHUNK, Start, chunk_tables, simulate_runs
 from sim.inputs import DataFileError, build_inputs
 from sim.params import DriverKnob, Params, params_digest, with_values
-from sim.records import run_id_for
+from sim.records import Trajectory, arrow_tables, run_id_for
 from sim.runs import replicate_seeds, resolve_engine, run_tables
 
 log = logging.getLogger("experiments")
@@ -134,9 +137,15 @@ class Experiment:
     started: float = field(default_factory=time.perf_counter)
     runs_done: int = 0
     runs_cached: int = 0
+    composed: dict[str, Params] = field(default_factory=dict)  # scenario_params by scenario
 
     def scenario_params(self, scenario: str) -> Params:
-        """The parameters of ``scenario`` with this experiment's overrides (composed by Hydra)."""
+        """The parameters of ``scenario`` with this experiment's overrides (composed by Hydra once per scenario)."""
+        if scenario not in self.composed:
+            self.composed[scenario] = self._compose(scenario)
+        return self.composed[scenario]
+
+    def _compose(self, scenario: str) -> Params:
         overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith(("scenario=", "experiment"))]
         cfg = hydra.compose(config_name="config", overrides=[*overrides, f"scenario={scenario}"])
         params = params_from_config(cfg)
@@ -217,31 +226,51 @@ class Experiment:
         return [{name: pd.read_parquet(path) for name, path in p.items()} for p in paths]
 
     def _draw_tables(self, params_list: Sequence[Params], names: tuple[str, ...]) -> list[dict[str, pd.DataFrame]]:
+        """:meth:`tables_many` over posterior draws: each draw's tables cached in one file per table.
+
+        A draw's file is keyed by the digests of ``params_list``, the draw's values and seeds (the
+        draw's parameter sets are a function of these), so that the thousands of drawn sets are
+        digested once, by the engine that runs them. Within a draw, a run is told from the others
+        by its scenario name and seed (:func:`run_key`): sets with the same name must be the same.
+        """
         assert self.plan is not None
-        jobs, files = [], []
+        digests = [params_digest(p) for p in params_list]
+        first_of: dict[str, int] = {}
+        same_as = []
+        for k, p in enumerate(params_list):
+            j = first_of.setdefault(p.scenario.name, k)
+            if digests[j] != digests[k]:
+                raise ExperimentError(
+                    f"two parameter sets of {self.name} share the scenario name {p.scenario.name!r}; allowed: "
+                    "one name per parameter set"
+                )
+            same_as.append(j)
+        distinct = sorted(set(same_as))
+        unique = [params_list[k] for k in distinct]
+        pending, files = [], []
         for draw in self.plan.draws:
-            drawn = draw.apply(params_list)
-            digest = hashlib.sha256(
-                json.dumps([[params_digest(p) for p in drawn], list(draw.seeds), list(names)]).encode()
-            ).hexdigest()[:20]
+            key = json.dumps([[digests[k] for k in distinct], sorted(draw.values.items()), list(draw.seeds), names])
+            digest = hashlib.sha256(key.encode()).hexdigest()[:20]
             paths = {name: self.folder / RUNS_FOLDER / f"draw-{digest}.{name}.parquet" for name in names}
-            ids = [[run_id_for(p, s) for s in draw.seeds] for p in drawn]
-            files.append((paths, ids))
+            files.append(paths)
             if not self._cached(paths):
-                jobs.append(DrawJob(drawn, list(draw.seeds), names, paths))
-        workers = int(self.options.get("workers", 1))
-        evaluate(run_draw_job, jobs, workers, desc=f"{self.name}: parameter draws", unit="draw")
-        runs_per_draw = len(params_list) * len(self.plan.draws[0].seeds)
-        self.runs_done += len(jobs) * runs_per_draw
-        self.runs_cached += (len(files) - len(jobs)) * runs_per_draw
-        parts: list[dict[str, list[pd.DataFrame]]] = [{name: [] for name in names} for _ in params_list]
-        for paths, ids in files:
-            for name, path in paths.items():
-                frame = pd.read_parquet(path)
-                by_run = dict(tuple(frame.groupby("run_id", sort=False)))
-                for k, run_ids in enumerate(ids):
-                    parts[k][name].extend(by_run[r] for r in run_ids)
-        return [{name: pd.concat(frames, ignore_index=True) for name, frames in part.items()} for part in parts]
+                pending.append(DrawRuns(draw.apply(unique), list(draw.seeds), paths))
+        workers = max(1, int(self.options.get("workers", 1)))
+        # A few jobs per worker (balance), each of many draws (the engine runs a job's draws side by side).
+        size = max(1, math.ceil(len(pending) / (DRAW_JOBS_PER_WORKER * workers)))
+        jobs = [DrawJob(pending[k : k + size], names) for k in range(0, len(pending), size)]
+        evaluate(run_draw_job, jobs, workers, desc=f"{self.name}: parameter draws ({size} a job)", unit="job")
+        runs_per_draw = len(unique) * len(self.plan.draws[0].seeds)
+        self.runs_done += len(pending) * runs_per_draw
+        self.runs_cached += (len(files) - len(pending)) * runs_per_draw
+        set_of = {run_key(p, seed): k for k, p in enumerate(unique) for seed in self.plan.seeds}
+        by_set: list[dict[str, pd.DataFrame]] = [{} for _ in unique]
+        for name in names:
+            frame = pd.concat([pd.read_parquet(paths[name]) for paths in files], ignore_index=True)
+            owner = owners(frame, set_of)
+            for k in range(len(unique)):
+                by_set[k][name] = frame[owner == k].reset_index(drop=True)
+        return [by_set[distinct.index(same_as[k])] for k in range(len(params_list))]
 
     def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
         """Write an output table ``<folder>/<name>.csv`` atomically."""
@@ -341,42 +370,88 @@ def setup(name: str, cfg: DictConfig) -> Experiment:
     return Experiment(name, cfg, params, plan.seeds, folder, experiment_options, plan)
 
 
+DRAW_JOBS_PER_WORKER = 4
+
+
 @dataclass(frozen=True)
-class DrawJob:
+class DrawRuns:
     """The runs of one posterior draw: every parameter set for every seed, and the files of their tables."""
 
     params_list: list[Params]
     seeds: list[int]
-    names: tuple[str, ...]
     paths: dict[str, Path]
 
 
+@dataclass(frozen=True)
+class DrawJob:
+    """Some draws run together in one process, and the tables they record."""
+
+    draws: list[DrawRuns]
+    names: tuple[str, ...]
+
+
+def run_pairs(runs: Sequence[tuple[Params, int]], names: tuple[str, ...] = ()) -> Iterator[Trajectory]:
+    """Trajectories of the runs ``(parameter set, seed)``, in order, in batches of at most ``DEFAULT_CHUNK`` runs.
+
+    Consecutive runs that can share a batch (:func:`sim.batch.batch_key`) are spun up all
+    together once (:meth:`sim.ensemble.Start.of_points`: the spin-up of many parameter points
+    vectorised), then simulated chunk by chunk from that start. ``names`` says which tables the
+    caller will build (dyads and actions are recorded only if named).
+    """
+    digests: dict[int, str] = {}
+    keep = {"keep_dyads": "dyads" in names, "keep_actions": "actions" in names}
+    for _, grouped in itertools.groupby(runs, key=lambda run: batch_key(run[0])):
+        group = list(grouped)
+        start = Start.of_points([p for p, _ in group])
+        for first in range(0, len(group), DEFAULT_CHUNK):
+            block = group[first : first + DEFAULT_CHUNK]
+            yield simulate_runs([p for p, _ in block], [s for _, s in block], start=start, digests=digests, **keep)
+
+
 def run_draw_job(job: DrawJob) -> None:
-    """Run one draw's parameter sets (side by side where they can be) and write its tables, one file each."""
-    groups: list[list[Params]] = []
-    for params in job.params_list:
-        group = next((g for g in groups if _batchable(g[0], params)), None)
-        if group is None:
-            groups.append([params])
-        else:
-            group.append(params)
-    parts = [simulate_many(group, job.seeds, names=job.names) for group in groups]
-    for name in job.names:
-        cache_table(job.paths[name], pd.concat([part[name] for part in parts], ignore_index=True))
+    """Run the draws' parameter sets side by side and write each draw's tables, one file each.
+
+    Parameter points, counterfactuals and seeds share batches (:func:`run_pairs`); runs that
+    can share one (:func:`sim.batch.batch_key`) are put next to each other first.
+    """
+    keys = [[batch_key(p) for p in draw.params_list] for draw in job.draws]
+    runs = [
+        (p, seed)
+        for key in dict.fromkeys(k for draw_keys in keys for k in draw_keys)
+        for draw, draw_keys in zip(job.draws, keys, strict=True)
+        for p, k in zip(draw.params_list, draw_keys, strict=True)
+        if k == key
+        for seed in draw.seeds
+    ]
+    parts: dict[str, list[pa.Table]] = {name: [] for name in job.names}
+    for traj in run_pairs(runs, job.names):
+        threshold = job.draws[0].params_list[0].params.outcome.action_log_threshold
+        for name, table in arrow_tables(traj, threshold, job.names).items():
+            parts[name].append(table)
+    draw_of = {run_key(p, seed): d for d, draw in enumerate(job.draws) for p in draw.params_list for seed in draw.seeds}
+    for name, tables in parts.items():
+        frame = pa.concat_tables(tables).to_pandas()
+        owner = owners(frame, draw_of)
+        for d, draw in enumerate(job.draws):
+            cache_table(draw.paths[name], frame[owner == d].reset_index(drop=True))
+
+
+def run_key(params: Params, seed: int) -> str:
+    """What a run id (:func:`sim.records.run_id_for`) says before its digest: the scenario name and the seed."""
+    return f"{params.scenario.name}-s{seed}"
+
+
+def owners(frame: pd.DataFrame, owner_of: Mapping[str, int]) -> np.ndarray:
+    """``owner_of[run_key]`` of every row of ``frame`` (:func:`run_key` read from its run id once per run)."""
+    run_ids = pd.Categorical(frame["run_id"])
+    keys = [str(c).rsplit("-", 1)[0] for c in run_ids.categories]  # the digest (hex) ends the id
+    return np.array([owner_of[k] for k in keys], dtype=np.int64)[run_ids.codes]
 
 
 def cache_table(path: Path, frame: pd.DataFrame) -> None:
     """Write a cached table, then its sha256 (last: a table without one is not trusted)."""
     store.write_table(path, frame)
     store.write_text(path.with_suffix(CHECKSUM_SUFFIX), store.file_sha256(path) + "\n")
-
-
-def _batchable(first: Params, other: Params) -> bool:
-    """True if the ensemble engine can run ``first`` and ``other`` side by side (they differ in drivers only)."""
-    return (
-        replace(other, drivers=first.drivers, scenario=first.scenario) == first
-        and other.scenario.events == first.scenario.events
-    )
 
 
 def check_years(years: Sequence[int], params: Params, key: str) -> list[int]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,10 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 from experiments import attribution, verdict
-from experiments.common import Experiment, ExperimentError, check_years, entry_point
-from experiments.q2_driver_shares import coalition_params, coalition_values
+from experiments.common import Experiment, ExperimentError, check_years, entry_point, run_pairs
+from experiments.q2_driver_shares import coalition_params
 from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
 from sim import drivers as registry
-from sim.ensemble import simulate_many
-from sim.model import run_id_for
 from sim.params import Params
 from sim.plots_calibration import morris_figure, robustness_figure, sobol_figure
 from sim.posterior import load_posterior, posterior_path
@@ -51,24 +49,43 @@ OUTPUTS = ("gap_change", "china_share")
 
 def shapley_point(params: Params, seed: int, start: int, end: int, majority: float) -> dict[str, float]:
     """Japan's gap change, every driver's Shapley share, and whether C0 (narrow) holds, for one run of ``params``."""
+    return shapley_points([params], seed, start, end, majority)[0]
+
+
+def shapley_points(
+    points: Sequence[Params], seed: int, start: int, end: int, majority: float
+) -> list[dict[str, float]]:
+    """:func:`shapley_point` of every parameter set of ``points``, their 2^k coalitions run side by side.
+
+    Points and coalitions share the engine's batches, the points spun up together
+    (:func:`experiments.common.run_pairs`); the gap is read from the trajectories (no tables).
+    """
     drivers = registry.names()
     k = len(drivers)
-    runs = coalition_params(params, list(range(2**k)), drivers)
-    outcomes = simulate_many(runs, [seed], names=("outcomes",))["outcomes"]
-    by_run = dict(tuple(outcomes.groupby("run_id")))
-    per_coalition = [{"outcomes": by_run[run_id_for(p, seed)]} for p in runs]
-    values = coalition_values(per_coalition, [seed], start, end, ("china_wants_gap",))[0, :, 0]  # (2^k,)
+    runs = [(c, seed) for p in points for c in coalition_params(p, list(range(2**k)), drivers)]
+    parts = []
+    for traj in run_pairs(runs):
+        gap = traj.outcomes["china_wants_gap"]  # (T, R)
+        first, last = traj.year == start, traj.year == end
+        if not (first.any() and last.any()):
+            raise ExperimentError(f"a coalition's run lacks year {start} or {end} in its outcomes")
+        parts.append(gap[last].mean(axis=0) - gap[first].mean(axis=0))
+    values = np.concatenate(parts)
+    values = values.reshape(len(points), 2**k)  # (points, 2^k), masks in order
     phi = attribution.shapley(values, k)
-    total = float(values[-1] - values[0])
-    shares = phi / total if total != 0 else np.full(len(phi), np.nan)
     narrow = verdict.definition("narrow", drivers, {d: registry.spec(d).owner for d in drivers})
-    out = {
-        "gap_change": float(values[-1]),
-        "total_change": total,
-        "c0_holds": float(verdict.holds_at_point(shares, phi, narrow, majority)),
-    }
-    out.update({f"share_{d}": float(s) for d, s in zip(drivers, shares, strict=True)})
-    out["china_share"] = out["share_china_coercion"]
+    out = []
+    for point_values, point_phi in zip(values, phi, strict=True):
+        total = float(point_values[-1] - point_values[0])
+        shares = point_phi / total if total != 0 else np.full(k, np.nan)
+        row = {
+            "gap_change": float(point_values[-1]),
+            "total_change": total,
+            "c0_holds": float(verdict.holds_at_point(shares, point_phi, narrow, majority)),
+        }
+        row.update({f"share_{d}": float(s) for d, s in zip(drivers, shares, strict=True)})
+        row["china_share"] = row["share_china_coercion"]
+        out.append(row)
     return out
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -40,13 +41,15 @@ from matplotlib.figure import Figure
 
 from experiments.common import Experiment, ExperimentError, check_years, ending_in, entry_point
 from experiments.figures import tradeoff_figure
-from experiments.q3_sensitivity import shapley_point
+from experiments.q3_sensitivity import shapley_points
 from experiments.sampling import Prior, evaluate, latin_hypercube, load_priors, point_params
+from sim import drivers as registry
 from sim.params import parameter_table
 
 NAME = "scenario_discovery"
 BOX_STATS = ("coverage", "density", "mass", "res_dim")
 MAX_CONDITIONS = 4  # a sentence a reader can hold in mind
+BLOCKS_PER_WORKER = 6  # blocks of points per worker: progress and balance against batch size
 logging.getLogger("EMA").setLevel(logging.WARNING)
 
 
@@ -242,13 +245,15 @@ def run(ex: Experiment) -> dict[str, Any]:
     majority = float(ex.options["majority_share"])
     priors = load_priors(list(ex.cfg.priors.ranges), ex.params)
     space = latin_hypercube(priors, n_points, int(ex.cfg.seed) + 2)
-    function = functools.partial(shapley_point, seed=int(ex.cfg.seed), start=start, end=end, majority=majority)
-    results = pd.DataFrame(
-        evaluate(
-            function, [point_params(ending_in(ex.params, end), priors, p) for p in space], int(ex.options["workers"])
-        )
-    )
-    ex.runs_done += 32 * n_points
+    function = functools.partial(shapley_points, seed=int(ex.cfg.seed), start=start, end=end, majority=majority)
+    points = [point_params(ending_in(ex.params, end), priors, p) for p in space]
+    workers = max(1, int(ex.options["workers"]))
+    # Blocks of points, a few per worker: the engine runs a block's points and coalitions side by side.
+    size = math.ceil(n_points / (BLOCKS_PER_WORKER * workers))
+    blocks = [points[k : k + size] for k in range(0, n_points, size)]
+    found = evaluate(function, blocks, workers, desc=f"{NAME}: points ({size} a block)", unit="block")
+    results = pd.DataFrame([row for block in found for row in block])
+    ex.runs_done += 2 ** len(registry.names()) * n_points
     x = pd.DataFrame(space, columns=[p.key for p in priors])
     share = results["china_share"].to_numpy()
     finite = np.isfinite(share)

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.common import switched_off
+from experiments.common import run_key, switched_off
 from experiments.draws import DrawPlan, per_draw_mean, plan_draws
 from sim.params import Params
+from sim.records import run_id_for
 from sim.runs import replicate_seeds
 
 KEYS = ["params.perception.intent_gain", "params.alignment.balancing_gain"]
@@ -73,3 +74,10 @@ def test_per_draw_mean_groups_runs_by_their_draw(tmp_path: Path) -> None:
     plan = plan_draws("posterior", 2, 2, 1, 5, posterior_file(tmp_path, [[0.7, 2.5]]))
     values = np.array([1.0, 3.0, 10.0, 20.0])
     np.testing.assert_allclose(per_draw_mean(values, plan.seeds, plan), [2.0, 15.0])
+
+
+def test_a_run_is_told_by_its_scenario_name_and_seed_before_its_digest(baseline_params: Params) -> None:
+    """experiments.common.owners reads run_key from the run id: the two must agree."""
+    assert run_id_for(baseline_params, 123).rsplit("-", 1)[0] == run_key(baseline_params, 123)
+    named = switched_off(baseline_params, ["china_coercion"], "drivers-0111")
+    assert run_id_for(named, 9).rsplit("-", 1)[0] == run_key(named, 9) == "drivers-0111-s9"

@@ -195,21 +195,22 @@ def test_a_folder_of_another_model_version_is_refused_and_kept(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_an_interrupted_experiment_finishes_what_is_missing(tmp_path: Path) -> None:
-    first = experiment("q5_asean_alignment", tmp_path, *FAST)
+    three = ("experiment.draws=3",)  # each draw runs both scenarios side by side, its tables in its own files
+    first = experiment("q5_asean_alignment", tmp_path, *three)
     assert first.returncode == 0, first.stderr
     table = pd.read_csv(tmp_path / "classification.csv")
     first_draw = sorted((tmp_path / "runs").glob("draw-*.states.parquet"))[0].name.split(".")[0]
     for path in (tmp_path / "runs").glob(f"{first_draw}.*"):  # as if interrupted before this draw's tables
         path.unlink()
-    # A cached table with one flipped bit is not trusted: its run is redone too.
+    # A cached table with one flipped bit is not trusted: its draw is redone too.
     corrupt = sorted((tmp_path / "runs").glob("draw-*.states.parquet"))[0]
     data = bytearray(corrupt.read_bytes())
     data[len(data) // 2] ^= 0x01
     corrupt.write_bytes(bytes(data))
     (tmp_path / "classification.csv").unlink()
-    second = experiment("q5_asean_alignment", tmp_path, *FAST)
+    second = experiment("q5_asean_alignment", tmp_path, *three)
     assert second.returncode == 0, second.stderr
     assert f"{corrupt} does not match its recorded sha256" in second.stdout + second.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["runs_simulated"] == 2 and meta["runs_from_cache"] == 2  # two draws of one scenario each
+    assert meta["runs_simulated"] == 4 and meta["runs_from_cache"] == 2  # two draws redone (2 scenarios each), one kept
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "classification.csv"), table)
