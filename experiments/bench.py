@@ -9,6 +9,13 @@ Prints a table and writes ``results/bench/bench.json`` with
 - ``turn_loop_runs_per_s``: the ensemble's turn loop alone (one chunk of runs, no recording);
 - ``shapley_seconds_per_parameter_set``: one Shapley step of q3 (32 coalitions of one parameter
   set and seed, simulated and post-processed to the drivers' shares);
+- ``points_alone_per_s``, ``points_batched_per_s``, ``points_speedup``: parameter points per
+  second (one core) of a calibration-like workload: ``points`` points of a Latin hypercube over
+  the default priors (``configs/priors/default.yaml``), each run for ``points_seeds`` seeds to
+  states and outcomes trajectories (spin-up included), one point at a time
+  (``simulate_chunk``) and side by side (``simulate_points``); the same points and seeds in this
+  process, each of ``repeats`` rounds timing both back to back (medians; ``points_speedup`` the
+  median of the rounds' ratios);
 - ``cli_help_seconds``: wall time of ``python -m sim --help`` in a fresh interpreter (median);
 - ``scaling_seconds_per_turn``: seconds per turn (one run, one core) for 16 to 2,048 actors (the
   five powers plus synthetic states spread over the globe), ``scaling_exponent`` (least-squares
@@ -34,7 +41,7 @@ Prints a table and writes ``results/bench/bench.json`` with
   slows every figure; the ratios measured in one round are the robust ones), ``cores``.
 
 Figures are measured, never asserted: tests do not time anything. Options (``key=value``):
-``mesa_runs=4 ensemble_runs=1000 repeats=3 sweep_runs=10000 workers=2 scaling_turns=12
+``mesa_runs=4 ensemble_runs=1000 repeats=3 points=100 points_seeds=2 sweep_runs=10000 workers=2 scaling_turns=12
 scaling_max=2048 cli_repeats=5 single_job_replicates=2000 verdict_draws=200 make_run=1 out=results/bench``.
 """
 
@@ -63,7 +70,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim import dynamics  # noqa: E402
-from sim.ensemble import DEFAULT_CHUNK, Start, draw_noise, stream_ensemble  # noqa: E402
+from sim.ensemble import DEFAULT_CHUNK, Start, draw_noise, simulate_chunk, simulate_points, stream_ensemble  # noqa: E402
 from sim.initial import pick_runs  # noqa: E402
 from sim.inputs import DATA_DIR  # noqa: E402
 from sim.params import ActorParams, Params, RunParams  # noqa: E402
@@ -74,6 +81,8 @@ DEFAULTS = {
     "mesa_runs": 4,
     "ensemble_runs": 1000,
     "repeats": 3,
+    "points": 100,
+    "points_seeds": 2,
     "sweep_runs": 10000,
     "workers": 2,
     "scaling_turns": 12,
@@ -143,6 +152,44 @@ def turn_loop_runs_per_s(runs: int = DEFAULT_CHUNK) -> float:
     for turn in range(1, inputs.n_turns):
         state, _, _ = advance(state, anchors, inputs, params.params, turn, noise[turn])
     return runs / (time.perf_counter() - started)
+
+
+def prior_points(n_points: int) -> list[Params]:
+    """``n_points`` parameter points of a Latin hypercube (seed 0) over the default priors."""
+    import yaml
+
+    from experiments.sampling import latin_hypercube, load_priors, point_params
+
+    base = Params()
+    ranges = yaml.safe_load((REPO_ROOT / "configs" / "priors" / "default.yaml").read_text(encoding="utf-8"))["ranges"]
+    priors = load_priors(ranges, base)
+    return [point_params(base, priors, values) for values in latin_hypercube(priors, n_points, 0)]
+
+
+def points_per_s(points: list[Params], seeds_per_point: int) -> tuple[float, float]:
+    """Parameter points per second, one at a time and side by side (same points and seeds, trajectories only)."""
+    seeds = [[1000 + k * seeds_per_point + j for j in range(seeds_per_point)] for k in range(len(points))]
+    started = time.perf_counter()
+    for point, point_seeds in zip(points, seeds, strict=True):
+        simulate_chunk(point, point_seeds, keep_dyads=False, keep_actions=False)
+    alone = len(points) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in simulate_points(points, seeds):
+        pass
+    return alone, len(points) / (time.perf_counter() - started)
+
+
+def parameter_points(n_points: int, seeds_per_point: int, repeats: int) -> dict[str, object]:
+    """The ``points_*`` figures: medians over ``repeats`` rounds of :func:`points_per_s`."""
+    points = prior_points(n_points)
+    rounds = [points_per_s(points, seeds_per_point) for _ in range(repeats)]
+    return {
+        "points_n": n_points,
+        "points_seeds_per_point": seeds_per_point,
+        "points_alone_per_s": round(statistics.median(a for a, _ in rounds), 2),
+        "points_batched_per_s": round(statistics.median(b for _, b in rounds), 2),
+        "points_speedup": round(statistics.median(b / a for a, b in rounds), 1),
+    }
 
 
 def shapley_seconds() -> float:
@@ -346,6 +393,7 @@ def main(argv: list[str]) -> dict[str, object]:
     figures["shapley_seconds_per_parameter_set"] = round(
         statistics.median(shapley_seconds() for _ in range(opt["repeats"])), 3
     )
+    figures.update(parameter_points(opt["points"], opt["points_seeds"], opt["repeats"]))
     figures["cli_help_seconds"] = round(cli_help_seconds(opt["cli_repeats"]), 3)
     figures.update(scaling(opt["scaling_turns"], opt["scaling_max"]))
     with tempfile.TemporaryDirectory() as tmp:
@@ -391,6 +439,12 @@ def report(figures: dict[str, object]) -> str:
         ("speedup (same process, median of rounds)", f"{figures['speedup']:.1f}"),
         ("ensemble turn loop, runs/s", f"{figures['turn_loop_runs_per_s']:.1f}"),
         ("Shapley step per parameter set, s", f"{figures['shapley_seconds_per_parameter_set']:.3f}"),
+        (
+            f"parameter points/s, {figures['points_n']} x {figures['points_seeds_per_point']} seeds, alone",
+            f"{figures['points_alone_per_s']:.2f}",
+        ),
+        ("parameter points/s, side by side", f"{figures['points_batched_per_s']:.2f}"),
+        ("parameter points speedup (same process)", f"{figures['points_speedup']:.1f}"),
         ("python -m sim --help, s", f"{figures['cli_help_seconds']:.3f}"),
     ]
     per_turn = figures["scaling_seconds_per_turn"]

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from sim import drivers as registry
 from sim.batch import SHARED, batch_key, batch_model_params
-from sim.initial import initial_points, pick_runs
+from sim.initial import initial_points, join_runs, pick_runs
 from sim.inputs import RunInputs, build_inputs, with_run_knobs
 from sim.params import ModelParams, Params, params_digest
 from sim.records import TABLES, Recorder, Trajectory, arrow_tables, run_id_for
@@ -81,10 +81,17 @@ class Start:
         return cls(first, inputs or build_inputs(first), state, anchors, models)
 
     def with_points(self, params_list: Sequence[Params]) -> Start:
-        """This start (its inputs) for the points of ``params_list``, each spun up anew (same batch key)."""
+        """This start (its inputs) for the points of ``params_list`` (same batch key); only new points are spun up."""
         models = tuple(dict.fromkeys(p.params for p in params_list))
-        state, anchors = initial_points([replace(self.params, params=m) for m in models])
-        return replace(self, state=state, anchors=anchors, models=models)
+        known = {m: k for k, m in enumerate(self.models)}
+        new = [m for m in models if m not in known]
+        state, anchors = self.state, self.anchors
+        if new:
+            new_state, new_anchors = initial_points([replace(self.params, params=m) for m in new])
+            state, anchors = join_runs(state, new_state), join_runs(anchors, new_anchors)
+            known.update({m: len(self.models) + j for j, m in enumerate(new)})
+        rows = np.array([known[m] for m in models])
+        return replace(self, state=pick_runs(state, rows), anchors=pick_runs(anchors, rows), models=models)
 
     def rows(self, params_list: Sequence[Params]) -> np.ndarray:
         """The row of ``state`` and ``anchors`` of each parameter set's point.

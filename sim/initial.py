@@ -181,3 +181,8 @@ def spin_up(state: State, inputs: RunInputs, model: ModelParams, run: RunParams)
 def pick_runs[B: (State, Anchors)](block: B, runs: np.ndarray) -> B:
     """The runs ``runs`` (indices along the leading axis, repeats allowed) of a state or its anchors."""
     return type(block)(**{k: np.take(v, runs, axis=0) for k, v in vars(block).items()})
+
+
+def join_runs[B: (State, Anchors)](first: B, second: B) -> B:
+    """The runs of ``first`` then those of ``second`` (states or anchors), along the leading axis."""
+    return type(first)(**{k: np.concatenate([v, getattr(second, k)]) for k, v in vars(first).items()})

@@ -18,6 +18,7 @@ from experiments.bench import (
     SCALING_SIZES,
     fibonacci_sphere,
     is_finite,
+    parameter_points,
     parse_options,
     scaling_run,
     synthetic_actor_params,
@@ -64,3 +65,10 @@ def test_every_benchmarked_size_stays_finite(tmp_path: Path) -> None:
         run = scaling_run(n, turns, tmp_path)
         assert run.last.alignment.shape == (1, n)
         assert is_finite(run.last), n
+
+
+def test_parameter_points_figures_are_measured() -> None:
+    figures = parameter_points(3, 1, 1)
+    assert figures["points_n"] == 3 and figures["points_seeds_per_point"] == 1
+    for key in ("points_alone_per_s", "points_batched_per_s", "points_speedup"):
+        assert isinstance(figures[key], float) and figures[key] > 0, key
