@@ -281,6 +281,14 @@ def simulate_points(
 
         for params, traj in zip(candidates, simulate_points(candidates, seeds_per_candidate)):
             stats = summaries(tables(traj, threshold, ("states", "outcomes")), targets)
+
+    pyabc's ``simulate_one`` draws a proposal and simulates it in one closure; a sampler that
+    seeds the global generators per task (``experiments/abc_smc.py``) can batch a round by
+    calling it twice per seed: first with a model that records each proposal (and the seeds it
+    draws) and returns placeholder statistics, then, after one ``simulate_points`` over the
+    recorded proposals, with a model that draws its seeds as before and returns the batched
+    statistics of the same proposal (the same task seed gives the same proposal and leaves the
+    generators in the same state), so the particles are those of the unbatched sampler.
     """
     if len(params_list) != len(seeds):
         raise ValueError(f"{len(params_list)} parameter sets for {len(seeds)} seed lists; allowed: one list per set")
