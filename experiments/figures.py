@@ -15,7 +15,9 @@ from ema_workbench.analysis.scenario_discovery_util import plot_tradeoff
 from matplotlib.figure import Figure
 
 from sim import drivers as registry
-from sim.plots import W_LABELS, styled
+from sim.plots import W_LABELS, interval_bars, styled
+
+INTERVAL_LABEL = "black lines: 90% interval over the draws"
 
 
 def _label(driver: str) -> str:
@@ -80,13 +82,16 @@ def dimension_shares_figure(dimensions: pd.DataFrame) -> Figure:
         sub = dimensions[dimensions["driver"] == driver].set_index("dimension").loc[dims]
         x = np.arange(len(dims)) + (k - (len(drivers) - 1) / 2) * width
         ax.bar(x, sub["share"], width, color=colours(k), label=_label(driver))
-        ax.errorbar(
-            x,
+        interval_bars(
+            ax,
             sub["share"],
-            yerr=[sub["share"] - sub["ci_low"], sub["ci_high"] - sub["share"]],
-            fmt="none",
+            x,
+            sub["ci_low"],
+            sub["ci_high"],
+            horizontal=False,
             color="black",
             lw=0.8,
+            label=INTERVAL_LABEL if k == 0 else None,
         )
     ax.axhline(0.5, color="0.3", ls="--", lw=1)
     ax.axhline(0.0, color="0.3", lw=1)
@@ -111,32 +116,28 @@ def removal_vs_shapley_figure(removal: pd.DataFrame, shapley: pd.DataFrame, year
     by_driver = removal.assign(driver=removal["scenario"].str.removeprefix("no_")).set_index("driver")
     s = shapley.set_index("driver").loc[drivers]
     ax.barh(y - 0.2, s["contribution"], 0.4, color="#d62728", alpha=0.8, label="q2: Shapley contribution (all orders)")
-    ax.errorbar(
+    interval_bars(
+        ax,
         s["contribution"],
         y - 0.2,
-        xerr=[s["contribution"] - s["contribution_ci_low"], s["contribution_ci_high"] - s["contribution"]],
-        fmt="none",
+        s["contribution_ci_low"],
+        s["contribution_ci_high"],
         color="black",
         lw=0.8,
+        label=INTERVAL_LABEL,
     )
     present = [d for d in drivers if d in by_driver.index]
     r = by_driver.loc[present]
     ry = np.array([drivers.index(d) for d in present]) + 0.2
     ax.barh(ry, -r["effect"], 0.4, color="#1f77b4", alpha=0.8, label=f"q1: removing it alone (gap in {year})")
-    ax.errorbar(
-        -r["effect"],
-        ry,
-        xerr=[r["ci_high"] - r["effect"], r["effect"] - r["ci_low"]],
-        fmt="none",
-        color="black",
-        lw=0.8,
-    )
+    # The sign turned (a driver raising the gap counts positive): the interval's ends swap.
+    interval_bars(ax, -r["effect"], ry, -r["ci_high"], -r["ci_low"], color="black", lw=0.8)
     ax.axvline(0.0, color="0.3", lw=1)
     ax.set_yticks(y, [_label(d) for d in drivers])
     ax.invert_yaxis()
     ax.set_xlabel("how much the driver raises Japan's China-wants gap")
     ax.set_title("One driver removed alone (q1) against its average contribution over all orders (q2)")
-    ax.legend(loc="lower right", framealpha=0.9)
+    fig.legend(loc="outside lower center", ncols=3, frameon=False, fontsize="small")
     return fig
 
 

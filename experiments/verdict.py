@@ -161,7 +161,7 @@ def verdict_document(
 
 
 # --------------------------------------------------------------------------------------------
-# Definitions of "Beijing's own behaviour" over the driver registry, and the interval verdict
+# Definitions of "Beijing's own behaviour" over the driver registry, and C0 at one point
 # --------------------------------------------------------------------------------------------
 
 DEFINITIONS = {
@@ -202,60 +202,6 @@ def definition(name: str, drivers: Sequence[str], owner_of: Mapping[str, str]) -
         members = {o: tuple(d for d in drivers if owner_of[d] == o) for o in owners}
         return Definition(name, owners, members, CHINA_OWNER, tuple(o for o in owners if o in SECOND_OWNERS))
     raise ValueError(f"definition {name!r}; allowed: {list(DEFINITIONS)}")
-
-
-def interval_verdict(
-    point_shares: np.ndarray,
-    boot_contrib: np.ndarray,
-    boot_shares: np.ndarray,
-    definition: Definition,
-    majority: float,
-) -> dict[str, Any]:
-    """C0 under one definition from bootstrap draws (rows) of every player's contribution and share.
-
-    ``supported`` is true if every criterion's 95% interval lies above 0 (China's share above
-    ``majority`` and above every other player's; each second player's contribution positive),
-    false if any lies below 0, null otherwise.
-    """
-    players = list(definition.players)
-    c = players.index(definition.china)
-
-    def interval(x: np.ndarray) -> tuple[float, float]:
-        return float(np.quantile(x, 0.025)), float(np.quantile(x, 0.975))
-
-    criteria = {"china_share_above_majority": interval(boot_shares[:, c] - majority)}
-    for k, name in enumerate(players):
-        if k != c:
-            criteria[f"china_share_above_{name}"] = interval(boot_shares[:, c] - boot_shares[:, k])
-    for name in definition.second:
-        criteria[f"{name}_contribution_positive"] = interval(boot_contrib[:, players.index(name)])
-    holds = {k: low > 0 for k, (low, _) in criteria.items()}
-    fails = {k: high < 0 for k, (_, high) in criteria.items()}
-    supported = True if all(holds.values()) else (False if any(fails.values()) else None)
-    second = [players.index(n) for n in definition.second]
-    every = (
-        (boot_shares[:, c] > majority)
-        & np.all(boot_shares[:, [c]] >= boot_shares, axis=1)
-        & np.all(boot_contrib[:, second] > 0, axis=1)
-    )
-    return {
-        "description": DEFINITIONS[definition.name],
-        "players": players,
-        "members": {p: list(m) for p, m in definition.members.items()},
-        "china_player": definition.china,
-        "china_drivers": list(definition.members[definition.china]),
-        "supported": supported,
-        "china_share": float(point_shares[c]),
-        "china_share_interval_95": list(interval(boot_shares[:, c])),
-        "largest_player": players[int(np.argmax(point_shares))],
-        "shares": {p: float(s) for p, s in zip(players, point_shares, strict=True)},
-        "criteria": {
-            k: {"interval_95": [round(lo, 4), round(hi, 4)], "established": holds[k], "rejected": fails[k]}
-            for k, (lo, hi) in criteria.items()
-        },
-        "rule": "true if every criterion's 95% interval lies above 0, false if any lies below 0, else null",
-        "bootstrap_fraction_all_criteria": float(np.mean(every)),
-    }
 
 
 def holds_at_point(shares: np.ndarray, contributions: np.ndarray, definition: Definition, majority: float) -> bool:

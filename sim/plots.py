@@ -108,6 +108,21 @@ def band(frame: pd.DataFrame, column: str, by: Sequence[str] = ("t",)) -> pd.Dat
     return out.reset_index()
 
 
+def interval_bars(
+    ax: Axes, centre: Any, position: Any, low: Any, high: Any, *, horizontal: bool = True, **style: Any
+) -> None:
+    """Error bars from ``low`` to ``high`` around ``centre`` at ``position`` (no marker; ``style`` for matplotlib).
+
+    Horizontal bars (``horizontal=True``) run along x at y = ``position``; vertical ones along y.
+    """
+    centre, low, high = (np.asarray(v, dtype=float) for v in (centre, low, high))
+    error = [centre - low, high - centre]
+    if horizontal:
+        ax.errorbar(centre, position, xerr=error, fmt="none", **style)
+    else:
+        ax.errorbar(position, centre, yerr=error, fmt="none", **style)
+
+
 def _check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -806,11 +821,12 @@ def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, Any]) -> Fi
     y = np.arange(len(shares))
     colours = [registry.colours().get(d, "#8c8c8c") for d in shares["driver"]]
     ax.barh(y, shares["share"], color=colours, alpha=0.85, label="share (mean over runs)", gid="shares")
-    ax.errorbar(
+    interval_bars(
+        ax,
         shares["share"],
         y,
-        xerr=[shares["share"] - shares["ci_low"], shares["ci_high"] - shares["share"]],
-        fmt="none",
+        shares["ci_low"],
+        shares["ci_high"],
         color="black",
         capsize=5,
         elinewidth=1.5,
