@@ -92,7 +92,14 @@ def batchable_fields() -> list[str]:
     return keys
 
 
-BATCHABLE = tuple(batchable_fields())
+BATCHABLE = frozenset(batchable_fields())
+# (group, field) of every field of ModelParams's groups that a batch shares, in declaration order
+_FIXED = tuple(
+    (group, f.name)
+    for group in _groups()
+    for f in dataclasses.fields(getattr(ModelParams(), group))
+    if f"{group}.{f.name}" not in BATCHABLE
+)
 
 
 def batch_key(params: Params) -> Hashable:
@@ -103,12 +110,7 @@ def batch_key(params: Params) -> Hashable:
     :data:`SHARED` fields may not.
     """
     model = params.params
-    fixed = tuple(
-        (f"{group}.{f.name}", getattr(getattr(model, group), f.name))
-        for group in _groups()
-        for f in dataclasses.fields(getattr(model, group))
-        if f"{group}.{f.name}" not in BATCHABLE
-    )
+    fixed = tuple(getattr(getattr(model, group), name) for group, name in _FIXED)
     return (params.run, params.actors, params.scenario.events, model.alignment_rule, fixed)
 
 

@@ -24,7 +24,7 @@ from sim import drivers as registry
 from sim.batch import SHARED, batch_key, batch_model_params
 from sim.initial import initial_points, join_runs, pick_runs
 from sim.inputs import RunInputs, build_inputs, with_run_knobs
-from sim.params import ModelParams, Params, params_digest
+from sim.params import DriverParams, ModelParams, Params, params_digest
 from sim.records import TABLES, Recorder, Trajectory, arrow_tables, run_id_for
 from sim.store import stream_tables
 from sim.turn import N_NOISE, Anchors, State, advance
@@ -77,8 +77,10 @@ class Start:
         """The starts of every distinct parameter point in ``points`` (same :func:`sim.batch.batch_key`)."""
         models = tuple(dict.fromkeys(p.params for p in points))
         first = points[0]
-        state, anchors = initial_points([replace(first, params=m) for m in models])
-        return cls(first, inputs or build_inputs(first), state, anchors, models)
+        inputs = inputs or build_inputs(first)
+        start_inputs = inputs if first.drivers == DriverParams() else None  # the factual inputs: reused
+        state, anchors = initial_points([replace(first, params=m) for m in models], start_inputs)
+        return cls(first, inputs, state, anchors, models)
 
     def with_points(self, params_list: Sequence[Params]) -> Start:
         """This start (its inputs) for the points of ``params_list`` (same batch key); only new points are spun up."""
@@ -87,7 +89,8 @@ class Start:
         new = [m for m in models if m not in known]
         state, anchors = self.state, self.anchors
         if new:
-            new_state, new_anchors = initial_points([replace(self.params, params=m) for m in new])
+            start_inputs = self.inputs if self.params.drivers == DriverParams() else None
+            new_state, new_anchors = initial_points([replace(self.params, params=m) for m in new], start_inputs)
             state, anchors = join_runs(state, new_state), join_runs(anchors, new_anchors)
             known.update({m: len(self.models) + j for j, m in enumerate(new)})
         rows = np.array([known[m] for m in models])

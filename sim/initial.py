@@ -109,16 +109,17 @@ def initial_conditions(params: Params) -> tuple[State, Anchors]:
     return initial_points([params])
 
 
-def initial_points(points: Sequence[Params]) -> tuple[State, Anchors]:
+def initial_points(points: Sequence[Params], inputs: RunInputs | None = None) -> tuple[State, Anchors]:
     """The start of every parameter point in ``points`` side by side (leading axis: one per point).
 
     The points share what :func:`sim.batch.batch_key` names (actors, data, run settings, events)
     and may differ in their behavioural parameters. The spin-up runs them together and freezes
     each point at the quarter it converges, so each gets exactly the start it gets alone
-    (:func:`initial_conditions` is this function for one point).
+    (:func:`initial_conditions` is this function for one point). ``inputs``, if given, are those
+    of the points' factual parameters (every knob at 1), already built.
     """
     params = factual(points[0])
-    inputs = build_inputs(params)
+    inputs = inputs or build_inputs(params)
     model = batch_model_params([p.params for p in points])
     for point in points[1:]:
         check_spending_bounds(inputs, point)

@@ -31,7 +31,7 @@ def perturbed(base: Params, seed: int) -> Params:
     rng = np.random.default_rng(seed)
     defaults = ModelParams()
     values = {}
-    for key in BATCHABLE:
+    for key in sorted(BATCHABLE):
         group, name = key.split(".")
         default = getattr(getattr(defaults, group), name)
         field = next(f for f in dataclasses.fields(getattr(defaults, group)) if f.name == name)
