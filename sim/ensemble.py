@@ -30,6 +30,7 @@ from sim.store import stream_tables
 from sim.turn import N_NOISE, Anchors, State, advance
 
 DEFAULT_CHUNK = 250  # runs per batch: ~0.3 MB of working memory a run, throughput flat from ~100
+SPINUP_POINTS = 1000  # parameter points spun up side by side at most: ~0.1 MB of working memory each
 
 
 def draw_noise(seeds: Sequence[int], n_turns: int, n_actors: int) -> np.ndarray:
@@ -240,17 +241,20 @@ def _batches(
 ) -> Iterator[tuple[Trajectory, float]]:
     """Each block simulated side by side: its trajectory and the action-log threshold of its tables.
 
-    A block's points are spun up once (a later block reuses the start while it holds every
-    point it needs); the inputs are built once per run of blocks that share a batch key.
+    The points of consecutive blocks that share a batch key are spun up together, up to
+    :data:`SPINUP_POINTS` at a time (one spin-up, whose last quarters compute only the slowest
+    points, instead of one per chunk); the inputs are built once per run of such blocks.
     """
+    blocks = list(blocks)
+    keys = [batch_key(block[0][0]) for block in blocks]
     start: Start | None = None
     digests: dict[int, str] = {}
-    for block in blocks:
+    for k, block in enumerate(blocks):
         params_list = [p for p, _ in block]
-        if start is None or batch_key(start.params) != batch_key(params_list[0]):
-            start = Start.of_points(params_list)
-        elif not set(p.params for p in params_list) <= set(start.models):
-            start = start.with_points(params_list)
+        if start is None or batch_key(start.params) != keys[k]:
+            start = Start.of_points(_points_ahead(blocks, keys, k))
+        elif not {p.params for p in params_list} <= set(start.models):
+            start = start.with_points(_points_ahead(blocks, keys, k))
         traj = simulate_runs(
             params_list,
             [s for _, s in block],
@@ -260,6 +264,23 @@ def _batches(
             digests=digests,
         )
         yield traj, params_list[0].params.outcome.action_log_threshold
+
+
+def _points_ahead(blocks: Sequence[list[tuple[Params, int]]], keys: Sequence[Hashable], first: int) -> list[Params]:
+    """One parameter set per distinct point of ``blocks[first]`` and of the next blocks of its key.
+
+    Whole blocks, while the points so far are fewer than :data:`SPINUP_POINTS`.
+    """
+    points: dict[ModelParams, Params] = {}
+    seen: set[int] = set()  # ids of the points met (a point usually repeats, once per seed)
+    for block, key in zip(blocks[first:], keys[first:], strict=True):
+        if key != keys[first] or len(points) >= SPINUP_POINTS:
+            break
+        for params, _ in block:
+            if id(params.params) not in seen:
+                seen.add(id(params.params))
+                points.setdefault(params.params, params)
+    return list(points.values())
 
 
 def simulate_points(
