@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from helpers import compose_params
 
-from sim import initial
+from sim import ensemble, initial
 from sim.batch import BATCHABLE, DYADIC, SHARED, batch_key, batch_model_params
 from sim.ensemble import check_batch, simulate_chunk, simulate_many, simulate_points
 from sim.params import ALIGNMENT_RULES, ModelParams, Params, with_values
@@ -100,8 +100,15 @@ def test_spin_up_side_by_side_gives_each_point_its_own_start(monkeypatch: pytest
                 )
 
 
-def test_points_with_knobs_and_policies_side_by_side_equal_alone() -> None:
-    """Driver knobs and policy levels differ too; a frozen driver without data holds each point's policy level."""
+@pytest.mark.parametrize("spinup_points", [ensemble.SPINUP_POINTS, 2])
+def test_points_with_knobs_and_policies_side_by_side_equal_alone(
+    spinup_points: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Driver knobs and policy levels differ too; a frozen driver without data holds each point's policy level.
+
+    With at most 2 points spun up at a time, later chunks extend the start (``Start.with_points``).
+    """
+    monkeypatch.setattr(ensemble, "SPINUP_POINTS", spinup_points)
     frozen_nk = {
         "drivers.nk_provocation.scale": 0.0,
         "drivers.nk_provocation.semantics": "frozen",
