@@ -7,6 +7,7 @@ parameter keys (``configs/priors/default.yaml``); a point is a vector in the ord
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -65,6 +66,27 @@ def evaluate[A, T](
     if workers <= 1 or total <= 1:
         return [function(p) for p in progress.track(params_list, total=total, desc=desc, unit=unit)]
     # forkserver, not fork: forking a process that already runs threads (BLAS, pyarrow) can deadlock.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_leave_ctrl_c_to_the_parent) as pool:
         results = pool.map(function, params_list, chunksize=max(1, total // (8 * workers)))
-        return list(progress.track(results, total=total, desc=desc, unit=unit))
+        try:
+            return list(progress.track(results, total=total, desc=desc, unit=unit))
+        except BaseException:  # Ctrl-C, or a job's error: the queued jobs are not run first
+            stop_workers(pool)
+            raise
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """In a pool worker: ignore Ctrl-C, which the parent handles by stopping the pool.
+
+    A terminal's Ctrl-C reaches every process of the group; a worker interrupted inside the
+    pool's queues could leave the pool, and the parent waiting for it at exit, hung for good.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Drop a pool's queued work and end its workers now (leaving the ``with`` block would wait for all of it)."""
+    for worker in list(getattr(pool, "_processes", {}).values()):  # Python >= 3.14: pool.terminate_workers()
+        worker.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

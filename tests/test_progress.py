@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +52,6 @@ def test_ctrl_c_advice_says_sweeps_resume_and_single_runs_start_over() -> None:
 
 
 def test_on_a_terminal_that_reports_no_size_the_bar_still_shows() -> None:
-    import os
     import pty
     import subprocess
     import sys
@@ -75,3 +76,35 @@ def test_on_a_terminal_that_reports_no_size_the_bar_still_shows() -> None:
         shown += chunk
     os.close(leader)
     assert "three: 100%" in shown.decode() and "3/3" in shown.decode()
+
+
+def test_pool_workers_leave_ctrl_c_to_the_parent_which_stops_them_at_once(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import REPO_ROOT
+
+    from experiments.sampling import evaluate
+
+    # A worker interrupted inside the pool's queues could hang the pool (seen once in q1: the
+    # process waited for its idle workers for 10 minutes); the workers ignore Ctrl-C instead.
+    assert evaluate(signal.getsignal, [signal.SIGINT] * 2, workers=2) == [signal.SIG_IGN] * 2
+    script = tmp_path / "pool.py"
+    script.write_text(
+        "import time\nfrom sim import progress\nfrom experiments.sampling import evaluate\n"
+        "with progress.stop_cleanly(lambda: 'nothing', 'run it again'):\n"
+        "    evaluate(time.sleep, [1.0] * 60, workers=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, str(script)], cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    time.sleep(4)  # workers started and busy: 60 one-second tasks queued
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole process group
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted: nothing; run it again" and "Traceback" not in stderr
+    assert time.monotonic() - started < 20, "the queued tasks were run after Ctrl-C"  # about 28 s of work was left
