@@ -15,10 +15,15 @@ broadcast against the run axis of the arrays the field meets:
 Why a fixed shape per field and not an array that adapts to its partner: numpy broadcasts by
 trailing axes, so a per-run value of the wrong rank does not fail loudly in every case, it can
 multiply across runs (``(R, 1, 1) * (R, n) -> (R, R, n)``) or, when R happens to equal n, mix
-runs silently. Each field meets arrays of one rank only (the table below says which), so one
-shape per field is always right, and the batched equality test (tests/test_batch.py) runs every
-batchable field at a different value per point with R different from N: a field used with the
-other rank would fail there (a shape error or a different table), not in production.
+runs silently. Each field meets arrays of one rank only (:data:`DYADIC` says which), so one
+shape per field is always right (one exception: ``spending.us_target_share_gdp`` also meets the
+outcome columns ``(R,)``, and ``sim/outcomes.py`` flattens it there), and the batched equality
+test (tests/test_batch.py) runs every batchable field at a different value per point with R
+different from 1 and from N: a field used with the other rank would fail there (a shape error or
+a different table), not in production. A new float parameter is batchable by default with shape
+``(R, 1)``; if it meets dyad arrays, it belongs in :data:`DYADIC`, and if it builds the inputs,
+in :data:`SHARED` (that test says so when it is missing). Driver policy levels are computed from
+the batched policy parameters, so a driver's ``policy_level`` must be elementwise arithmetic.
 
 Fields that build the run's inputs or its tables (:data:`SHARED`) and non-float fields (the
 alignment rule, the landscape size basis, the gap weights) are never batched: runs that differ
