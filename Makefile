@@ -42,7 +42,7 @@ $(DASHBOARD_STAMP): $(STAMP) tools/install_solara_assets.py
 
 install: $(DASHBOARD_STAMP)  ## create .venv and install the package, its dev tools, the dashboard and its offline page assets (needs npm once)
 
-run: $(STAMP)  ## the main job: python -m sim $(ARGS) (results/runs/), then the report (results/report/index.html); overrides: make run ARGS="scenario=no_china_coercion seed=7"
+run: $(STAMP)  ## the main job: python -m sim (results/runs/), then the report (results/report/index.html); overrides: make run ARGS="scenario=no_china_coercion seed=7"
 	$(BIN)/python -m sim $(ARGS)
 	$(BIN)/python -m experiments.report
 
