@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import re
 from typing import Any
@@ -343,6 +345,9 @@ def test_params_digest_changes_when_a_value_changes() -> None:
     digests = {params_digest(p) for p in changed}
     assert base not in digests
     assert len(digests) == len(changed)
+    for p in [Params(), *changed]:  # built from cached section texts: the same as the whole mapping's JSON
+        text = json.dumps(params_to_mapping(p), sort_keys=True, default=str)
+        assert params_digest(p) == hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_driver_knob_defaults_are_the_factual_world() -> None:
