@@ -104,6 +104,7 @@ class RuleFit:
     generation: int  # the generation its posterior comes from (the last one in which it was alive)
     temperature: float
     particles: int
+    effective_sample_size: float  # of its particles' weights: how many distinct draws its posterior is worth
     draws: pd.DataFrame  # equally weighted draws: parameters, discrepancies, log_likelihood
 
 
@@ -113,6 +114,7 @@ def fit_columns(fit: RuleFit) -> dict[str, Any]:
         "generation": fit.generation,
         "temperature": fit.temperature,
         "particles": fit.particles,
+        "effective_sample_size": fit.effective_sample_size,
         "log_likelihood_median": float(fit.draws["log_likelihood"].median()),
         "log_likelihood_max": float(fit.draws["log_likelihood"].max()),
     }
@@ -148,6 +150,7 @@ def rule_fits(history: pyabc.History, rules: Sequence[str], n_draws: int, seed: 
             generation=int(row["t"]),
             temperature=float(row["temperature"]),
             particles=len(population),
+            effective_sample_size=float(1.0 / np.sum(population["weight"].to_numpy() ** 2)),
             draws=resample(population, n_draws, seed),
         )
     return fits
@@ -197,6 +200,7 @@ def write_rule_posterior(
         "generation": fit.generation,
         "temperature": fit.temperature,
         "particles": fit.particles,
+        "effective_sample_size": fit.effective_sample_size,
         "draws": len(fit.draws),
     }
     payload = {

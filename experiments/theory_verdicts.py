@@ -10,9 +10,11 @@ never copied from an earlier run:
 - the run's own rule (``params.alignment_rule``) is the headline verdict (``posterior_file``);
 - every other rule runs every coalition in ``experiment.theories.draws`` draws of its own
   posterior (the same seeds as the headline draws: paired) and is graded by the same thresholds;
+- a rule's grade from fewer than ``min_distinct_draws`` distinct parameter vectors (a posterior of
+  few effective particles) is flagged ``too_few_draws`` and graded undetermined;
 - the model-averaged verdict pools the rules' draws, each rule weighted by its model probability
   (a mixture resampled ``averaged_sample`` times; its ``n_distinct_draws`` counts the distinct
-  draws, and fewer than ``min_distinct_draws`` is flagged and graded undetermined).
+  parameter vectors, and fewer than ``min_distinct_draws`` is flagged and graded undetermined).
 
 A posterior or probability file written for another model version is used but flagged
 ``stale`` (with both versions), so a reader sees it; a missing rival posterior leaves that rule's
@@ -42,16 +44,31 @@ SharesUnder = Callable[[Experiment], Mapping[str, np.ndarray]]
 
 
 def averaged_sample(
-    shares: Mapping[str, np.ndarray], probabilities: Mapping[str, float], size: int, seed: int
+    shares: Mapping[str, np.ndarray],
+    probabilities: Mapping[str, float],
+    size: int,
+    seed: int,
+    vectors: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
     """A sample of share vectors from the mixture of the rules' samples, weighted by model probability,
-    and the number of distinct draws it holds (it resamples the rules' draws: ``size`` is not evidence)."""
+    and the number of distinct draws it holds (it resamples the rules' draws: ``size`` is not evidence).
+
+    ``vectors[rule][i]`` identifies the parameter vector of the rule's draw i (draws of one posterior
+    particle count once); without it every draw is distinct.
+    """
     rng = np.random.default_rng(seed)
     rules = list(shares)
     weights = np.array([probabilities[r] for r in rules], dtype=float)
     which = rng.choice(len(rules), size=size, p=weights / weights.sum())
     picks = [(int(k), int(rng.integers(len(shares[rules[k]])))) for k in which]
-    return np.stack([shares[rules[k]][i] for k, i in picks]), len(set(picks))
+    ids = {(k, int(vectors[rules[k]][i]) if vectors else i) for k, i in picks}
+    return np.stack([shares[rules[k]][i] for k, i in picks]), len(ids)
+
+
+def distinct_vectors(plan: DrawPlan) -> np.ndarray:
+    """An id per draw of ``plan``: equal for draws of the same parameter vector."""
+    keys: dict[tuple[tuple[str, float], ...], int] = {}
+    return np.array([keys.setdefault(tuple(sorted(d.values.items())), len(keys)) for d in plan.draws])
 
 
 def flag_small_sample(graded: dict[str, Any], distinct: int, minimum: int) -> dict[str, Any]:
@@ -148,6 +165,7 @@ def by_theory(
     shipped = load_probabilities(str(options["model_probabilities"]))
     probabilities = shipped["model_probabilities"] if shipped else {}
     shares: dict[str, Mapping[str, np.ndarray]] = {own_rule: own}
+    vectors = {own_rule: distinct_vectors(ex.plan)}
     blocks: dict[str, dict[str, Any]] = {}
     for rule in ALIGNMENT_RULES:
         if rule == own_rule:
@@ -162,14 +180,17 @@ def by_theory(
         else:
             sub = rule_experiment(ex, rule, files[rule], draws)
             shares[rule] = shares_under(sub)
-            ex.runs_done, ex.runs_cached = ex.runs_done + sub.runs_done, ex.runs_cached + sub.runs_cached
             assert sub.plan is not None
+            vectors[rule] = distinct_vectors(sub.plan)
+            ex.runs_done, ex.runs_cached = ex.runs_done + sub.runs_done, ex.runs_cached + sub.runs_cached
             info = sub.plan.info
             block = {"posterior": {"file": files[rule], "n_draws": len(sub.plan.draws)} | info}
             block["posterior"] |= staleness(load_posterior(files[rule]).provenance)
         block["model_probability"] = probabilities.get(rule)
+        distinct = len(set(vectors[rule].tolist()))  # a posterior of few particles gives few distinct draws
         block["definitions"] = {
-            name: verdict.grade_definition(values, *players[name], thresholds) for name, values in shares[rule].items()
+            name: flag_small_sample(verdict.grade_definition(values, *players[name], thresholds), distinct, minimum)
+            for name, values in shares[rule].items()
         }
         blocks[rule] = block
     out: dict[str, Any] = {"by_theory": blocks, "model_probabilities": probabilities or None}
@@ -187,7 +208,7 @@ def by_theory(
     averaged: dict[str, Any] = {}
     for name in own:
         mixture, distinct = averaged_sample(
-            {r: shares[r][name] for r in weighted}, weighted, int(options["averaged_sample"]), int(ex.cfg.seed)
+            {r: shares[r][name] for r in weighted}, weighted, int(options["averaged_sample"]), int(ex.cfg.seed), vectors
         )
         graded = verdict.grade_definition(mixture, *players[name], thresholds)
         graded = {**graded, "n_draws": distinct, "n_mixture_resamples": len(mixture)}

@@ -70,6 +70,7 @@ def test_model_choice_gives_each_rules_probability_and_its_posterior_from_its_la
     assert table["far"].iloc[0] > 0 and table["far"].iloc[-1] == 0.0  # alive at first, then rejected
     fits = theories.rule_fits(history, ["near", "far"], 50, seed=1)
     assert fits["near"].probability == 1.0 and fits["near"].generation == 2 and len(fits["near"].draws) == 50
+    assert 1.0 <= fits["near"].effective_sample_size <= fits["near"].particles
     alive = int(table.loc[table["far"] > 0, "t"].max())
     assert fits["far"].probability == 0.0 and fits["far"].generation == alive
     assert fits["far"].temperature == table.loc[alive, "temperature"] and fits["far"].particles > 0
@@ -112,6 +113,17 @@ def write_posterior(path: Path, rule: str, points: list[dict[str, float]], model
         "provenance": {"method": "test", "model_version": model_version},
     }
     path.write_text(json.dumps(payload))
+
+
+def test_draws_of_one_particle_count_once() -> None:
+    from experiments.draws import Draw, DrawPlan
+
+    plan = DrawPlan("posterior", tuple(Draw(k, k, {"x": v}, (k,)) for k, v in enumerate([0.1, 0.2, 0.1, 0.1])))
+    ids = theory_verdicts.distinct_vectors(plan)
+    assert ids.tolist() == [0, 1, 0, 0]
+    shares = {"a": np.array([[0.9, 0.1], [0.8, 0.2], [0.9, 0.1], [0.9, 0.1]])}
+    _, distinct = theory_verdicts.averaged_sample(shares, {"a": 1.0}, 500, 3, {"a": ids})
+    assert distinct == 2  # four draws, two parameter vectors
 
 
 def test_model_probability_files_are_checked(tmp_path: Path) -> None:
