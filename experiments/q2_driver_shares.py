@@ -230,6 +230,7 @@ def run(ex: Experiment) -> dict[str, Any]:
         raise ExperimentError(
             f"experiment.to_year={end} is not after experiment.from_year={start}; allowed: to_year > from_year"
         )
+    theory_verdicts.check(ex)  # the rival theories' files, before any run
     drivers = registry.names()
     k = len(drivers)
     owners = list(dict.fromkeys(registry.spec(d).owner for d in drivers))

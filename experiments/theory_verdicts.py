@@ -113,14 +113,33 @@ def load_probabilities(name: str) -> dict[str, Any] | None:
     return {"model_probabilities": probabilities, "provenance": dict(raw.get("provenance", {}))}
 
 
+def check(ex: Experiment) -> None:
+    """Refuse, before any run, a ``theories`` section naming an unknown rule, a posterior of another rule,
+    or a bad model-probability file (missing files are allowed: their rules get a note)."""
+    options = ex.options.get("theories")
+    if not options:
+        return
+    files = {str(r): str(f) for r, f in dict(options["posteriors"]).items()}
+    unknown = sorted(set(files) - set(ALIGNMENT_RULES))
+    if unknown or int(options["draws"]) < 1:
+        raise ExperimentError(
+            f"experiment.theories: posteriors for {unknown or list(files)}, draws={options['draws']}; allowed: "
+            f"rules among {list(ALIGNMENT_RULES)} and draws >= 1"
+        )
+    for rule, name in files.items():
+        if rule == ex.params.params.alignment_rule or not posterior_path(name).is_file():
+            continue
+        found = load_posterior(name).alignment_rule
+        if found != rule:
+            raise ExperimentError(
+                f"experiment.theories.posteriors.{rule}={name!r} was calibrated under alignment_rule={found}; "
+                f"allowed: a posterior of {rule} ({CALIBRATE})"
+            )
+    load_probabilities(str(options["model_probabilities"]))
+
+
 def rule_experiment(ex: Experiment, rule: str, name: str, draws: int) -> Experiment:
     """``ex`` under ``rule`` with ``draws`` draws of the posterior in ``name`` (the headline's seeds and counts)."""
-    posterior = load_posterior(name)
-    if posterior.alignment_rule != rule:
-        raise ExperimentError(
-            f"experiment.theories.posteriors.{rule}={name!r} was calibrated under alignment_rule="
-            f"{posterior.alignment_rule}; allowed: a posterior of {rule} ({CALIBRATE})"
-        )
     assert ex.plan is not None
     per_draw = len(ex.plan.draws[0].seeds)
     plan: DrawPlan = plan_draws("posterior", draws, per_draw, len(ex.seeds), int(ex.cfg.seed), name)
@@ -153,15 +172,10 @@ def by_theory(
     options = ex.options.get("theories")
     if not options or ex.plan is None or ex.plan.source != "posterior":
         return {}
+    check(ex)
     own_rule = ex.params.params.alignment_rule
     draws, minimum = int(options["draws"]), int(options["min_distinct_draws"])
     files = {str(r): str(f) for r, f in dict(options["posteriors"]).items()}
-    unknown = sorted(set(files) - set(ALIGNMENT_RULES))
-    if unknown or draws < 1:
-        raise ExperimentError(
-            f"experiment.theories: posteriors for {unknown or list(files)}, draws={draws}; allowed: rules among "
-            f"{list(ALIGNMENT_RULES)} and draws >= 1"
-        )
     shipped = load_probabilities(str(options["model_probabilities"]))
     probabilities = shipped["model_probabilities"] if shipped else {}
     shares: dict[str, Mapping[str, np.ndarray]] = {own_rule: own}
