@@ -108,3 +108,22 @@ def test_pool_workers_leave_ctrl_c_to_the_parent_which_stops_them_at_once(tmp_pa
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "interrupted: nothing; run it again" and "Traceback" not in stderr
     assert time.monotonic() - started < 20, "the queued tasks were run after Ctrl-C"  # about 28 s of work was left
+
+
+def test_importing_the_experiments_prints_no_warning_of_an_unused_optional_dependency() -> None:
+    import subprocess
+    import sys
+
+    from helpers import REPO_ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", "import experiments.figures, experiments.scenario_discovery"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "ipyparallel" not in done.stderr, done.stderr
