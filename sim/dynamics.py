@@ -164,6 +164,18 @@ def basing_acceptance(china_bloc_threat: ArrayLike, alignment: ArrayLike, thresh
     return logistic((np.asarray(china_bloc_threat) - threshold) / width) * np.maximum(0.0, alignment)
 
 
+def leadership_access(leadership: ArrayLike) -> Array:
+    """Factor on the basing a government accepts (eq. 14b): ``max(0, 1 + l_i)``.
+
+    ``l_i`` is the summed size of the leadership events in force (-1: a government that turns
+    away from the US; eq. 19d). Such a government accepts no new US access or exercises while
+    in office (Duterte ended joint patrols in Sep 2016 and gave notice to end the Visiting
+    Forces Agreement in Feb 2020; after Thailand's 2014 coup the US suspended military aid and
+    scaled down Cobra Gold), so lock-in stops building and relaxes (eq. 24).
+    """
+    return np.asarray(np.maximum(0.0, 1.0 + np.asarray(leadership)))
+
+
 def smoothed_growth(growth: ArrayLike, share: ArrayLike, share_prev: ArrayLike) -> Array:
     """Exponentially smoothed annual growth of the defence share of GDP (eq. 15), a one-year time constant.
 
@@ -388,12 +400,26 @@ def spending_target(
     """Richardson's unbounded desired share (eq. 20b): ``s^u = g_i + k_s R_i + pi_i + k_n n_i``.
 
     ``R_i = sum_j w_ij s_j`` (eq. 20a): the threat-weighted rival shares. ``g_i`` is the
-    grievance and domestic term (anchored so that the start is a rest point, section 5);
+    grievance and domestic term (anchored so that the start is a rest point, section 5; the
+    caller adds the drift of the base effort, eq. 20e, ``s_i0 ((Y_i(t)/Y_i(0))^(eta-1) - 1)``);
     relaxing toward the target at rate ``rho_s`` is Richardson's fatigue ``-a s``.
     """
     return np.asarray(
         np.asarray(grievance) + reaction * np.asarray(rival_pressure) + pressure + trend_response * np.asarray(trend)
     )
+
+
+def base_effort(start_share: ArrayLike, gdp_ratio: ArrayLike, elasticity: float) -> Array:
+    """The share of the start year's non-threat defence effort (eq. 20e): ``s_i0 (Y_i(t) / Y_i(0)) ** (eta - 1)``.
+
+    Defence budgets are set as increments on last year's budget, not as a share of GDP
+    (Davis, Dempster and Wildavsky 1966): the part of a state's effort that answers no rival
+    grows with income at elasticity ``eta`` (Smith 1995, the demand for military expenditure),
+    so where ``eta < 1`` its share of GDP falls as the economy grows (SIPRI: most Southeast
+    Asian burdens fell 2010-2021 while their economies grew 3-6% a year). ``eta = 1`` keeps the
+    share constant (the model before this term); at ``Y(t) = Y(0)`` it is the start share.
+    """
+    return np.asarray(np.asarray(start_share) * np.asarray(gdp_ratio) ** (elasticity - 1.0))
 
 
 def bounded_target(unbounded: ArrayLike, ceiling: ArrayLike, floor: float, fiscal_bound: float) -> Array:

@@ -169,6 +169,47 @@ def annual_series(name: str, country: str, metric: str) -> dict[int, float]:
     return out
 
 
+GDP_FILE = "sipri_milex.csv"  # real GDP derived from SIPRI: constant-dollar expenditure over its share of GDP
+
+
+def observed_gdp_index(country: str) -> dict[int, float]:
+    """Real GDP by year where SIPRI gives both a constant-dollar expenditure and a share of GDP (DERIVED).
+
+    ``Y_t = 100 M_t / s_t`` (USD bn, constant 2023): SIPRI's own GDP denominator in constant
+    prices, the same derivation as ``gdp_2010_usd_bn`` in the attribute file. Empty where the
+    file has no such year for ``country`` (the caller then grows GDP at the constant rate).
+    """
+    frame = read_table(GDP_FILE, ("year", *SERIES_COLUMNS))
+    rows = frame[frame["country"] == country].assign(value=lambda f: pd.to_numeric(f["value"], errors="coerce"))
+    wide = rows.pivot_table(index="year", columns="metric", values="value", aggfunc="mean")
+    if not {"milex_constant_2023usd", "milex_share_gdp"} <= set(wide.columns):
+        return {}
+    gdp = 100.0 * wide["milex_constant_2023usd"] / wide["milex_share_gdp"]
+    return {int(y): float(v) for y, v in gdp.items() if np.isfinite(v) and v > 0.0}
+
+
+def gdp_paths(names: tuple[str, ...], gdp_start: np.ndarray, growth: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """GDP per turn and actor (T, N): observed paths where SIPRI has them, constant growth after (section 6.1).
+
+    ``time`` is the turn's date in years (``year + (quarter - 1) / 4``). Where a state has
+    observed years, ``Y(t) = Y_2010 Y_obs(t) / Y_obs(2010)`` with log-linear interpolation between
+    years, and ``Y_obs(L) (1 + g)^(t - L)`` after its last observed year ``L`` (before the first,
+    ``(1 + g)^(t - F)`` back from it); elsewhere ``Y_2010 (1 + g)^(t - 2010)`` as before.
+    """
+    log_gdp = np.log(gdp_start)[None, :] + np.log1p(growth)[None, :] * (time[:, None] - 2010.0)
+    for k, name in enumerate(names):
+        observed = observed_gdp_index(name)
+        if 2010 not in observed:
+            continue
+        years = np.array(sorted(observed), dtype=float)
+        log_obs = np.log([observed[int(y)] for y in years]) - math.log(observed[2010]) + math.log(gdp_start[k])
+        inside = np.interp(time, years, log_obs)
+        after = log_obs[-1] + math.log1p(growth[k]) * (time - years[-1])
+        before = log_obs[0] + math.log1p(growth[k]) * (time - years[0])
+        log_gdp[:, k] = np.where(time > years[-1], after, np.where(time < years[0], before, inside))
+    return np.asarray(np.exp(log_gdp))
+
+
 @dataclass(frozen=True)
 class DriverSeries:
     """One driver's exogenous level per turn, where data define it, and its knob.
@@ -416,8 +457,7 @@ def build_inputs(params: Params) -> RunInputs:
 
     gdp_start = table["gdp_2010_usd_bn"].to_numpy()
     growth = table["gdp_growth_per_year"].to_numpy()
-    years_since_2010 = (year + (quarter - 1) / 4.0 - 2010.0)[:, None]
-    gdp = gdp_start[None, :] * (1.0 + growth[None, :]) ** years_since_2010
+    gdp = gdp_paths(tuple(table["name"].astype(str)), gdp_start, growth, year + (quarter - 1) / 4.0)
 
     ceiling = table["spending_ceiling_share_gdp"].to_numpy(dtype=float)
     ceiling = np.where(np.isnan(ceiling), np.inf, ceiling)

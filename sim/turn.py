@@ -150,6 +150,10 @@ def decide(
             china_bloc, own.alignment, params.lockin.acceptance_threshold, params.lockin.acceptance_width
         )
         * ~inputs.is_pole[rows]
+        # A government that turns away from the US takes no new US access while in office
+        # (eq. 14b: Duterte ended joint patrols in 2016; the US cut military aid to Thailand's
+        # junta in 2014); one that turns toward it takes more. The factor is the events' size.
+        * dynamics.leadership_access(inputs.leadership[turn, rows])
     )
     buildup = dynamics.buildup_intensity(own.growth, params.spending.normal_growth_per_year)
     provocation = np.where(
@@ -358,8 +362,12 @@ def spending_demand(
 ) -> np.ndarray:
     """Richardson's unbounded desired share ``s^u`` of the actors in ``rows`` (eq. 20b)."""
     sp = params.spending
+    # The base effort dilutes (eta < 1) or grows (eta > 1) with the economy (eq. 20e); the
+    # anchor g_i holds it at its start share.
+    start = inputs.spending_start[rows]
+    base = dynamics.base_effort(start, inputs.gdp[turn, rows] / inputs.gdp[0, rows], sp.income_elasticity)
     return dynamics.spending_target(
-        anchors.grievance,
+        anchors.grievance + base - start,
         rival_pressure(threat, snapshot, rows, inputs, turn),
         us_pressure(own, params, drivers),
         trend,

@@ -552,3 +552,17 @@ def test_batch_agnostic_exposure_affinity_and_stances() -> None:
 
 def test_dispute_stake_weights_bystanders_and_claimants() -> None:
     np.testing.assert_allclose(dy.dispute_stake(np.array([0.0, 0.5, 1.0]), 0.3), [0.3, 0.65, 1.0])
+
+
+def test_base_effort_share_falls_with_income_below_unit_elasticity() -> None:
+    # s0 (Y/Y0)^(eta-1): start share at Y = Y0, constant at eta = 1, halved at eta = 0 when Y doubles.
+    assert dy.base_effort(1.5, 1.0, 0.3) == pytest.approx(1.5)
+    assert dy.base_effort(1.5, 2.0, 1.0) == pytest.approx(1.5)
+    assert dy.base_effort(1.5, 2.0, 0.0) == pytest.approx(0.75)
+    assert dy.base_effort(1.0, 1.21, 0.5) == pytest.approx(1.0 / 1.1)
+    # real base expenditure s Y grows at elasticity eta: doubling Y multiplies it by 2^eta
+    assert dy.base_effort(2.0, 2.0, 0.6) * 2.0 == pytest.approx(2.0 * 2.0**0.6)
+
+
+def test_leadership_access_closes_and_opens_basing() -> None:
+    np.testing.assert_allclose(dy.leadership_access(np.array([0.0, -1.0, -2.0, 0.5])), [1.0, 0.0, 0.0, 1.5])

@@ -228,13 +228,34 @@ def test_actor_gdp_is_sipri_expenditure_over_share() -> None:
         assert actors.loc[code, "milex_share_gdp_2010"] == pytest.approx(share, abs=1e-9), code
 
 
-def test_gdp_path_starts_at_2010_value_and_grows_at_its_rate(inputs: RunInputs) -> None:
+def _sipri_gdp(country: str, year: int) -> float:
+    """Hand derivation of real GDP from the SIPRI file: constant-dollar expenditure over its share."""
+    sipri = pd.read_csv(DATA_DIR / "sipri_milex.csv")
+    rows = sipri[(sipri["country"] == country) & (sipri["year"] == year)].set_index("metric")["value"]
+    return float(rows["milex_constant_2023usd"]) / float(rows["milex_share_gdp"]) * 100
+
+
+def test_gdp_path_follows_sipri_to_its_last_year_then_grows_at_its_rate(inputs: RunInputs) -> None:
     actors = pd.read_csv(DATA_DIR / "actors.csv").set_index("code")
-    jpn = inputs.focal
+    jpn, khm = inputs.focal, inputs.codes.index("KHM")
     np.testing.assert_allclose(inputs.gdp[0], inputs.gdp_start)
+    # Observed years: the 2010 value times SIPRI's real GDP relative to 2010.
+    for year in (2015, 2021):
+        ratio = _sipri_gdp("Japan", year) / _sipri_gdp("Japan", 2010)
+        assert inputs.gdp[turn_of(year, 1), jpn] == pytest.approx(inputs.gdp_start[jpn] * ratio)
+    # Between observed years: log-linear (2015Q3 is the geometric mean of 2015 and 2016).
+    mid = np.sqrt(inputs.gdp[turn_of(2015, 1), jpn] * inputs.gdp[turn_of(2016, 1), jpn])
+    assert inputs.gdp[turn_of(2015, 3), jpn] == pytest.approx(mid)
+    # After Japan's last observed year (2021): the constant rate of the attribute file.
     growth = actors.loc["JPN", "gdp_growth_per_year"]
-    assert inputs.gdp[4, jpn] == pytest.approx(inputs.gdp_start[jpn] * (1 + growth))
-    assert inputs.gdp[turn_of(2030, 1), jpn] == pytest.approx(inputs.gdp_start[jpn] * (1 + growth) ** 20)
+    assert inputs.gdp[turn_of(2030, 1), jpn] == pytest.approx(inputs.gdp[turn_of(2021, 1), jpn] * (1 + growth) ** 9)
+    # Vietnam's SIPRI share ends in 2018: constant growth from there.
+    vnm = inputs.codes.index("VNM")
+    g_vnm = actors.loc["VNM", "gdp_growth_per_year"]
+    assert inputs.gdp[turn_of(2020, 1), vnm] == pytest.approx(inputs.gdp[turn_of(2018, 1), vnm] * (1 + g_vnm) ** 2)
+    # A state without SIPRI series (Cambodia) grows at its constant rate from 2010.
+    g_khm = actors.loc["KHM", "gdp_growth_per_year"]
+    assert inputs.gdp[turn_of(2030, 1), khm] == pytest.approx(inputs.gdp_start[khm] * (1 + g_khm) ** 20)
 
 
 def test_ceiling_blank_means_none(inputs: RunInputs) -> None:
