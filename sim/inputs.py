@@ -185,7 +185,8 @@ def observed_gdp_index(country: str) -> dict[int, float]:
     if not {"milex_constant_2023usd", "milex_share_gdp"} <= set(wide.columns):
         return {}
     gdp = 100.0 * wide["milex_constant_2023usd"] / wide["milex_share_gdp"]
-    return {int(y): float(v) for y, v in gdp.items() if np.isfinite(v) and v > 0.0}
+    years, values = gdp.index.to_numpy(dtype=int), gdp.to_numpy(dtype=float)
+    return {int(y): float(v) for y, v in zip(years, values, strict=True) if np.isfinite(v) and v > 0.0}
 
 
 def gdp_paths(names: tuple[str, ...], gdp_start: np.ndarray, growth: np.ndarray, time: np.ndarray) -> np.ndarray:

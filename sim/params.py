@@ -770,8 +770,10 @@ class SpendingParams(Checked):
         0.6,
         unit="1",
         bounds=(0.0, 1.5),
-        meaning="eta: income elasticity of the non-threat (base) defence effort; below 1 its share of GDP falls as GDP grows.",
-        source="Davis, Dempster & Wildavsky 1966 (incremental budgets); Smith 1995 (demand for military expenditure); calibrated",
+        meaning="eta: income elasticity of the non-threat (base) defence effort; "
+        "below 1 its share of GDP falls as GDP grows.",
+        source="Davis, Dempster & Wildavsky 1966 (incremental budgets); "
+        "Smith 1995 (demand for military expenditure); calibrated",
     )
     normal_growth_per_year: float = p(
         0.0,
