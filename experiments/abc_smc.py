@@ -228,6 +228,22 @@ class OrderedBatchSampler(Sampler):
             self._pool = None
 
 
+class SpreadTransition(pyabc.MultivariateNormalTransition):
+    """pyabc's multivariate normal perturbation, defined when one particle holds all the weight.
+
+    With every weight on one of several particles (effective sample size 1) the weighted
+    covariance is 0/0 and pyabc stops with "array must not contain infs or NaNs"; the proposal
+    is then fitted with equal weights (any proposal is valid: pyabc's importance weights use its
+    density). Otherwise it is pyabc's transition unchanged.
+    """
+
+    def fit(self, X: pd.DataFrame, w: np.ndarray) -> None:
+        weights = np.asarray(w, dtype=float)
+        if len(X) > 1 and float(np.sum(weights**2)) >= 1.0 - 1e-12:
+            weights = np.full(len(X), 1.0 / len(X))
+        super().fit(X, weights)
+
+
 def prior_distribution(priors: Sequence[Prior]) -> pyabc.Distribution:
     """pyabc's uniform prior over ``priors``."""
     return pyabc.Distribution(**{p.key: pyabc.RV("uniform", p.low, p.high - p.low) for p in priors})
@@ -250,6 +266,7 @@ def _build(
         [prior_distribution(p) for p in priors],
         kernel,
         population_size=settings.population,
+        transitions=[SpreadTransition() for _ in models],
         eps=pyabc.Temperature(),
         acceptor=pyabc.StochasticAcceptor(),
         sampler=sampler,
