@@ -127,3 +127,23 @@ def test_importing_the_experiments_prints_no_warning_of_an_unused_optional_depen
         check=True,
     )
     assert "ipyparallel" not in done.stderr, done.stderr
+
+
+def test_ctrl_c_while_an_experiment_still_loads_is_one_line(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import REPO_ROOT
+
+    command = [sys.executable, "-m", "experiments.q1_counterfactuals", "experiment.draws=2"]
+    command += [f"experiment.out={tmp_path / 'q1'}"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # loading its modules (pandas, scipy, matplotlib, hydra) takes seconds
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode in (130, -signal.SIGINT), stderr
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted"), stderr
