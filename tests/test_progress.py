@@ -129,7 +129,15 @@ def test_importing_the_experiments_prints_no_warning_of_an_unused_optional_depen
     assert "ipyparallel" not in done.stderr, done.stderr
 
 
-def test_ctrl_c_while_an_experiment_still_loads_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["experiments.q1_counterfactuals", "experiment.draws=2", "experiment.out={tmp}/q1"],
+        ["sim", "results_root={tmp}"],
+    ],
+    ids=["experiment", "sim"],
+)
+def test_ctrl_c_while_the_command_still_loads_is_one_line(tmp_path: Path, arguments: list[str]) -> None:
     import signal
     import subprocess
     import sys
@@ -137,11 +145,10 @@ def test_ctrl_c_while_an_experiment_still_loads_is_one_line(tmp_path: Path) -> N
 
     from helpers import REPO_ROOT
 
-    command = [sys.executable, "-m", "experiments.q1_counterfactuals", "experiment.draws=2"]
-    command += [f"experiment.out={tmp_path / 'q1'}"]
+    command = [sys.executable, "-m", *(a.format(tmp=tmp_path) for a in arguments)]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)  # loading its modules (pandas, scipy, matplotlib, hydra) takes seconds
+    time.sleep(0.5)  # loading its modules (pandas, scipy, matplotlib, hydra) takes a second or more
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode in (130, -signal.SIGINT), stderr
