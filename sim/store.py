@@ -284,7 +284,11 @@ def source_digest() -> str:
     """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    files = [*(package / f"{name}.py" for name in MODEL_SOURCES), *package.glob("drivers/*.py")]
+    files = [
+        *(package / f"{name}.py" for name in MODEL_SOURCES),
+        *package.glob("drivers/*.py"),
+        *package.glob("rules/*.py"),
+    ]
     for path in sorted([*files, *package.glob("data/*.csv")]):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
