@@ -79,7 +79,7 @@ ALIGNMENT_COLUMNS = ["run_id", "t", "year", "quarter", "actor", "alignment"]
 def write_figures(
     outcomes: pd.DataFrame, states: pd.DataFrame | None, params: Params, options: JobOptions, folder: Path
 ) -> list[Path]:
-    """The run's figures: every actor's alignment (if states are kept), Japan's W1..W5 and the gap."""
+    """The run's figures: every actor's alignment (if states are kept), the focal state's W1..W5 and the gap."""
     from sim import plots  # matplotlib only where figures are drawn: --help and bad input answer fast
 
     names = dict(zip(params.actors.codes, build_inputs(params).names, strict=True))
@@ -97,8 +97,9 @@ def write_figures(
             banded=None if len(params.actors.codes) <= BANDS_FOR_ALL else (params.actors.focal,),
         )
         written += plots.save_figure(figure, folder / "alignment", options.figure_formats)
+    focal = names[params.actors.focal]  # the W's are the focal state's (Japan in the shipped actor sets)
     figure = plots.plot_japan_dimensions(
-        outcomes, marks, title=f"What Beijing wants from Japan, and what it gets\n({scenario})"
+        outcomes, marks, title=f"What Beijing wants from {focal}, and what it gets\n({scenario})"
     )
     written += plots.save_figure(figure, folder / "japan_dimensions", options.figure_formats)
     return written

@@ -49,7 +49,7 @@ from sim.store import atomic_write
 
 W_LABELS = {
     "w1_criticism": "W1 criticism of China",
-    "w2_standing": "W2 regional standing (SEA trust in Japan)",
+    "w2_standing": "W2 regional standing (SEA trust in the focal state)",
     "w3_claims_resistance": "W3 resistance to China's claims",
     "w4_military_alignment": "W4 military strength and US alignment",
     "w5_tech_denial": "W5 technology denial (de-risking)",
