@@ -5,19 +5,19 @@
    family, against the targets of ``experiments/targets.py`` to ``last_year`` (2021), each point
    run with several seeds in one ensemble batch. Stored in ``<out>/abc_<last_year>.db`` (SQLite):
    killed, the same command resumes it and ends with the same posterior.
-2. Posterior predictive: ``predictive_draws`` equally weighted draws, each run with
-   ``predictive_seeds`` seeds to the end year, plus the observation model's noise (measurement
-   error and the draw's discrepancy): bands for every series (``projections.csv``) and their
+2. Posterior predictive: ``predictive_draws`` equally weighted draws, each the mean of its runs
+   with ``seeds`` seeds to the end year (the likelihood's simulated mean), plus the observation
+   model's noise (measurement error and the draw's discrepancy): bands for every series (``projections.csv``) and their
    in-sample coverage (``checks.json``).
 3. Rolling-origin validation: the same calibration to each of ``origins`` (2015, 2018), its
    forecasts of the later observed years to ``last_year`` scored against persistence and a
    linear trend (``validation.json``).
 4. Identifiability: posterior over prior width of every parameter (``identifiability.csv``).
 
-Outputs in the project (``experiment.params_out``): ``posterior.json`` (``posterior_draws``
-equally weighted draws of the model's parameters, their negative log-likelihoods as ``losses``,
-the discrepancy draws and the provenance) and ``calibrated.yaml`` (the draw of highest
-likelihood). In ``experiment.out``: ``checks.json``, ``validation.json``, ``projections.csv``,
+Outputs in the project (``experiment.params_out``): ``posterior.json`` (every particle of the
+last generation, distinct, with its importance ``weights``, its negative log-likelihood as
+``losses``, its discrepancy values, and the provenance) and ``calibrated.yaml`` (the particle
+of highest likelihood). In ``experiment.out``: ``checks.json``, ``validation.json``, ``projections.csv``,
 ``fit.csv``, ``identifiability.csv``, ``posterior.csv``, ``forecasts.csv`` and the figures.
 """
 
@@ -39,6 +39,7 @@ from experiments.abc_smc import (
     discrepancy_priors,
     last_population,
     resample,
+    run_points,
     run_smc,
 )
 from experiments.common import Experiment, ExperimentError, entry_point
@@ -56,7 +57,6 @@ from experiments.targets import (
     spending_series,
 )
 from sim import store
-from sim.ensemble import simulate_chunk
 from sim.params import Params, with_values
 from sim.plots_calibration import (
     calibration_fit_figure,
@@ -64,12 +64,12 @@ from sim.plots_calibration import (
     identifiability_figure,
     validation_figure,
 )
-from sim.records import tables as build_tables
 
 NAME = "calibrate"
 METHOD = "ABC-SMC (pyabc 0.13) with a stochastic acceptor and adaptive temperature, Gaussian observation model"
 ALPHA90, ALPHA50 = 0.10, 0.50
 FIRST_YEAR = 2010
+PREDICTIVE_BLOCK = 25  # draws run together in one engine batch
 PERCENT_METRICS = (
     "genron_unfavourable_of_china",
     "iseas_trust_in_china",
@@ -113,12 +113,16 @@ def series_frame(tables: dict[str, pd.DataFrame], params: Params) -> pd.DataFram
 def run_tables(params: Params, seed: int | Sequence[int]) -> dict[str, pd.DataFrame]:
     """States and outcomes of runs of ``params``, one per seed (the ensemble engine, no dyads or actions)."""
     seeds = [seed] if isinstance(seed, int) else list(seed)
-    traj = simulate_chunk(params, seeds, keep_dyads=False, keep_actions=False)
-    return build_tables(traj, params.params.outcome.action_log_threshold, ("states", "outcomes"))
+    return run_points([params], [seeds])[0]
 
 
-def _run_series(params: Params, seeds: Sequence[int]) -> pd.DataFrame:
-    return series_frame(run_tables(params, seeds), params)
+def expected_series(params_list: Sequence[Params], seeds: Sequence[int]) -> list[pd.DataFrame]:
+    """Each point's series (year, actor, metric, value) averaged over runs with ``seeds``: the likelihood's mean."""
+    out = []
+    for params, tables in zip(params_list, run_points(params_list, [list(seeds)] * len(params_list)), strict=True):
+        frame = series_frame(tables, params)
+        out.append(frame.groupby(["year", "actor", "metric"])["value"].mean().reset_index())
+    return out
 
 
 def family_of(metric: str, actor: str) -> str:
@@ -172,11 +176,20 @@ def observation_noise(
 def predictive(
     ex: Experiment, base: Params, priors: Sequence[Prior], draws: pd.DataFrame, last_year: int, seed: int
 ) -> pd.DataFrame:
-    """Posterior predictive bands of every series: year, actor, metric, median, low, high, low50, high50."""
-    n_seeds = int(ex.options["predictive_seeds"])
+    """Posterior predictive bands of every series: year, actor, metric, median, low, high, low50, high50.
+
+    Each draw's value is the mean of its runs with ``seeds`` seeds (the simulated mean of the
+    likelihood) plus the observation model's noise (measurement error and the draw's discrepancy).
+    """
+    n_seeds = int(ex.options["seeds"])
     seeds = [int(s) for s in np.random.SeedSequence([seed, last_year]).generate_state(n_seeds)]
     params_list = [point_params(base, priors, [row[p.key] for p in priors]) for _, row in draws.iterrows()]
-    frames = evaluate(functools.partial(_run_series, seeds=seeds), params_list, int(ex.options["workers"]))
+    block = max(1, min(PREDICTIVE_BLOCK, len(params_list) // max(1, 2 * int(ex.options["workers"]))))
+    blocks = [params_list[i : i + block] for i in range(0, len(params_list), block)]
+    run = functools.partial(expected_series, seeds=seeds)
+    frames = [
+        f for part in evaluate(run, blocks, int(ex.options["workers"]), desc="predictive", unit="block") for f in part
+    ]
     ex.runs_done += len(params_list) * n_seeds
     frame = pd.concat([f.assign(draw=k) for k, f in enumerate(frames)], ignore_index=True)
     frame["value"] = observation_noise(frame, draws, last_year, np.random.default_rng([seed, last_year, 1]))
@@ -219,7 +232,12 @@ def coverage(points: pd.DataFrame) -> dict[str, dict[str, float | int]]:
 
 
 def settings_of(options: dict[str, Any], prefix: str, seed: int) -> SmcSettings:
-    """The ABC-SMC settings ``<prefix>population`` etc. of the experiment's config."""
+    """The ABC-SMC settings ``<prefix>population`` etc. of the experiment's config.
+
+    The tempering settings (``ess_target``, ``acceptance_target``, ``<prefix>min_ess``,
+    ``<prefix>early_population``) may be left out: :class:`SmcSettings`' defaults apply.
+    """
+    defaults = SmcSettings(population=1, generations=1, max_points=1, seeds=1, workers=1, seed=seed)
     return SmcSettings(
         population=int(options[f"{prefix}population"]),
         generations=int(options[f"{prefix}generations"]),
@@ -227,6 +245,10 @@ def settings_of(options: dict[str, Any], prefix: str, seed: int) -> SmcSettings:
         seeds=int(options["seeds"]),
         workers=int(options["workers"]),
         seed=seed,
+        ess_target=float(options.get("ess_target", defaults.ess_target)),
+        acceptance_target=float(options.get("acceptance_target", defaults.acceptance_target)),
+        min_ess=float(options.get(f"{prefix}min_ess", defaults.min_ess)),
+        early_population=int(options.get(f"{prefix}early_population", defaults.early_population)),
     )
 
 
@@ -253,6 +275,8 @@ def calibrate(
     population = last_population(history)
     draws = resample(population, int(ex.options["posterior_draws"]), settings.seed)
     ex.runs_done += info["points_simulated_this_session"] * settings.seeds
+    info["particles"] = len(population)
+    info["distinct_particles_in_draws"] = int(draws["particle"].nunique())
     info["targets"] = len(targets)
     info["observations"] = int(sum(len(t.years) for t in targets))
     return population, draws, info
@@ -396,12 +420,12 @@ def projections_table(bands: pd.DataFrame, end_year: int) -> pd.DataFrame:
 
 
 def write_posterior(
-    ex: Experiment, priors: Sequence[Prior], draws: pd.DataFrame, info: dict[str, Any], last_year: int
+    ex: Experiment, priors: Sequence[Prior], population: pd.DataFrame, info: dict[str, Any], last_year: int
 ) -> dict[str, Any]:
     """``posterior.json`` and ``calibrated.yaml`` in ``experiment.params_out``; returns the provenance."""
     keys = [p.key for p in priors]
-    observation_keys = [c for c in draws.columns if c.startswith(DISCREPANCY_PREFIX)]
-    best = draws.iloc[int(np.argmax(draws["log_likelihood"].to_numpy()))]
+    observation_keys = [c for c in population.columns if c.startswith(DISCREPANCY_PREFIX)]
+    best = population.iloc[int(np.argmax(population["log_likelihood"].to_numpy()))]
     targets = load_targets(last_year)
     provenance = {
         "method": METHOD,
@@ -417,7 +441,7 @@ def write_posterior(
         "discrepancy_priors": [{"key": p.key, "low": p.low, "high": p.high} for p in discrepancy_priors(targets)],
         "n_samples": info["points_counted"],
         "simulations": info["points_counted"] * info["seeds_per_point"],
-        "draws": len(draws),
+        "particles": len(population),
         "seed": int(ex.cfg.seed),
         "last_year": last_year,
         "losses_are": "negative log-likelihood of the data under the observation model",
@@ -427,9 +451,10 @@ def write_posterior(
     payload = {
         "alignment_rule": ex.params.params.alignment_rule,  # sim/posterior.py refuses runs under another rule
         "keys": keys,
-        "samples": draws[keys].to_numpy().tolist(),
-        "losses": (-draws["log_likelihood"]).to_numpy().tolist(),
-        "observation": {"keys": observation_keys, "samples": draws[observation_keys].to_numpy().tolist()},
+        "samples": population[keys].to_numpy().tolist(),
+        "weights": population["weight"].to_numpy().tolist(),
+        "losses": (-population["log_likelihood"]).to_numpy().tolist(),
+        "observation": {"keys": observation_keys, "samples": population[observation_keys].to_numpy().tolist()},
         "provenance": provenance,
     }
     store.write_text(out / "posterior.json", json.dumps(payload, indent=1) + "\n")
@@ -438,8 +463,9 @@ def write_posterior(
         f"({provenance['date']}).\n"
         f"# Method: {METHOD}; {provenance['simulations']} simulations ({provenance['n_samples']} points x "
         f"{info['seeds_per_point']} seeds), {info['generations']} generations, final temperature "
-        f"{info['final_temperature']:.3g}.\n"
-        f"# Model version {provenance['model_version']}; data hashes and the {len(draws)} posterior draws: "
+        f"{info['final_temperature']:.3g}, {len(population)} particles, effective sample size "
+        f"{info['final_ess']:.0f}.\n"
+        f"# Model version {provenance['model_version']}; data hashes and the {len(population)} weighted particles: "
         "posterior.json.\n"
         "#   python -m sim params=calibrated            # this point\n"
         "#   python -m sim params=calibrated posterior=true replicates=40   # runs drawn from the posterior\n"
@@ -473,7 +499,7 @@ def run(ex: Experiment) -> dict[str, Any]:
 
     # 1-2. Calibration to last_year, its predictive bands, checks and projections.
     population, draws, info = calibrate(ex, priors, last_year, settings_of(options, "", seed))
-    provenance = write_posterior(ex, priors, draws, info, last_year)
+    provenance = write_posterior(ex, priors, population, info, last_year)
     subset = draws.iloc[:: max(1, len(draws) // n_predictive)][:n_predictive]
     bands = predictive(ex, ex.params, priors, subset, last_year, seed)
     ex.write_csv("projections", projections_table(bands, ex.params.run.end_year))
@@ -487,7 +513,7 @@ def run(ex: Experiment) -> dict[str, Any]:
     for family in dict.fromkeys(fit["family"]):
         ex.save_figure(calibration_fit_figure(series[series["family"] == family], family, last_year), f"fit_{family}")
     covered = coverage(points)
-    checks = {"coverage": covered, "draws": n_predictive, "seeds_per_draw": int(options["predictive_seeds"])}
+    checks = {"coverage": covered, "draws": n_predictive, "seeds_per_draw": int(options["seeds"])}
     ex.write_json("checks", checks)
     ex.save_figure(coverage_figure(covered), "checks")
 
@@ -524,7 +550,9 @@ def run(ex: Experiment) -> dict[str, Any]:
         "beats_trend_share": validation["beats_trend_share"],
         "validation": validation["statement"],
         "uninformed_parameters": uninformed,
-        "shapley_correlation": "not computed here: China's Shapley share per posterior draw is the verdict's work",
+        "final_ess": info["final_ess"],
+        "particles": info["particles"],
+        "shapley_correlation": "q2's parameter_share_correlation.csv (China's share per posterior draw is q2's)",
     }
 
 

@@ -29,10 +29,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from experiments import attribution, theory_verdicts, verdict
 from experiments.common import Experiment, ExperimentError, check_years, ending_in, entry_point, log, switched_off
-from experiments.draws import per_draw_mean
+from experiments.draws import DrawPlan, per_draw_mean
 from experiments.figures import dimension_shares_figure, share_distributions_figure
 from sim import drivers as registry
 from sim.outcomes import W_COLUMNS
@@ -216,6 +217,30 @@ def definition_players(drivers: tuple[str, ...]) -> dict[str, tuple[tuple[str, .
     return {name: (rule.players, rule.china) for name, rule in rules.items()}
 
 
+def share_correlations(
+    plan: DrawPlan, shares: dict[str, np.ndarray], players: dict[str, tuple[tuple[str, ...], str]]
+) -> pd.DataFrame:
+    """Rank correlation (Spearman) over the draws of each drawn parameter with China's share, per definition.
+
+    The identifiability table's last column (docs/ODD.md, B.7): which calibrated parameters the
+    verdict on C0 leans on. Draws without a finite share are left out; a parameter constant over
+    the draws has no correlation (NaN).
+    """
+    values = pd.DataFrame([dict(d.values) for d in plan.draws])
+    rows = []
+    for key in values.columns:
+        row: dict[str, Any] = {"key": key}
+        for name, sample in shares.items():
+            names, china = players[name]
+            share = sample[:, list(names).index(china)]
+            ok = np.isfinite(share)
+            x = values[key].to_numpy(dtype=float)[ok]
+            constant = np.ptp(x) == 0 or np.ptp(share[ok]) == 0
+            row[f"spearman_{name}"] = np.nan if constant else float(stats.spearmanr(x, share[ok]).statistic)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def shares_under(ex: Experiment, game: Game) -> dict[str, np.ndarray]:
     """:func:`definition_shares` of ``game`` over the draws of ``ex`` (another rule's posterior)."""
     return definition_shares(attribute_draws(ex, game))
@@ -288,6 +313,8 @@ def run(ex: Experiment) -> dict[str, Any]:
     ex.write_csv("driver_shares", table)
     gap_shares = pd.DataFrame(draw_shares[..., GAP], columns=list(drivers))
     ex.write_csv("draws", gap_shares.assign(draw=range(len(gap_shares)), total=draw_phi[..., GAP].sum(axis=1)))
+    if ex.plan.source == "posterior":
+        ex.write_csv("parameter_share_correlation", share_correlations(ex.plan, definition_shares(found), players))
     ex.write_json("verdict", result)
     ex.save_figure(share_distributions_figure(draw_shares[..., GAP], list(drivers), result), "share_distributions")
     ex.save_figure(dimension_shares_figure(table[table["dimension"].isin(W_COLUMNS)]), "shares_by_dimension")

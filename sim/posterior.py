@@ -1,12 +1,13 @@
 """The calibrated posterior sample: loading it and drawing a run's parameters from it.
 
 ``python -m experiments.calibrate`` writes ``configs/params/posterior.json``: the dotted keys of
-the calibrated parameters, the accepted parameter vectors, their losses, and the provenance of the
-calibration (data files' hashes, method, sample size, date, model version), and the alignment
+the calibrated parameters, the accepted parameter vectors (the last generation's particles), their
+importance ``weights`` (files without them: equal weights), their losses, and the provenance of
+the calibration (data files' hashes, method, sample size, date, model version), and the alignment
 rule it was calibrated under (``alignment_rule``; ``balance_of_threat`` in files that predate
-the field): a run under another rule is refused. With
-``posterior=true``, run k of a job takes sample k modulo the sample size, so replicates spread
-over the posterior instead of repeating one parameter set.
+the field): a run under another rule is refused. With ``posterior=true``, run k of a job takes
+the k-th of a fixed, weight-proportional order of the samples (systematic resampling), so
+replicates spread over the posterior as its weights say instead of repeating one parameter set.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Posterior:
     losses: np.ndarray  # (n,)
     provenance: dict[str, Any]
     alignment_rule: str = "balance_of_threat"  # the rule it was calibrated under
+    weights: np.ndarray | None = None  # (n,), summing to 1; None: equally weighted
 
     def check_rule(self, rule: str, name: str) -> None:
         """Refuse drawing parameters calibrated under one alignment rule for a run under ``rule``."""
@@ -41,9 +43,18 @@ class Posterior:
                 f"uses alignment_rule={rule}; allowed: alignment_rule={self.alignment_rule} with this posterior"
             )
 
+    def order(self) -> np.ndarray:
+        """Sample rows in a fixed order whose counts follow the weights (systematic resampling, shuffled)."""
+        n = len(self.samples)
+        if self.weights is None:
+            return np.arange(n)
+        rng = np.random.default_rng(0)
+        positions = (rng.random() + np.arange(n)) / n
+        return rng.permutation(np.minimum(np.searchsorted(np.cumsum(self.weights), positions), n - 1))
+
     def params(self, base: Params, k: int) -> Params:
-        """``base`` with the values of sample ``k`` (modulo the sample size)."""
-        row = self.samples[k % len(self.samples)]
+        """``base`` with the values of the ``k``-th sample of :meth:`order` (modulo the sample size)."""
+        row = self.samples[self.order()[k % len(self.samples)]]
         return with_values(base, dict(zip(self.keys, (float(v) for v in row), strict=True)))
 
 
@@ -78,7 +89,16 @@ def load_posterior(name: str) -> Posterior:
         raise ValueError(f"posterior_file={name!r} lacks keys/samples/losses: {err}") from err
     if samples.ndim != 2 or samples.shape[1] != len(keys) or len(samples) == 0 or len(losses) != len(samples):
         raise ValueError(f"posterior_file={name!r}: samples of shape {samples.shape} do not match {len(keys)} keys")
+    weights = raw.get("weights")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (len(samples),) or not np.all(weights >= 0) or not weights.sum() > 0:
+            raise ValueError(
+                f"posterior_file={name!r}: weights of shape {weights.shape}; allowed: {len(samples)} non-negative "
+                "values, not all zero"
+            )
+        weights = weights / weights.sum()
     rule = raw.get("alignment_rule", "balance_of_threat")
     if rule not in ALIGNMENT_RULES:
         raise ValueError(f"posterior_file={name!r}: alignment_rule={rule!r}; allowed: {list(ALIGNMENT_RULES)}")
-    return Posterior(keys, samples, losses, dict(raw.get("provenance", {})), rule)
+    return Posterior(keys, samples, losses, dict(raw.get("provenance", {})), rule, weights)

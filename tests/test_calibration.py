@@ -18,21 +18,30 @@ from helpers import REPO_ROOT, run_module
 from experiments.abc_smc import (
     DISCREPANCY_MAX,
     DISCREPANCY_PREFIX,
+    LogitStudentTransition,
     ObservationVariance,
     OrderedBatchSampler,
     SimulatorModel,
     SmcSettings,
+    acceptance_norm,
+    conditional_ess,
     discrepancy_priors,
     family_unit,
     last_population,
+    next_temperature,
     resample,
+    run_points,
     run_smc,
     stored_generations,
+    summaries,
 )
+from experiments.draws import Draw, DrawPlan
+from experiments.q2_driver_shares import share_correlations
 from experiments.q3_sensitivity import wilson_interval
 from experiments.sampling import Prior, latin_hypercube, load_priors
-from experiments.targets import load_targets
+from experiments.targets import load_targets, model_values
 from sim.params import Params, with_values
+from sim.posterior import load_posterior
 
 PRIORS = [
     Prior("params.perception.threat_scale", 1.0, 6.0),
@@ -167,6 +176,21 @@ def test_the_sampler_gives_the_same_populations_on_one_worker_or_two(tmp_path: P
     assert abs(float(np.sum(one["weight"] * one["mu"])) - 1.0) < 1.0, "the posterior moves towards the data"
 
 
+def test_summaries_of_points_run_together_are_each_points_annual_means() -> None:
+    """Two points run side by side: each target's value is the mean over the point's runs of their annual means."""
+    targets = load_targets(2021)
+    base = with_values(Params(), {"run.end_year": 2021})
+    points = [with_values(base, {"params.spending.threat_response": v}) for v in (0.3, 1.2)]
+    tables_of_points = run_points(points, [[1, 2], [3, 4]])
+    means = summaries(tables_of_points, targets)
+    for tables, got in zip(tables_of_points, means, strict=True):
+        assert tables["states"]["run_id"].nunique() == 2
+        for target in targets:
+            expected = model_values(tables, target).groupby("year")["model"].mean().reindex(target.years)
+            np.testing.assert_allclose(got[target.name], expected.to_numpy(), rtol=1e-12)
+    assert not np.allclose(means[0]["spending:JPN"], means[1]["spending:JPN"])
+
+
 def test_the_observation_variance_adds_measurement_error_and_the_family_discrepancy() -> None:
     targets = load_targets(2021)
     variance = ObservationVariance.of(targets)
@@ -176,6 +200,59 @@ def test_the_observation_variance_adds_measurement_error_and_the_family_discrepa
     japan = next(t for t in targets if t.name == "spending:JPN")
     assert family_unit(japan) == pytest.approx(float(np.mean(japan.observed)))
     assert [p.key for p in discrepancy_priors(targets)] == [f"{DISCREPANCY_PREFIX}{f}" for f in DISCREPANCY_MAX]
+
+
+def test_the_next_temperature_keeps_the_conditional_ess() -> None:
+    """Two equal-weight particles, log densities 0 and -L: CESS(step) = (1 + u)^2 / (2 (1 + u^2)), u = e^(-step L)."""
+    weights, density = np.array([0.5, 0.5]), np.array([0.0, -10.0])
+    u = 0.5
+    target = (1 + u) ** 2 / (2 * (1 + u**2))  # CESS 0.9 at the step ln 2 / 10
+    assert conditional_ess(weights, density, np.log(2) / 10) == pytest.approx(target)
+    assert next_temperature(weights, density, np.inf, target) == pytest.approx(10 / np.log(2), rel=1e-4)
+    beta0 = 1 / 50
+    assert next_temperature(weights, density, 50.0, target) == pytest.approx(1 / (beta0 + np.log(2) / 10), rel=1e-4)
+    assert next_temperature(weights, np.array([-3.0, -3.0]), np.inf, 0.99) == 1.0, "equal densities: straight to T=1"
+    assert next_temperature(weights, density, 1.0, 0.5) == 1.0, "never below 1"
+
+
+def test_the_acceptance_norm_is_lowered_to_the_target_rate() -> None:
+    weights, density = np.full(4, 0.25), np.array([0.0, -1.0, -2.0, -30.0])
+    assert acceptance_norm(weights, density, 100.0, 0.3) == 0.0, "the highest density when enough are accepted"
+    c = acceptance_norm(weights, density, 1.0, 0.5)
+    rate = np.mean(np.minimum(1.0, np.exp(density - c)))
+    assert rate == pytest.approx(0.5) and c < 0.0
+
+
+def test_the_logit_student_proposal_stays_in_the_box_and_is_a_density() -> None:
+    """Draws lie inside the prior box; the uniform prior's importance weights average to 1, falling at the edges."""
+    rng = np.random.default_rng(2)
+    bounds = {"a": (0.0, 1.0), "b": (2.0, 6.0), "c": (-1.0, 1.0)}
+    particles = pd.DataFrame(
+        {"a": rng.beta(2, 5, 50), "b": 2.0 + 4.0 * rng.beta(5, 2, 50), "c": rng.uniform(-1, 1, 50)}
+    )
+    transition = LogitStudentTransition(bounds)
+    transition.fit(particles, np.full(50, 1 / 50))
+    np.random.seed(3)  # noqa: NPY002 (pyabc's transitions draw from numpy's global generator)
+    draws = pd.DataFrame([dict(transition.rvs_single()) for _ in range(20_000)])
+    assert all(draws[k].between(*bounds[k]).all() for k in bounds)
+    assert draws["a"].std() < 0.2 and draws["c"].std() == pytest.approx(2 / np.sqrt(12), rel=0.05), "c: from its prior"
+    weights = (1.0 / 8.0) / transition.pdf(draws)  # uniform prior density over the box / proposal density
+    assert abs(float(np.mean(weights)) - 1.0) < 4.0 * float(np.std(weights)) / np.sqrt(len(weights))  # 4 errors
+    edge = pd.DataFrame({"a": [1 - 1e-3, 1 - 1e-6, 1 - 1e-9], "b": 4.0, "c": 0.0})
+    assert np.all(np.diff((1.0 / 8.0) / transition.pdf(edge)) < 0), "the t's tails: weights fall towards the edge"
+    assert transition.pdf(draws.iloc[0]) == pytest.approx(transition.pdf(draws.iloc[:1])[0])
+
+
+def test_a_weighted_posterior_runs_its_samples_as_often_as_their_weights_say(tmp_path: Path) -> None:
+    path = tmp_path / "posterior.json"
+    payload = {"keys": ["params.perception.threat_scale"], "samples": [[2.0], [3.0], [4.0], [5.0]]}
+    path.write_text(json.dumps(payload | {"losses": [1, 1, 1, 1], "weights": [0.0, 0.5, 0.25, 0.25]}))
+    posterior = load_posterior(str(path))
+    values = [posterior.params(Params(), k).params.perception.threat_scale for k in range(4)]
+    assert sorted(values) == [3.0, 3.0, 4.0, 5.0]
+    path.write_text(json.dumps(payload | {"losses": [1, 1, 1, 1], "weights": [0.0, -1.0, 1.0, 1.0]}))
+    with pytest.raises(ValueError, match="weights"):
+        load_posterior(str(path))
 
 
 def test_resampling_follows_the_weights() -> None:
@@ -237,8 +314,12 @@ def test_calibrate_cli_writes_posterior_checks_validation_and_projections(tmp_pa
         f"experiment.params_out={params_out}",
         "experiment.seeds=2",
         "experiment.population=4",
+        "experiment.early_population=4",
+        "experiment.origin_early_population=4",
         "experiment.generations=5",
         "experiment.max_points=20",  # the budget stops it after its first generation
+        "experiment.min_ess=2",
+        "experiment.origin_min_ess=2",
         "experiment.origins=[2018]",
         "experiment.origin_population=4",
         "experiment.origin_generations=5",
@@ -246,12 +327,12 @@ def test_calibrate_cli_writes_posterior_checks_validation_and_projections(tmp_pa
         "experiment.posterior_draws=8",
         "experiment.predictive_draws=3",
         "experiment.origin_predictive_draws=2",
-        "experiment.predictive_seeds=2",
         timeout=1800,
     )
     assert result.returncode == 0, result.stderr
     posterior = json.loads((params_out / "posterior.json").read_text())
-    assert len(posterior["samples"]) == 8 and len(posterior["keys"]) == len(posterior["samples"][0])
+    assert len(posterior["samples"]) == len(posterior["weights"]) == 4, "every particle of the last generation"
+    assert sum(posterior["weights"]) == pytest.approx(1.0) and len(posterior["keys"]) == len(posterior["samples"][0])
     assert len(posterior["observation"]["keys"]) == 5
     provenance = posterior["provenance"]
     assert set(provenance["data_files_sha256"]) == {
@@ -299,3 +380,17 @@ def test_calibrate_cli_writes_posterior_checks_validation_and_projections(tmp_pa
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_share_correlation_ranks_each_parameter_with_chinas_share() -> None:
+    """China's share rises with one parameter, falls with another, ignores a constant one."""
+    a = np.linspace(0.0, 1.0, 8)
+    plan = DrawPlan(
+        "posterior", tuple(Draw(k, k, {"a": a[k], "b": -(a[k] ** 3), "c": 1.0}, (k,)) for k in range(8)), {}
+    )
+    china = 0.2 + 0.5 * a**2
+    shares = {"narrow": np.column_stack([china, 1.0 - china])}
+    table = share_correlations(plan, shares, {"narrow": (("China", "Others"), "China")}).set_index("key")
+    assert table.loc["a", "spearman_narrow"] == pytest.approx(1.0)
+    assert table.loc["b", "spearman_narrow"] == pytest.approx(-1.0)
+    assert np.isnan(table.loc["c", "spearman_narrow"])
