@@ -536,7 +536,7 @@ def where_html(discovery: Mapping[str, Any] | None, figures: Mapping[str, Render
             str(r["key"]).removeprefix("params."),
             f"{num(r['low'], 3)} to {num(r['high'], 3)}",
             f"{num(r['prior_low'], 3)} to {num(r['prior_high'], 3)}",
-            str(r.get("unit", "")),
+            "dimensionless" if str(r.get("unit", "1")) in ("1", "", "nan") else str(r["unit"]),
         ]
         for r in boxes.to_dict("records")
     ]
