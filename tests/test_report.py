@@ -1,4 +1,4 @@
-"""experiments/report.py: one self-contained HTML page from small pre-computed results; bad input refused.
+"""experiments/report/: one self-contained HTML page from small pre-computed results; bad input refused.
 
 The experiments run here with two replicates (as subprocesses, like tests/test_experiments.py),
 once per module; each test then reads that page or builds the report again from copies.

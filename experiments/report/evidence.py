@@ -1,0 +1,95 @@
+"""The evidence sections: calibration's validation scores, q3's robustness, the record's patterns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from experiments.report.html import esc, num, table
+
+
+def validation_html(validation: Any) -> str:
+    """The calibration's out-of-sample validation scores, when the calibration has written them."""
+    if validation is None:
+        return (
+            '<h2 id="evidence">Out-of-sample validation</h2><p class="note">No validation scores yet '
+            "(results/experiments/calibrate/validation.json, written by <code>make calibrate</code>).</p>"
+        )
+    return (
+        '<h2 id="evidence">Out-of-sample validation (the calibration)</h2>'
+        f"<pre>{esc(json.dumps(validation, indent=2, sort_keys=True, default=str))}</pre>"
+    )
+
+
+def robustness_html(q3: Mapping[str, Any]) -> str:
+    """q3: in how much of the prior space and of the posterior C0 holds, and which parameters decide it."""
+    robust, sobol = q3["robustness.json"], q3["sobol.csv"]
+
+    def share(block: Mapping[str, Any] | None) -> str:
+        if not block:
+            return "not computed (no posterior sample)"
+        low, high = block["wilson_95"]
+        return (
+            f"{num(block['fraction'], 2)} ({esc(block['c0_holds'])} of {esc(block['points'])} points; Wilson 95% "
+            f"[{num(low, 2)}, {num(high, 2)}])"
+        )
+
+    rows = [
+        [
+            esc(r.key).removeprefix("params."),
+            f"{num(r.ST, 2)} &plusmn; {num(r.ST_conf, 2)}",
+            f"{num(r.S1, 2)} &plusmn; {num(r.S1_conf, 2)}",
+        ]
+        for r in sobol[sobol["output"] == "china_share"].sort_values("ST", ascending=False).itertuples()
+    ]
+    return f"""
+<h2 id="robustness">How robust is the verdict? (q3)</h2>
+<p>One point per parameter set, at its own point estimate. Over the uncertain parameters' prior ranges
+(<code>configs/priors/default.yaml</code>) C0 holds in a fraction {share(robust.get("prior_space"))} of the
+parameter space, and {share(robust.get("posterior"))} of the calibrated posterior. China's median Shapley share
+over the prior space is {num(robust.get("china_share_median"), 2)}. Sobol indices of China's share (total, first
+order; the parameters that decide the verdict):</p>
+{table(["parameter", "total index ST", "first order S1"], rows)}
+<p>From <code>python -m experiments.q3_sensitivity</code>; its figures are in {esc(q3["folder"])}.</p>
+"""
+
+
+def patterns_html(patterns: Mapping[str, Any]) -> str:
+    """The record's patterns: does the model that gives the verdict reproduce what is known to 2021?"""
+    frame = patterns["patterns.csv"]
+    rows = [
+        [
+            esc(r.pattern),
+            esc(r.description),
+            f"{'>' if r.holds_if == 'above' else '<'} {num(r.threshold, 2)}",
+            num(r.value, 3),
+            f"{num(r.median, 3)} [{num(r.low, 3)}, {num(r.high, 3)}]",
+            num(r.share_of_draws_holding, 2),
+            "holds" if r.holds else "fails",
+        ]
+        for r in frame.itertuples()
+    ]
+    held = int(frame["holds"].sum())
+    return f"""
+<h2 id="patterns">Does the model reproduce the record? ({held} of {len(frame)} patterns)</h2>
+<p>Thirteen patterns of the record to 2021 (<code>docs/reference/PATTERNS.md</code>), each a statistic
+with a tolerance stated before the model was run (<code>configs/experiment/patterns.yaml</code>), at the
+calibrated point and over the posterior draws (median, 90% interval, share of draws that hold). A verdict
+from a model that fails many of them deserves less weight.</p>
+{
+        table(
+            [
+                "pattern",
+                "what the record shows",
+                "tolerance",
+                "calibrated point",
+                "posterior median [90%]",
+                "share of draws",
+                "result",
+            ],
+            rows,
+        )
+    }
+<p>From <code>python -m experiments.patterns</code>; statistics defined in <code>experiments/patterns.py</code>.</p>
+"""
