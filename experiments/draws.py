@@ -12,7 +12,9 @@ labelled as such): ``replicates`` runs, each its own "draw" of one seed, with th
 :func:`sim.runs.replicate_seeds` (so the results equal those of earlier versions).
 
 If the posterior sample holds fewer vectors than ``draws``, vectors are drawn with replacement and
-the plan says so (``with_replacement``, ``unique_samples``); the reports print it.
+the plan says so (``with_replacement``, ``unique_samples``); the reports print it. A sample with
+importance weights (an ABC-SMC population) is resampled systematically: each vector is drawn
+about ``draws`` times its weight (the fewest repeats a weighted sample allows).
 """
 
 from __future__ import annotations
@@ -105,7 +107,11 @@ def plan_draws(
     weights = getattr(posterior, "weights", None)
     p = None if weights is None else np.asarray(weights, dtype=float) / np.sum(weights)
     with_replacement = size < n_draws or p is not None
-    rows = rng.choice(size, n_draws, replace=with_replacement, p=p)
+    if p is None:
+        rows = rng.choice(size, n_draws, replace=with_replacement)
+    else:  # systematic resampling (Kitagawa 1996): each row drawn about n_draws * weight times, shuffled
+        positions = (rng.random() + np.arange(n_draws)) / n_draws
+        rows = rng.permutation(np.minimum(np.searchsorted(np.cumsum(p), positions), size - 1))
     draws = tuple(
         Draw(k, int(row), dict(zip(posterior.keys, (float(v) for v in posterior.samples[row]), strict=True)), seeds)
         for k, (row, seeds) in enumerate(zip(rows, nested_seeds(seed, n_draws, replicates_per_draw), strict=True))

@@ -81,3 +81,16 @@ def test_a_run_is_told_by_its_scenario_name_and_seed_before_its_digest(baseline_
     assert run_id_for(baseline_params, 123).rsplit("-", 1)[0] == run_key(baseline_params, 123)
     named = switched_off(baseline_params, ["china_coercion"], "drivers-0111")
     assert run_id_for(named, 9).rsplit("-", 1)[0] == run_key(named, 9) == "drivers-0111-s9"
+
+
+def test_a_weighted_posterior_is_resampled_by_its_weights(tmp_path: Path) -> None:
+    rows = [[0.5 + 0.1 * k, 1.0] for k in range(4)]
+    path = tmp_path / "posterior.json"
+    weights = [0.5, 0.25, 0.25, 0.0]
+    path.write_text(
+        json.dumps({"keys": KEYS, "samples": rows, "weights": weights, "losses": [0.0] * 4, "provenance": {}})
+    )
+    plan = plan_draws("posterior", 8, 1, 30, 5, str(path))
+    counts = np.bincount([d.sample for d in plan.draws], minlength=4)
+    assert counts.tolist() == [4, 2, 2, 0]  # systematic: exactly 8 x weight each here
+    assert plan.info["with_replacement"] and plan.info["unique_samples"] == 3
