@@ -192,7 +192,7 @@ def sentence(boxes: pd.DataFrame, holds_fraction: float, majority: float, rule: 
             f"a box of {len(boxes)} conditions; allowed: at most {MAX_CONDITIONS} (experiment.box.max_restricted)"
         )
     first = boxes.iloc[0]
-    conditions = " and ".join(condition(r) for r in boxes.to_dict("records"))
+    conditions = " and ".join(condition({str(k): v for k, v in r.items()}) for r in boxes.to_dict("records"))
     return (
         f"{claim}. It holds mostly when {conditions}: that box covers "
         f"{first['coverage']:.0%} of the cases where the claim holds, and the claim holds in {first['density']:.0%} of "
@@ -246,11 +246,11 @@ def run(ex: Experiment) -> dict[str, Any]:
     priors = load_priors(list(ex.cfg.priors.ranges), ex.params)
     space = latin_hypercube(priors, n_points, int(ex.cfg.seed) + 2)
     function = functools.partial(shapley_points, seed=int(ex.cfg.seed), start=start, end=end, majority=majority)
-    points = [point_params(ending_in(ex.params, end), priors, p) for p in space]
+    point_sets = [point_params(ending_in(ex.params, end), priors, p) for p in space]
     workers = max(1, int(ex.options["workers"]))
     # Blocks of points, a few per worker: the engine runs a block's points and coalitions side by side.
     size = math.ceil(n_points / (BLOCKS_PER_WORKER * workers))
-    blocks = [points[k : k + size] for k in range(0, n_points, size)]
+    blocks = [point_sets[k : k + size] for k in range(0, n_points, size)]
     found = evaluate(function, blocks, workers, desc=f"{NAME}: points ({size} a block)", unit="block")
     results = pd.DataFrame([row for block in found for row in block])
     ex.runs_done += 2 ** len(registry.names()) * n_points
