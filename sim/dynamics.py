@@ -96,7 +96,12 @@ def affinity(x_observer: ArrayLike, x_target: ArrayLike, power: float) -> Array:
     1 for identical alignments, 0 for the two poles; ``power`` sharpens it so that only close
     partners count.
     """
-    return np.asarray((1.0 - np.abs(np.subtract(x_observer, x_target)) / 2.0) ** power)
+    return affinity_of_distance(alignment_distance(x_observer, x_target), power)
+
+
+def affinity_of_distance(distance: Array, power: ArrayLike) -> Array:
+    """Affinity (eq. 2) from the alignment distance ``D_ij``: ``(1 - D_ij) ** k_a``."""
+    return np.asarray((1.0 - distance) ** power)
 
 
 def exposure(
@@ -290,7 +295,10 @@ def bloc_threats(threat_matrix: Array, alignment: Array) -> tuple[Array, Array]:
 
 def logistic(z: ArrayLike) -> Array:
     """The logistic function ``1 / (1 + exp(-z))``."""
-    return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(z))))
+    out = np.negative(z, out=np.empty(np.shape(z)))  # one new array, then in place: the same values
+    np.exp(out, out=out)
+    out += 1.0
+    return np.asarray(np.divide(1.0, out, out=out))
 
 
 def vulnerability(
@@ -559,4 +567,7 @@ def stance_targets(
 
 def partial_adjustment(value: ArrayLike, target: ArrayLike, rate: float) -> Array:
     """Move ``value`` a share ``rate`` of the way to ``target`` (stays in [0, 1] if both are)."""
-    return np.asarray(np.asarray(value) + rate * (np.asarray(target) - np.asarray(value)))
+    step = np.subtract(target, value)
+    step *= rate
+    step += value
+    return np.asarray(step)

@@ -76,6 +76,20 @@ class Actions:
     war: np.ndarray  # (R, n)
 
 
+@dataclass(frozen=True)
+class Relations:
+    """Alignment relations of every pair in last turn's snapshot, shared by the phases of a turn."""
+
+    distance: np.ndarray  # (R, N, N) alignment distance |x_i - x_j| / 2
+    affinity: np.ndarray  # (R, N, N) affinity (1 - distance) ** k_a (eq. 2)
+
+    @classmethod
+    def of(cls, alignment: np.ndarray, params: ModelParams) -> Relations:
+        """The relations of the alignments ``alignment`` (R, N)."""
+        distance = dynamics.alignment_distance(alignment[:, :, None], alignment[:, None, :])
+        return cls(distance, dynamics.affinity_of_distance(distance, params.perception.affinity_power))
+
+
 def take(block: State | Anchors | Actions, rows: Rows) -> State | Anchors | Actions:
     """The sub-block of ``rows`` (actor axis 1) of any per-actor container."""
     return type(block)(**{f.name: getattr(block, f.name)[:, rows] for f in fields(block)})
@@ -164,11 +178,18 @@ def decide(
 
 
 def perceive(
-    snapshot: State, actions: Actions, rows: Rows, inputs: RunInputs, params: ModelParams, noise: np.ndarray | None
+    snapshot: State,
+    actions: Actions,
+    rows: Rows,
+    inputs: RunInputs,
+    params: ModelParams,
+    noise: np.ndarray | None,
+    relations: Relations | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New intent and threat rows of the observers in ``rows`` (ODD section 3, step 4).
 
-    ``actions`` are everyone's actions this turn (all N actors).
+    ``actions`` are everyone's actions this turn (all N actors); ``relations`` those of the
+    snapshot, when the caller has them already.
     """
     own = take(snapshot, rows)
     assert isinstance(own, State)
@@ -176,8 +197,8 @@ def perceive(
     ids = _indices(rows, inputs.n_actors)
     perc, host = params.perception, params.hostility
     offdiag = ~inputs.is_self[rows]
-    x = snapshot.alignment
-    affinity = dynamics.affinity(x[:, :, None], x[:, None, :], perc.affinity_power)
+    relations = relations or Relations.of(snapshot.alignment, params)
+    affinity = relations.affinity
     own_affinity = affinity[:, rows]
     exposure = dynamics.exposure(
         inputs.neighbourhood[rows],
@@ -215,12 +236,10 @@ def perceive(
     # Force used or threatened (war, missile tests) is also read as a sign of what the actor's
     # close partners may do (eq. 6); only the columns of actors that used force are non-zero.
     forceful = np.flatnonzero(np.any((actions.war != 0.0) | (actions.provocation != 0.0), axis=0))
-    partners = (affinity * ~inputs.is_self)[:, forceful, :]
+    partners = affinity[:, forceful, :] * ~inputs.is_self[forceful, :]
     evidence = evidence * offdiag + dynamics.bloc_attribution(force[:, :, forceful], partners, perc.bloc_spillover)
     # Partners read each other's conduct charitably, rivals at face value (eq. 4a).
-    reading = dynamics.hostile_reading(
-        dynamics.alignment_distance(own.alignment[:, :, None], x[:, None, :]), perc.hostile_reading_power
-    )
+    reading = dynamics.hostile_reading(relations.distance[:, rows], perc.hostile_reading_power)
     evidence = evidence * reading
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
     reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
@@ -264,12 +283,12 @@ def stance_update(
     turn: int,
     drivers: TurnDrivers,
     trend: np.ndarray,
+    relations: Relations | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """New criticism, resistance, denial and trust rows (eqs. 25-28)."""
+    """New criticism, resistance, denial and trust rows (eqs. 25-28); ``relations`` as in :func:`perceive`."""
     st = params.stance
-    distance = dynamics.alignment_distance(own.alignment[:, :, None], snapshot.alignment[:, None, :])
-    x = snapshot.alignment
-    affinity = dynamics.affinity(x[:, :, None], x[:, None, :], params.perception.affinity_power)
+    relations = relations or Relations.of(snapshot.alignment, params)
+    distance = relations.distance[:, rows]
     targets = dynamics.stance_targets(
         threat,
         distance,
@@ -285,7 +304,7 @@ def stance_update(
         trend_gain=st.domestic_trend_gain,
         # A camp's conduct is laid at its leader's door: toward a pole the camp's threat counts,
         # toward any other actor its own (eq. 25a).
-        camp_threat=threat_toward_camps(threat, affinity, inputs.is_pole),
+        camp_threat=threat_toward_camps(threat, relations.affinity, inputs.is_pole),
     )
     current = (own.criticism, own.resistance, own.denial, own.trust)
     c, r_, d, t = (
@@ -387,11 +406,12 @@ def respond(
     params: ModelParams,
     turn: int,
     drivers: TurnDrivers,
+    relations: Relations | None = None,
 ) -> State:
     """New state rows of the actors in ``rows`` (ODD section 3, step 5).
 
     ``anchors`` are those of ``rows``; ``intent`` and ``threat`` their new perceptions;
-    ``actions`` everyone's actions this turn.
+    ``actions`` everyone's actions this turn; ``relations`` as in :func:`perceive`.
     """
     own = take(snapshot, rows)
     assert isinstance(own, State)
@@ -435,7 +455,7 @@ def respond(
 
     reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
     criticism, resistance, denial, trust = stance_update(
-        own, snapshot, threat, reassurance, rows, inputs, params, turn, drivers, trend
+        own, snapshot, threat, reassurance, rows, inputs, params, turn, drivers, trend, relations
     )
     return State(
         alignment,
@@ -468,18 +488,21 @@ def advance(
     """
     drivers = driver_levels(inputs, params.policy, turn, state.alignment)
     actions = decide(state, ALL, inputs, params, turn, drivers, noise)
-    intent, threat = perceive(state, actions, ALL, inputs, params, noise)
-    return respond(state, anchors, actions, intent, threat, ALL, inputs, params, turn, drivers), actions, drivers
+    relations = Relations.of(state.alignment, params)  # once per turn, not once per phase
+    intent, threat = perceive(state, actions, ALL, inputs, params, noise, relations)
+    new = respond(state, anchors, actions, intent, threat, ALL, inputs, params, turn, drivers, relations)
+    return new, actions, drivers
 
 
 def perception_only(state: State, inputs: RunInputs, params: ModelParams, turn: int) -> State:
     """A noise-free turn that updates perceptions and stances only (the spin-up, ODD section 5)."""
     drivers = driver_levels(inputs, params.policy, turn, state.alignment)
     actions = decide(state, ALL, inputs, params, turn, drivers, None)
-    intent, threat = perceive(state, actions, ALL, inputs, params, None)
+    relations = Relations.of(state.alignment, params)
+    intent, threat = perceive(state, actions, ALL, inputs, params, None, relations)
     reassurance = np.swapaxes(actions.engagement, -1, -2)
     criticism, resistance, denial, trust = stance_update(
-        state, state, threat, reassurance, ALL, inputs, params, turn, drivers, state.trend
+        state, state, threat, reassurance, ALL, inputs, params, turn, drivers, state.trend, relations
     )
     return replace(
         state, intent=intent, threat=threat, criticism=criticism, resistance=resistance, denial=denial, trust=trust
