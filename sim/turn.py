@@ -156,7 +156,7 @@ def decide(
         * _noise(noise, rows, NOISE_ENGAGEMENT, (r, n), sd)[:, :, None]
     )
 
-    china_bloc, _ = dynamics.bloc_threats(own.threat, snapshot.alignment[:, None, :])
+    china_bloc = dynamics.china_bloc_threat(own.threat, snapshot.alignment[:, None, :])
     offer = params.lockin.basing_offer * (1.0 + drivers.us_pressure)
     basing = (
         offer
@@ -208,11 +208,11 @@ def perceive(
         perc.neighbour_spillover,
         perc.partner_spillover,
     )
-    hostile = host.coercion * actions.coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
+    coercion = host.coercion * actions.coercion
+    hostile = coercion + host.criticism * actions.criticism + host.derisking * actions.derisking
     evidence = dynamics.targeted_evidence(exposure, hostile)
     # Coercion of others is a precedent only for those with a stake in the same dispute (eq. 4b):
     # the indirect part of the coercion evidence is weighted by the observer's own dispute.
-    coercion = host.coercion * actions.coercion
     direct = np.swapaxes(coercion, -1, -2)[:, rows]
     indirect = dynamics.targeted_evidence(exposure, coercion) - direct
     stake = dynamics.dispute_stake(inputs.dispute[rows], perc.bystander_weight)
