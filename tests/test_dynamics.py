@@ -566,3 +566,24 @@ def test_base_effort_share_falls_with_income_below_unit_elasticity() -> None:
 
 def test_leadership_access_closes_and_opens_basing() -> None:
     np.testing.assert_allclose(dy.leadership_access(np.array([0.0, -1.0, -2.0, 0.5])), [1.0, 0.0, 0.0, 1.5])
+
+
+def test_camp_threat_is_one_minus_the_product_over_partners() -> None:
+    """Eq. 25a by hand: ``1 - prod_k (1 - T_ik aff_kj)``, for a batch of runs and a subset of targets."""
+    rng = np.random.default_rng(3)
+    threat, affinity = rng.random((2, 3, 4)), rng.random((2, 4, 4))
+    poles = [0, 2]
+    camp = dy.camp_threat(threat, affinity[..., :, poles])
+    assert camp.shape == (2, 3, 2)
+    for r in range(2):
+        for i in range(3):
+            for c, j in enumerate(poles):
+                spared = math.prod(1.0 - threat[r, i, k] * affinity[r, k, j] for k in range(4))
+                assert camp[r, i, c] == pytest.approx(1.0 - spared, abs=1e-15)
+    # no partners (affinity only with oneself): the camp's threat is the target's own
+    np.testing.assert_allclose(
+        dy.camp_threat(threat, np.broadcast_to(np.eye(4), (2, 4, 4))), threat, rtol=0, atol=1e-15
+    )
+    # and the China side of eq. 10 alone is that of bloc_threats
+    x = rng.uniform(-1.0, 1.0, (2, 1, 4))
+    np.testing.assert_array_equal(dy.china_bloc_threat(threat, x), dy.bloc_threats(threat, x)[0])

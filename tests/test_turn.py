@@ -11,7 +11,7 @@ from helpers import compose_params
 
 from sim.drivers.levels import driver_levels
 from sim.model import AlignmentModel
-from sim.turn import ALL, N_NOISE, Actions, State, advance, decide, perceive, respond, stack, take
+from sim.turn import ALL, N_NOISE, Actions, Relations, State, advance, decide, perceive, respond, stack, take
 
 SEED = 13
 TURN_STEPS = 20  # a mid-run snapshot (2015Q1) with non-trivial perceptions and events
@@ -118,3 +118,35 @@ def test_decisions_respect_roles_and_noise(mid_run: AlignmentModel) -> None:
     for kind in ("coercion", "criticism", "engagement", "derisking", "provocation"):
         a, b = getattr(quiet, kind), getattr(noisy, kind)
         assert np.array_equal(a > 0, b > 0), kind
+
+
+def test_phases_given_the_turns_relations_equal_their_own(mid_run: AlignmentModel) -> None:
+    """advance() computes the alignment relations once per turn: the phases give exactly what they give alone."""
+    m = mid_run
+    snapshot = stack([a.state for a in m.actors])
+    anchors = stack([a.anchors for a in m.actors])  # type: ignore[list-item]
+    assert isinstance(snapshot, State)
+    turn, params, inputs, noise = m.turn + 1, m.params.params, m.inputs, m.noise[m.turn + 1][None]
+    drivers = driver_levels(inputs, params.policy, turn, snapshot.alignment)
+    actions = decide(snapshot, ALL, inputs, params, turn, drivers, noise)
+    relations = Relations.of(snapshot.alignment, params)
+    for rows in (ALL, slice(3, 4)):
+        own = perceive(snapshot, actions, rows, inputs, params, noise)
+        shared = perceive(snapshot, actions, rows, inputs, params, noise, relations)
+        assert all(np.array_equal(a, b) for a, b in zip(own, shared, strict=True))
+        intent, threat = own
+        alone = respond(snapshot, take(anchors, rows), actions, intent, threat, rows, inputs, params, turn, drivers)  # type: ignore[arg-type]
+        given = respond(
+            snapshot,
+            take(anchors, rows),
+            actions,
+            intent,
+            threat,
+            rows,
+            inputs,
+            params,
+            turn,
+            drivers,
+            relations,  # type: ignore[arg-type]
+        )
+        assert all(np.array_equal(getattr(alone, f.name), getattr(given, f.name)) for f in fields(alone))
