@@ -257,3 +257,32 @@ def test_end_to_end_model_choice_ships_posteriors_probabilities_and_scores(tmp_p
     q2 = {"verdict.json": {"by_theory": by_theory, "model_averaged": {"definitions": {"narrow": graded}}}}
     section = report.theories_html(q2, report.read_experiment(out, "theories"), {})
     assert "Does the verdict depend on the theory?" in section and "beats persistence" in section
+
+
+# Settings that size a run rather than define the method (theories.yaml sizes them for three rules).
+BUDGET = {
+    "population",
+    "early_population",
+    "generations",
+    "max_points",
+    "min_ess",
+    "origin_population",
+    "origin_early_population",
+    "origin_generations",
+    "origin_max_points",
+    "origin_min_ess",
+    "posterior_draws",
+    "origin_predictive_draws",
+    "workers",
+}
+
+
+def test_the_rules_are_calibrated_with_the_calibrations_method_settings() -> None:
+    """theories.yaml has every setting of calibrate.yaml (but its name, folders and in-sample checks) and
+    the same value for each that defines the method (seeds, tempering targets, data years, origins)."""
+    calibration = yaml.safe_load((REPO_ROOT / "configs/experiment/calibrate.yaml").read_text())["experiment"]
+    rules = yaml.safe_load((REPO_ROOT / "configs/experiment/theories.yaml").read_text())["experiment"]
+    own = {"name", "out", "params_out", "predictive_draws"}
+    assert set(calibration) - own <= set(rules), "a calibration setting is missing from theories.yaml"
+    method = set(calibration) - own - BUDGET
+    assert {key: rules[key] for key in method} == {key: calibration[key] for key in method}
