@@ -116,7 +116,9 @@ def interval_bars(
     Horizontal bars (``horizontal=True``) run along x at y = ``position``; vertical ones along y.
     """
     centre, low, high = (np.asarray(v, dtype=float) for v in (centre, low, high))
-    error = [centre - low, high - centre]
+    # a centre outside its interval (a ratio of means beside quantiles of per-draw ratios, few draws)
+    # draws no bar on that side: matplotlib refuses negative lengths
+    error = [np.maximum(centre - low, 0.0), np.maximum(high - centre, 0.0)]
     if horizontal:
         ax.errorbar(centre, position, xerr=error, fmt="none", **style)
     else:
