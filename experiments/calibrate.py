@@ -459,7 +459,7 @@ def write_posterior(
     }
     store.write_text(out / "posterior.json", json.dumps(payload, indent=1) + "\n")
     header = (
-        f"# Calibrated parameters: the posterior draw of highest likelihood, `python -m experiments.calibrate` "
+        f"# Calibrated parameters: the posterior particle of highest likelihood, `python -m experiments.calibrate` "
         f"({provenance['date']}).\n"
         f"# Method: {METHOD}; {provenance['simulations']} simulations ({provenance['n_samples']} points x "
         f"{info['seeds_per_point']} seeds), {info['generations']} generations, final temperature "
