@@ -242,7 +242,7 @@ def perceive(
     reading = dynamics.hostile_reading(relations.distance[:, rows], perc.hostile_reading_power)
     evidence = evidence * reading
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
-    reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
+    reassurance = np.ascontiguousarray(np.swapaxes(actions.engagement, -1, -2)[:, rows])  # dense: faster below
     intent = dynamics.update_intent(
         own.intent, evidence, reassurance, perc.intent_decay_per_quarter, perc.intent_gain, perc.reassurance_gain
     )
@@ -453,7 +453,7 @@ def respond(
     )
     lockin = np.where(is_pole, own.lockin, lockin)
 
-    reassurance = np.swapaxes(actions.engagement, -1, -2)[:, rows]
+    reassurance = np.ascontiguousarray(np.swapaxes(actions.engagement, -1, -2)[:, rows])  # dense: faster below
     criticism, resistance, denial, trust = stance_update(
         own, snapshot, threat, reassurance, rows, inputs, params, turn, drivers, trend, relations
     )
