@@ -294,7 +294,7 @@ def test_calibration_on_synthetic_data_recovers_the_parameters(tmp_path: Path) -
     base = with_values(Params(), {"run.end_year": 2021})
     model = SimulatorModel(base, tuple(TINY_PRIORS), tuple(load_targets(2021)), seeds=4)
     np.random.seed(11)  # noqa: NPY002 (the model draws its seeds from numpy's global generator)
-    made = model(truth)
+    made = model.sample(truth)
     targets = [dataclasses.replace(t, observed=made[t.name]) for t in load_targets(2021)]
     settings = SmcSettings(population=30, generations=4, max_points=600, seeds=4, workers=2, seed=5)
     history, _ = run_smc(base, TINY_PRIORS, targets, settings, tmp_path / "syn.db", {"test": "synthetic"})
