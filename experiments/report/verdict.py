@@ -67,7 +67,11 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
         origin = (
             f"{esc(n_draws)} parameter sets drawn from the calibrated posterior "
             f"(<code>{esc(parameters.get('posterior_file'))}</code>, {esc(parameters.get('posterior_size'))} vectors"
-            + (", drawn with replacement" if parameters.get("with_replacement") else "")
+            + (
+                f", drawn with replacement: <b>{esc(parameters.get('unique_samples'))} distinct</b>"
+                if parameters.get("with_replacement")
+                else ""
+            )
             + f"), {esc(parameters.get('replicates_per_draw'))} run(s) each"
         )
     else:
