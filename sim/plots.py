@@ -15,7 +15,6 @@ function                           figure
 :func:`alignment_network`          actors linked by alignment closeness, one panel per year
 :func:`effects_figure`             q1: counterfactual effects on one outcome, by scenario and year
 :func:`effects_dimensions_figure`  q1: counterfactual effects on W1..W5 and the gap in one year
-:func:`driver_shares_figure`       q2: Shapley shares with 95% intervals, the verdict in the title
 :func:`hysteresis_figure`          q4: Japan's gap against the year Beijing stops coercing
 :func:`classification_strip`       q5: balancing / hedging / bandwagoning by state and year
 =================================  ==================================================================
@@ -692,14 +691,6 @@ def scenario_colour(scenario: str, default: Any) -> Any:
 
 
 CLASS_COLOURS = {"bandwagoning": "#d62728", "hedging": "#bbbbbb", "balancing": "#1f77b4"}
-VERDICT_WORDS = {True: "supported", False: "not supported", None: "undecided"}
-
-
-def verdict_word(supported: bool | None) -> str:
-    """The verdict as words: ``supported``, ``not supported`` or ``undecided`` (intervals leave it open)."""
-    if supported not in VERDICT_WORDS:
-        raise ValueError(f"supported={supported!r}; allowed: true, false or null")
-    return VERDICT_WORDS[supported]
 
 
 def draw_intervals(ax: Axes, rows: pd.DataFrame, y: np.ndarray, colour: Any, label: str, gid: str) -> None:
@@ -803,66 +794,6 @@ def effects_dimensions_figure(effects: pd.DataFrame, year: int) -> Figure:
     ax.set_ylabel("Japan's dimension")
     ax.set_title(f"Where Japan would be in {year} without each driver\n(tick: mean; bar and brackets: 95% interval)")
     fig.legend(title="counterfactual (driver removed)", loc="outside lower center", ncols=3, frameon=False)
-    return fig
-
-
-@styled
-def driver_shares_figure(shares: pd.DataFrame, verdict: Mapping[str, Any]) -> Figure:
-    """Shapley shares of the change in Japan's gap (q2), with 95% intervals and the verdict in the title.
-
-    Parameters
-    ----------
-    shares : pandas.DataFrame
-        q2's ``driver_shares.csv`` (``driver, share, ci_low, ci_high``).
-    verdict : mapping
-        q2's ``verdict.json`` (``supported``, ``largest_driver``, ``window``, ``total_change``).
-    """
-    _check_columns(shares, ("driver", "share", "ci_low", "ci_high"), "driver shares")
-    fig, ax = plt.subplots(figsize=(11, 6), constrained_layout=True)
-    labels = [registry.labels().get(d, d) for d in shares["driver"]]
-    y = np.arange(len(shares))
-    colours = [registry.colours().get(d, "#8c8c8c") for d in shares["driver"]]
-    ax.barh(y, shares["share"], color=colours, alpha=0.85, label="share (mean over runs)", gid="shares")
-    interval_bars(
-        ax,
-        shares["share"],
-        y,
-        shares["ci_low"],
-        shares["ci_high"],
-        color="black",
-        capsize=5,
-        elinewidth=1.5,
-        label="95% bootstrap interval",
-    )
-    columns = [shares[c].to_numpy(dtype=float) for c in ("share", "ci_low", "ci_high")]
-    for k, (share, low, high) in enumerate(zip(*columns, strict=True)):
-        ax.text(
-            max(high, 0.0) + 0.012,
-            k,
-            f"{share:.3f} [{low:.3f}, {high:.3f}]",
-            va="center",
-            fontsize="small",
-        )
-    ax.axvline(0.0, color="0.3", lw=1)
-    ax.axvline(0.5, color="0.3", ls="--", lw=1.2, label="one half (threshold of C0)")
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    right = max(0.62, float(shares["ci_high"].to_numpy(dtype=float).max()) + 0.2)
-    ax.set_xlim(min(0.0, float(shares["ci_low"].to_numpy(dtype=float).min()) - 0.05), right)
-    window = verdict.get("window", ["", ""])
-    total = verdict.get("total_change")
-    total_text = f"; total change {float(total):+.3f}" if total is not None else ""
-    ax.set_xlabel(
-        f"share of the change in Japan's China-wants gap {window[0]}-{window[1]}{total_text}\n"
-        "(Shapley value over the total; 1 = all of it)"
-    )
-    ax.set_ylabel("driver")
-    largest = verdict.get("largest_driver")
-    ax.set_title(
-        f"Who drove Japan's shift? Claim C0: {verdict_word(verdict.get('supported'))}\n"
-        f"(largest driver: {registry.labels().get(str(largest), largest)})"
-    )
-    ax.legend(loc="lower right", framealpha=0.9)
     return fig
 
 

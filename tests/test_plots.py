@@ -248,15 +248,6 @@ def experiment_tables() -> dict[str, Any]:
                         "ci_high": effect + 0.02,
                     }
                 )
-    shares = pd.DataFrame(
-        {
-            "driver": ["china_coercion", "nk_provocation", "russia_war", "us_pressure", "japan_domestic_trend"],
-            "share": [0.55, 0.2, 0.05, 0.15, 0.05],
-            "ci_low": [0.5, 0.15, -0.02, 0.1, 0.0],
-            "ci_high": [0.6, 0.25, 0.08, 0.2, 0.1],
-        }
-    )
-    verdict = {"supported": True, "largest_driver": "china_coercion", "window": [2011, 2024], "total_change": 0.3}
     curve = pd.DataFrame(
         {
             "restraint_year": [2014, 2018, 2022],
@@ -291,8 +282,6 @@ def experiment_tables() -> dict[str, Any]:
     )
     return {
         "effects": pd.DataFrame(rows),
-        "shares": shares,
-        "verdict": verdict,
         "curve": curve,
         "summary": summary,
         "by_year": by_year,
@@ -326,7 +315,6 @@ def test_every_figure_is_titled_labelled_with_a_legend_and_not_blank(
         "network": lambda: plots.alignment_network(base["states"], [2012, 2024]),
         "effects": lambda: plots.effects_figure(t["effects"]),
         "effects_dimensions": lambda: plots.effects_dimensions_figure(t["effects"], 2024),
-        "shares": lambda: plots.driver_shares_figure(t["shares"], t["verdict"]),
         "hysteresis": lambda: plots.hysteresis_figure(t["curve"], t["summary"]),
         "classification": lambda: plots.classification_strip(t["by_year"], ["baseline", "no_china_coercion"]),
     }
@@ -448,28 +436,6 @@ def test_arc_layout_places_actors_in_the_order_of_their_alignment() -> None:
     assert min(gaps) > 0.15, "nodes nudged apart"
     with pytest.raises(ValueError, match=r"threshold=0\.0; allowed: 0 < threshold <= 1"):
         plots.alignment_edges(alignment, 0.0)
-
-
-@pytest.mark.parametrize("supported", [True, False, None])
-def test_driver_shares_title_states_the_verdict_and_bars_the_shares(
-    experiment_tables: dict[str, Any], supported: bool | None
-) -> None:
-    shares = experiment_tables["shares"]
-    verdict = {**experiment_tables["verdict"], "supported": supported}
-    fig = plots.driver_shares_figure(shares, verdict)
-    try:
-        word = {True: "supported", False: "not supported", None: "undecided"}[supported]
-        assert plots.verdict_word(supported) == word
-        assert f"Claim C0: {word}\n" in fig.axes[0].get_title()
-        assert "largest driver: China's coercion" in fig.axes[0].get_title()
-        widths = [p.get_width() for p in fig.axes[0].patches]
-        np.testing.assert_allclose(widths, shares["share"])
-        texts = [t.get_text() for t in fig.axes[0].texts]
-        assert "0.550 [0.500, 0.600]" in texts
-    finally:
-        plt.close(fig)
-    with pytest.raises(ValueError, match="supported='yes'"):
-        plots.verdict_word("yes")
 
 
 def test_effects_figures_draw_each_effect_and_interval(experiment_tables: dict[str, Any]) -> None:
