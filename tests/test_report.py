@@ -36,6 +36,7 @@ EXPERIMENT_OVERRIDES = {
     "q4_hysteresis": ("experiment.draws=2", "experiment.restraint_years=[2014,2022,2030]"),
     "q5_asean_alignment": ("experiment.draws=2",),
     "scenario_discovery": ("experiment.points=16", "experiment.min_points=16"),
+    "patterns": ("experiment.draws=2",),
 }
 FIGURES = {
     "share_distributions",
@@ -136,6 +137,7 @@ def test_the_page_shows_the_verdict_and_the_numbers_of_the_results(built: dict[s
     q2 = built["experiments"] / "q2_driver_shares"
     verdict = json.loads((q2 / "verdict.json").read_text())
     assert page.index('id="verdict"') < page.index('id="where"') < page.index('id="q1"') < page.index('id="run"')
+    assert page.index('id="verdict"') < page.index('id="patterns"') < page.index('id="q1"'), "patterns by the verdict"
     discovery = json.loads((built["experiments"] / "scenario_discovery" / "summary.json").read_text())
     assert html.escape(discovery["sentence"]) in page
     narrow = verdict["definitions"]["narrow"]

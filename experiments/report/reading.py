@@ -26,7 +26,14 @@ from sim.runs import replicate_seeds
 log = logging.getLogger("experiments")
 
 
-EXPERIMENTS = ("q1_counterfactuals", "q2_driver_shares", "q4_hysteresis", "q5_asean_alignment", "scenario_discovery")
+EXPERIMENTS = (
+    "q1_counterfactuals",
+    "q2_driver_shares",
+    "q4_hysteresis",
+    "q5_asean_alignment",
+    "scenario_discovery",
+    "patterns",
+)
 # The outputs of each experiment the report reads (besides meta.json).
 
 
@@ -48,7 +55,7 @@ EVIDENCE = {"validation": ("calibrate", "validation.json")}
 # Shown when present, never made by the report (each takes minutes to tens of minutes).
 
 
-OPTIONAL = ("q3_sensitivity", "theories", "patterns")
+OPTIONAL = ("q3_sensitivity", "theories")
 
 
 RUN_TABLES = ("states", "dyads", "outcomes")
@@ -271,7 +278,8 @@ def make(command: list[str], what: str) -> None:
 def experiment_command(name: str, folder: Path, size: int | None) -> list[str]:
     """The command that makes ``folder``: the experiment's own entry point (``size``: fewer runs than its default).
 
-    ``size`` sets the replicates and parameter draws of q1..q5, the points of scenario discovery.
+    ``size`` sets the replicates and parameter draws of q1..q5 and of the patterns, the points of scenario
+    discovery.
     """
     command = [sys.executable, "-m", f"experiments.{name}", f"experiment.out={folder}"]
     if size is None:
