@@ -17,7 +17,10 @@ from sim import drivers as registry
 from sim import store
 
 FAST = ("experiment.draws=2",)  # two posterior draws, one run each per counterfactual
-Q2_FAST = ("experiment.draws=3",)  # three posterior draws, one run each per coalition
+# Three posterior draws of the headline and two of each rival alignment rule (by_theory), one run each
+# per coalition.
+Q2_FAST = ("experiment.draws=3", "experiment.theories.draws=2")
+Q2_DRAWS = 3 + 2 * 2
 
 
 def experiment(name: str, out: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
@@ -92,7 +95,7 @@ def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
     again = experiment("q2_driver_shares", tmp_path, *Q2_FAST)
     assert again.returncode == 0, again.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 2 ** len(registry.names()) * 3
+    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 2 ** len(registry.names()) * Q2_DRAWS
     for name, drivers in (("narrow", ["china_coercion"]), ("broad", list(registry.owned_by("CHN")))):
         definition = verdict["definitions"][name]
         assert definition["china_drivers"] == drivers
