@@ -92,16 +92,30 @@ def test_pool_workers_leave_ctrl_c_to_the_parent_which_stops_them_at_once(tmp_pa
     # process waited for its idle workers for 10 minutes); the workers ignore Ctrl-C instead.
     assert evaluate(signal.getsignal, [signal.SIGINT] * 2, workers=2) == [signal.SIG_IGN] * 2
     script = tmp_path / "pool.py"
+    # Each task says "busy" (a worker runs a task only after its initializer: it ignores Ctrl-C by
+    # then), then sleeps a second; 60 tasks are queued.
     script.write_text(
-        "import time\nfrom sim import progress\nfrom experiments.sampling import evaluate\n"
-        "with progress.stop_cleanly(lambda: 'nothing', 'run it again'):\n"
-        "    evaluate(time.sleep, [1.0] * 60, workers=2)\n"
+        "import os\nfrom sim import progress\nfrom experiments.sampling import evaluate\n"
+        "if __name__ == '__main__':  # the pool's workers import this script: they must not run it\n"
+        "    with progress.stop_cleanly(lambda: 'nothing', 'run it again'):\n"
+        "        evaluate(os.system, ['echo busy; sleep 1'] * 60, workers=2)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(
-        [sys.executable, str(script)], cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, str(script)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
-    time.sleep(4)  # workers started and busy: 60 one-second tasks queued
+    assert process.stdout is not None
+    busy = 0
+    while busy < 2:  # both workers started and running tasks (however long start-up takes under load)
+        line = process.stdout.readline()
+        assert line, "the pool ended before both workers ran a task"
+        busy += line.strip() == "busy"
     os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole process group
     started = time.monotonic()
     _, stderr = process.communicate(timeout=60)
