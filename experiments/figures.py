@@ -55,7 +55,10 @@ def share_distributions_figure(shares: np.ndarray, drivers: Sequence[str], verdi
     ax.axvline(0.0, color="0.3", lw=1)
     ax.set_yticks(y, [_label(d) for d in drivers])
     ax.invert_yaxis()
-    ax.set_xlabel("share of the change in Japan's China-wants gap (Shapley value over the total), per draw")
+    ax.set_xlabel(
+        "share of the change in Japan's China-wants gap (Shapley value over the total), per draw\n"
+        "(violin: the draws' distribution; its bar: the smallest to the largest draw)"
+    )
     lines = [
         f"{name}: {d['grade']} (P(share > {majority:g}) = {d['p_china_share_above_half']:.2f}, "
         f"P(largest) = {d['p_china_largest']:.2f})"
