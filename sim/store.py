@@ -44,6 +44,7 @@ STALE_AFTER_SECONDS = 3600.0  # a temporary of another host (or untagged) untouc
 # The modules whose code decides a run's tables (figures, CLI and dashboard do not).
 MODEL_SOURCES = (
     "agents",
+    "batch",
     "dynamics",
     "ensemble",
     "initial",
