@@ -70,7 +70,9 @@ class StateAgent(mesa.Agent):
         """Update perceived intent and threat from everyone's actions this turn."""
         m = self.model
         assert m.actions is not None, "the model gathers actions before agents perceive"
-        self._perception = turn.perceive(m.snapshot, m.actions, self.rows, m.inputs, m.params.params, m.turn_noise)
+        self._perception = turn.perceive(
+            m.snapshot, m.actions, self.rows, m.inputs, m.params.params, m.turn, m.turn_noise
+        )
 
     def respond(self) -> None:
         """Update alignment, spending, capability, lock-in and stances."""

@@ -49,6 +49,7 @@ SERIES_COLUMNS = ("country", "metric", "value")
 
 # The export-control series of the us_pressure driver (ODD section 6, "Input data").
 NO_ACTOR = -1  # index of a vacant role: matches no actor
+COMMITMENTS_FILE = "commitments.csv"  # treaties and declared alignments that attribute force (eq. 6)
 TECH_CONTROLS_START = (2022, 4)  # BIS rules of 2022-10-07 (milestones_project.csv)
 TECH_CONTROLS_DATA_LAST_YEAR = 2025
 
@@ -269,6 +270,8 @@ class RunInputs:
     ruling: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, N) cumulative
     # (T, N) summed sizes of the leadership events in force, relative to the start turn
     leadership: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    # (T, N, N) 1 where a recorded commitment (commitments.csv) joins i and j at the turn, else 0
+    commitment: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
 
     @property
     def n_actors(self) -> int:
@@ -473,9 +476,9 @@ def build_inputs(params: Params) -> RunInputs:
     tech = driver_series_for(
         "us_pressure", DriverSeries(tech_level, tech_has, ones, zeros, tech_observed), policy.us_pressure_level, params
     )
-    extra, ruling, leadership = _event_arrays(
-        params, index, set(read_table(params.actors.attributes_file, ("code",))["code"]), year, quarter
-    )
+    known = set(read_table(params.actors.attributes_file, ("code",))["code"])
+    extra, ruling, leadership = _event_arrays(params, index, known, year, quarter)
+    commitment = commitment_matrix(index, known, year, quarter)
     region = np.array([index[c] for c in params.actors.region], dtype=int)
     is_pole = np.zeros(n, dtype=bool)
     is_pole[[china, us]] = True
@@ -513,7 +516,40 @@ def build_inputs(params: Params) -> RunInputs:
         extra_coercion=extra,
         ruling=ruling,
         leadership=leadership,
+        commitment=commitment,
     )
+
+
+def commitment_matrix(index: Mapping[str, int], known: set[str], year: np.ndarray, quarter: np.ndarray) -> np.ndarray:
+    """Per turn, which pairs of actors a recorded commitment joins (``commitments.csv``; eq. 6).
+
+    A commitment counts from the quarter of its date on, in both directions; pairs with an actor
+    outside the actor set are skipped.
+
+    Returns
+    -------
+    array (T, N, N)
+        1.0 where a commitment is in force, else 0.0 (zero diagonal).
+
+    Raises
+    ------
+    DataFileError
+        If the file names an actor that is not in the attribute file.
+    """
+    table = read_table(COMMITMENTS_FILE, ("a", "b", "since", "kind"))
+    unknown = sorted((set(table["a"]) | set(table["b"])) - known)
+    if unknown:
+        raise DataFileError(
+            f"data file {data_path(COMMITMENTS_FILE)} names actor(s) {unknown}, which are not in the "
+            f"attribute file; allowed: {sorted(known)}"
+        )
+    matrix = np.zeros((len(year), len(index), len(index)))
+    for a, b, since in table[["a", "b", "since"]].itertuples(index=False):
+        if a in index and b in index:
+            date = pd.Timestamp(since)
+            in_force = (year > date.year) | ((year == date.year) & (quarter >= date.quarter))
+            matrix[in_force, index[a], index[b]] = matrix[in_force, index[b], index[a]] = 1.0
+    return matrix
 
 
 def load_drivers(

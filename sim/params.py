@@ -942,11 +942,14 @@ class PolicyParams(Checked):
         source="CLAIMS.md (the spiral); assumption for the value",
     )
     nk_provocation_level: float = p(
-        1.3,
+        1.47,
         unit="missiles/20 per year",
         bounds=(0.0, 20.0),
-        meaning="North Korea's launches under its policy: 26 missiles a year (2014-2024 mean without the 2018 pause).",
-        source="nk_missile_launches.csv",
+        meaning=(
+            "North Korea's provocations under its policy: 29.4 missile launches a year, a nuclear test or "
+            "deadly attack counted as 10 (2014-2024 mean without the 2018 pause)."
+        ),
+        source="nk_missile_launches.csv, nk_provocations_project.csv",
     )
     russia_war_level: float = p(
         1.0,

@@ -58,6 +58,20 @@ def series_schema(*checks: pa.Check) -> pa.DataFrameSchema:
     )
 
 
+COMMITMENT_KINDS = ("mutual_defence", "declared_alignment")
+COMMITMENTS_SCHEMA = pa.DataFrameSchema(
+    {
+        "a": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "b": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "since": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}$"), coerce=True),
+        "kind": pa.Column(str, pa.Check.isin(COMMITMENT_KINDS)),
+    },
+    checks=[pa.Check(lambda frame: frame["a"] != frame["b"], error="a commitment joins two different actors")],
+    unique=["a", "b"],
+    report_duplicates="all",
+    strict=False,
+)
+
 SERIES_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "senkaku_china_gov_vessels.csv": series_schema(
         _at_most(("cz_presence_days", "ts_intrusion_days"), DAYS_IN_A_YEAR, "days in a year")
@@ -67,7 +81,10 @@ SERIES_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "sipri_milex.csv": series_schema(),
     "public_opinion_china.csv": series_schema(),
     "iseas_state_of_sea_survey.csv": series_schema(),
+    "nk_provocations_project.csv": series_schema(),
 }
+# Data files that are not series: one row per pair of actors (sim/inputs.py: commitment_matrix).
+TABLE_SCHEMAS: dict[str, pa.DataFrameSchema] = {"commitments.csv": COMMITMENTS_SCHEMA}
 # Series a run reads year by year: (country, metric, first year, last year) with a value for every
 # year in between; None: the series' own first or last observed year (no gap inside it). The
 # China coercion index reads contiguous-zone days 2012-2024, vessel entries 2010-2013 (to derive
@@ -79,6 +96,10 @@ COMPLETE_SERIES: dict[str, tuple[tuple[str, str, int | None, int | None], ...]] 
     ),
     "jasdf_scrambles.csv": (("Japan", "scrambles_vs_china", 2009, 2024),),
     "nk_missile_launches.csv": (("North Korea", "missiles_launched_cns", None, None),),
+    "nk_provocations_project.csv": (
+        ("North Korea", "nuclear_tests", None, None),
+        ("North Korea", "deadly_armed_attacks", None, None),
+    ),
     "sipri_milex.csv": (("China", "milex_share_gdp", None, None),),
 }
 
@@ -126,7 +147,7 @@ def validate_series(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     are. Raises :class:`SeriesSchemaError` naming the file, the line and the column of each of the
     first few failures.
     """
-    schema = SERIES_SCHEMAS.get(Path(path).name)
+    schema = SERIES_SCHEMAS.get(Path(path).name) or TABLE_SCHEMAS.get(Path(path).name)
     if schema is None:
         return frame
     try:

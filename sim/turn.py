@@ -183,6 +183,7 @@ def perceive(
     rows: Rows,
     inputs: RunInputs,
     params: ModelParams,
+    turn: int,
     noise: np.ndarray | None,
     relations: Relations | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -234,12 +235,15 @@ def perceive(
     basing_row[:, :, inputs.us] += wary * basing_seen.sum(axis=-1)[:, None]
     evidence = evidence + basing_row
     # Force used or threatened (war, missile tests) is also read as a sign of what the actor's
-    # close partners may do (eq. 6); only the columns of actors that used force are non-zero.
+    # committed partners may do (eq. 6: a treaty or declared alignment in force, weighted by
+    # affinity); only the columns of actors that used force are non-zero.
     forceful = np.flatnonzero(np.any((actions.war != 0.0) | (actions.provocation != 0.0), axis=0))
-    partners = affinity[:, forceful, :] * ~inputs.is_self[forceful, :]
+    partners = affinity[:, forceful, :] * inputs.commitment[turn, forceful, :]
     evidence = evidence * offdiag + dynamics.bloc_attribution(force[:, :, forceful], partners, perc.bloc_spillover)
     # Partners read each other's conduct charitably, rivals at face value (eq. 4a).
-    reading = dynamics.hostile_reading(relations.distance[:, rows], perc.hostile_reading_power)
+    reading = dynamics.hostile_reading(
+        relations.distance[:, rows], perc.hostile_reading_power, inputs.commitment[turn, rows]
+    )
     evidence = evidence * reading
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag
     reassurance = np.ascontiguousarray(np.swapaxes(actions.engagement, -1, -2)[:, rows])  # dense: faster below
@@ -489,7 +493,7 @@ def advance(
     drivers = driver_levels(inputs, params.policy, turn, state.alignment)
     actions = decide(state, ALL, inputs, params, turn, drivers, noise)
     relations = Relations.of(state.alignment, params)  # once per turn, not once per phase
-    intent, threat = perceive(state, actions, ALL, inputs, params, noise, relations)
+    intent, threat = perceive(state, actions, ALL, inputs, params, turn, noise, relations)
     new = respond(state, anchors, actions, intent, threat, ALL, inputs, params, turn, drivers, relations)
     return new, actions, drivers
 
@@ -499,7 +503,7 @@ def perception_only(state: State, inputs: RunInputs, params: ModelParams, turn: 
     drivers = driver_levels(inputs, params.policy, turn, state.alignment)
     actions = decide(state, ALL, inputs, params, turn, drivers, None)
     relations = Relations.of(state.alignment, params)
-    intent, threat = perceive(state, actions, ALL, inputs, params, None, relations)
+    intent, threat = perceive(state, actions, ALL, inputs, params, turn, None, relations)
     reassurance = np.swapaxes(actions.engagement, -1, -2)
     criticism, resistance, denial, trust = stance_update(
         state, state, threat, reassurance, ALL, inputs, params, turn, drivers, state.trend, relations

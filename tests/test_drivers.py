@@ -25,7 +25,7 @@ def test_replay_levels_follow_the_data() -> None:
     d = driver_levels(inputs, params.params.policy, turn_of(2016, 3), x)
     assert d.china_coercion.shape == (1, inputs.n_actors)
     np.testing.assert_allclose(d.china_coercion, coercion_index(annual_series)[2016][3])
-    assert d.nk_provocation == pytest.approx(24 / 20)
+    assert d.nk_provocation == pytest.approx((24 + 2 * 10) / 20)  # 24 launches, two nuclear tests
     assert d.russia_war == 0.0
     assert d.us_pressure == 1.0
     assert d.tech_controls == pytest.approx(0.2)

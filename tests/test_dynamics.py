@@ -402,7 +402,9 @@ def test_review_steps_the_ceiling_after_sustained_excess_demand_only() -> None:
 
 
 def test_hostile_reading_is_zero_between_identical_alignments_and_one_between_poles() -> None:
-    np.testing.assert_allclose(dy.hostile_reading(np.array([0.0, 0.25, 1.0]), 2.0), [0.0, 0.0625, 1.0])
+    np.testing.assert_allclose(dy.hostile_reading(np.array([0.0, 0.25, 1.0]), 2.0, 0.0), [0.0, 0.0625, 1.0])
+    # committed partners read nothing as hostile, whatever their distance
+    np.testing.assert_allclose(dy.hostile_reading(np.array([0.25, 1.0]), 2.0, np.array([1.0, 0.0])), [0.0, 1.0])
 
 
 def test_update_capability_steady_state_closed_form() -> None:

@@ -5,6 +5,7 @@ Hand values below are read from sim/data/*.csv (the numbers are quoted in commen
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 from helpers import compose_params
 
+from sim import inputs as sim_inputs
 from sim.drivers.china_coercion import coercion_index
 from sim.drivers.levels import driver_levels
 from sim.inputs import (
@@ -133,10 +135,11 @@ def test_china_coercion_data_end_in_2024(inputs: RunInputs) -> None:
     assert np.all((china.level[: last + 1] > 0) & (china.level[: last + 1] <= 1))
 
 
-def test_nk_level_is_missiles_over_twenty(inputs: RunInputs) -> None:
+def test_nk_level_is_missiles_and_events_over_twenty(inputs: RunInputs) -> None:
     nk = inputs.drivers["nk_provocation"]
-    # nk_missile_launches.csv: 2010 0, 2016 24, 2018 0, 2022 69, 2024 41
-    for year, missiles in [(2010, 0), (2016, 24), (2018, 0), (2022, 69), (2024, 41)]:
+    # nk_missile_launches.csv: 2010 0, 2016 24, 2018 0, 2022 69, 2024 41; nk_provocations_project.csv:
+    # two deadly attacks in 2010, two nuclear tests in 2016, each worth 10 launches
+    for year, missiles in [(2010, 20), (2016, 44), (2018, 0), (2022, 69), (2024, 41)]:
         for quarter in (1, 4):
             assert nk.level[turn_of(year, quarter)] == pytest.approx(missiles / 20)
             assert nk.has_data[turn_of(year, quarter)]
@@ -454,3 +457,27 @@ def test_read_table_cache_follows_the_content_and_hands_out_copies(tmp_path: Pat
     path.write_text("year,country\n2010,JPN\n")
     with pytest.raises(DataFileError, match="lacks column"):
         read_table(str(path), ("year", *SERIES_COLUMNS))
+
+
+def test_commitments_count_from_their_quarter_in_both_directions(inputs: RunInputs) -> None:
+    # commitments.csv: CHN-PRK 1961-07-11, CHN-RUS 2022-02-04, RUS-PRK 2024-06-19
+    c = {code: k for k, code in enumerate(inputs.codes)}
+    m = inputs.commitment
+    assert m.shape == (inputs.n_turns, inputs.n_actors, inputs.n_actors)
+    np.testing.assert_array_equal(m[:, c["CHN"], c["PRK"]], 1.0)
+    np.testing.assert_array_equal(m, np.swapaxes(m, 1, 2))
+    assert m[turn_of(2021, 4), c["CHN"], c["RUS"]] == 0.0 and m[turn_of(2022, 1), c["RUS"], c["CHN"]] == 1.0
+    assert m[turn_of(2024, 1), c["RUS"], c["PRK"]] == 0.0 and m[turn_of(2024, 2), c["PRK"], c["RUS"]] == 1.0
+    assert m.sum() == m[:, [c["CHN"], c["RUS"], c["PRK"]]][:, :, [c["CHN"], c["RUS"], c["PRK"]]].sum()
+    assert not np.diagonal(m, axis1=1, axis2=2).any()
+
+
+def test_a_commitment_naming_an_unknown_actor_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "data"
+    shutil.copytree(DATA_DIR, folder)
+    frame = pd.read_csv(folder / "commitments.csv")
+    frame.loc[0, "b"] = "XXX"
+    frame.to_csv(folder / "commitments.csv", index=False)
+    monkeypatch.setattr(sim_inputs, "DATA_DIR", folder)
+    with pytest.raises(DataFileError, match=r"commitments.csv names actor\(s\) \['XXX'\].*allowed"):
+        build_inputs(compose_params([]))

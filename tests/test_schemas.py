@@ -11,7 +11,7 @@ import pytest
 
 from sim import inputs
 from sim.params import Params
-from sim.schemas import SERIES_SCHEMAS
+from sim.schemas import SERIES_SCHEMAS, TABLE_SCHEMAS
 
 Change = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -66,9 +66,11 @@ CASES: dict[str, tuple[str, Change, list[str]]] = {
 def test_every_shipped_series_file_has_a_schema_and_passes_it() -> None:
     series_files = {p.name for p in inputs.DATA_DIR.glob("*.csv")} - {"actors.csv"}
     dated = {"milestones.csv", "milestones_project.csv"}  # events by date, not yearly series
-    assert series_files - dated == set(SERIES_SCHEMAS)
+    assert series_files - dated - set(TABLE_SCHEMAS) == set(SERIES_SCHEMAS)
     for name in SERIES_SCHEMAS:
         inputs.read_table(name, ("year", *inputs.SERIES_COLUMNS))
+    for name in TABLE_SCHEMAS:
+        inputs.read_table(name, ())
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -104,3 +106,28 @@ def test_every_registered_driver_reads_only_files_with_a_schema() -> None:
 
     for spec in drivers.specs():
         assert set(spec.files) <= set(SERIES_SCHEMAS), (spec.name, spec.files)
+
+
+@pytest.mark.parametrize(
+    ("change", "needles"),
+    [
+        (lambda d: d.assign(kind=d["kind"].where(d.index != 1, "friendship")), ["line 3", "'friendship'", "kind"]),
+        (lambda d: d.assign(b=d["b"].where(d.index != 0, "CHN")), ["line 2", "two different actors"]),
+        (lambda d: d.assign(since=d["since"].where(d.index != 2, "June 2024")), ["line 4", "'June 2024'", "since"]),
+    ],
+    ids=["unknown_kind", "self_commitment", "undated"],
+)
+def test_a_broken_commitments_file_is_refused_naming_the_line(
+    change: Callable[[pd.DataFrame], pd.DataFrame],
+    needles: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "data"
+    shutil.copytree(inputs.DATA_DIR, folder)
+    change(pd.read_csv(folder / "commitments.csv")).to_csv(folder / "commitments.csv", index=False)
+    monkeypatch.setattr(inputs, "DATA_DIR", folder)
+    with pytest.raises(inputs.DataFileError) as info:
+        inputs.read_table("commitments.csv", ())
+    for needle in needles:
+        assert needle in str(info.value), (needle, str(info.value))

@@ -53,8 +53,8 @@ def test_phases_row_by_row_equal_all_rows(mid_run: AlignmentModel) -> None:
     everyone = decide(snapshot, ALL, inputs, params, turn, drivers, noise)
     _assert_same(stack([decide(snapshot, r, inputs, params, turn, drivers, noise) for r in rows]), everyone)
 
-    intent, threat = perceive(snapshot, everyone, ALL, inputs, params, noise)
-    per_row = [perceive(snapshot, everyone, r, inputs, params, noise) for r in rows]
+    intent, threat = perceive(snapshot, everyone, ALL, inputs, params, turn, noise)
+    per_row = [perceive(snapshot, everyone, r, inputs, params, turn, noise) for r in rows]
     np.testing.assert_allclose(np.concatenate([p[0] for p in per_row], axis=1), intent, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(np.concatenate([p[1] for p in per_row], axis=1), threat, rtol=1e-13, atol=1e-15)
 
@@ -131,8 +131,8 @@ def test_phases_given_the_turns_relations_equal_their_own(mid_run: AlignmentMode
     actions = decide(snapshot, ALL, inputs, params, turn, drivers, noise)
     relations = Relations.of(snapshot.alignment, params)
     for rows in (ALL, slice(3, 4)):
-        own = perceive(snapshot, actions, rows, inputs, params, noise)
-        shared = perceive(snapshot, actions, rows, inputs, params, noise, relations)
+        own = perceive(snapshot, actions, rows, inputs, params, turn, noise)
+        shared = perceive(snapshot, actions, rows, inputs, params, turn, noise, relations)
         assert all(np.array_equal(a, b) for a, b in zip(own, shared, strict=True))
         intent, threat = own
         alone = respond(snapshot, take(anchors, rows), actions, intent, threat, rows, inputs, params, turn, drivers)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Driver ``nk_provocation``: North Korea's missile launches (ODD section 6)."""
+"""Driver ``nk_provocation``: North Korea's missile launches, nuclear tests and deadly attacks (ODD section 6)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,22 @@ import numpy as np
 from sim.drivers.spec import DriverSpec, SeriesReader, register
 
 MISSILES_REFERENCE = 20.0  # missiles per year that count as intensity 1 (~2014-2017 level)
+# A nuclear test or a deadly armed attack counts as this many missile launches: half a reference
+# year. An assumption: each nuclear test drew a new UN Security Council sanctions resolution and
+# the 2010 attacks the gravest inter-Korean crisis since 1953, which single launches did not.
+EVENT_MISSILES = 10.0
 DATA_LAST_YEAR = 2024  # launch counts for 2025 may cover part of the year only
 FILE = "nk_missile_launches.csv"
+EVENTS_FILE = "nk_provocations_project.csv"
 
 
 def load(reader: SeriesReader) -> tuple[np.ndarray, np.ndarray]:
-    """Launches per year over 20, the same in every quarter of the year."""
+    """Launches plus 10 per nuclear test or deadly attack, per year over 20, the same in every quarter."""
     launches = reader.annual(FILE, "North Korea", "missiles_launched_cns")
-    per_quarter = {y: dict.fromkeys((1, 2, 3, 4), v / MISSILES_REFERENCE) for y, v in launches.items()}
+    tests = reader.annual(EVENTS_FILE, "North Korea", "nuclear_tests")
+    attacks = reader.annual(EVENTS_FILE, "North Korea", "deadly_armed_attacks")
+    per_year = {y: v + EVENT_MISSILES * (tests.get(y, 0.0) + attacks.get(y, 0.0)) for y, v in launches.items()}
+    per_quarter = {y: dict.fromkeys((1, 2, 3, 4), v / MISSILES_REFERENCE) for y, v in per_year.items()}
     return reader.on_turns(per_quarter, DATA_LAST_YEAR)
 
 
@@ -24,10 +32,13 @@ SPEC = register(
         label="North Korea's provocations",
         colour="#1f77b4",
         owner="PRK",
-        meaning="North Korea's missile launches, in units of 20 missiles a year.",
-        source="CNS North Korea Missile Test Database via nk_missile_launches.csv",
-        counterfactual="no North Korean missile tests",
-        files=(FILE,),
+        meaning=(
+            "North Korea's missile launches plus 10 per nuclear test or deadly armed attack, "
+            "in units of 20 missiles a year."
+        ),
+        source="CNS North Korea Missile Test Database (nk_missile_launches.csv); nk_provocations_project.csv",
+        counterfactual="no North Korean missile tests, nuclear tests or deadly attacks",
+        files=(FILE, EVENTS_FILE),
         load=load,
         policy_level=lambda policy: policy.nk_provocation_level,
     )
