@@ -235,14 +235,14 @@ def targeted_evidence(exposure_matrix: Array, hostile_acts: Array) -> Array:
 
 
 def bloc_attribution(force_evidence: Array, partner_affinity: Array, sigma_b: float) -> Array:
-    """Evidence about j drawn from force used or threatened by j's close partners (eq. 6).
+    """Evidence about j drawn from force used or threatened by j's committed partners (eq. 6).
 
-    ``E^b_ij = sigma_b sum_k E^f_ik aff_kj`` (k != j), where ``E^f`` is the evidence from wars and
-    missile tests: a demonstration effect (Russia's war raises the perceived intent of its
-    partner China, CLAIMS.md; North Korea's tests reflect on its protector). Partnership is
-    alignment affinity, not treaty: whoever is aligned closely with the actor shares the blame.
-    ``force_evidence[..., i, k]`` is that evidence about actor k; ``partner_affinity[..., k, j]``
-    the affinity of k and j, zero for k = j.
+    ``E^b_ij = sigma_b sum_k E^f_ik aff_kj c_kj`` (k != j), where ``E^f`` is the evidence from wars
+    and missile tests: a demonstration effect (Russia's war raises the perceived intent of its
+    partner China, CLAIMS.md; North Korea's tests reflect on its treaty ally). Only partners
+    joined by a recorded commitment ``c_kj`` (a treaty or declared alignment) share the blame, in
+    proportion to their affinity. ``force_evidence[..., i, k]`` is that evidence about actor k;
+    ``partner_affinity[..., k, j]`` the commitment-weighted affinity ``aff_kj c_kj``, zero for k = j.
     """
     return np.asarray(sigma_b * np.matmul(force_evidence, partner_affinity))
 

@@ -444,7 +444,7 @@ class PerceptionParams(Checked):
         0.2,
         unit="1",
         bounds=(0.0, 1.0),
-        meaning="sigma_b: share of the evidence from force (wars, missile tests) by j's partners attributed to j.",
+        meaning="sigma_b: share of the evidence from force (wars, missile tests) by j's committed partners attributed to j.",
         source="C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
     )
     bystander_weight: float = p(
