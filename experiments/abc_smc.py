@@ -1,9 +1,12 @@
-"""Sequential Monte Carlo ABC with pyabc: exact inference under a Gaussian observation model.
+"""Sequential Monte Carlo ABC with pyabc: exact inference under an observation model.
 
 The method (docs/ODD.md, B.7): pyabc's ABC-SMC (Klinger et al. 2018) with a stochastic acceptor
 (Wilkinson 2013; Schälte and Hasenauer 2020) under a tempered likelihood. The observation model:
 
-    observed_i = simulated_i + e_i,   e_i ~ Normal(0, sd_i**2 + (delta_f * unit_i)**2)
+    observed_i = simulated_i + e_i,   e_i ~ Normal(0, lam_s (sd_i**2 + (delta_f * unit_i)**2))
+
+with one factor ``lam_s ~ InvGamma(SERIES_DF / 2, SERIES_DF / 2)`` per target series s, integrated
+out (each series' residuals are multivariate Student t: the series of a family fit unequally well).
 
 ``sd_i`` is the measurement error of observation i (``experiments/targets.py``: survey sampling
 error, SIPRI's uncertainty), ``delta_f`` the model discrepancy of its family f (a parameter with a
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import math
@@ -84,6 +88,12 @@ DISCREPANCY_MAX = {
     "iseas_trust": 0.3,
 }
 SPENDING_FAMILIES = ("japan_spending", "sea_spending")
+# Degrees of freedom of the series' error scales: each target series' error variance is its
+# family's times a factor drawn from InvGamma(SERIES_DF / 2, SERIES_DF / 2) (docs/ODD.md, B.7),
+# integrated out (a Student t per series). Four, fixed a priori: the smallest whole number whose
+# factor has a finite mean, heavy-tailed enough that one series' error may be several times
+# another's within a family.
+SERIES_DF = 4.0
 
 
 @dataclass(frozen=True)
@@ -201,6 +211,47 @@ class ObservationVariance:
     def __call__(self, par: dict[str, float]) -> np.ndarray:
         delta = np.array([par[DISCREPANCY_PREFIX + f] for f in self.families])
         return self.measurement + (delta * self.units) ** 2
+
+
+def series_log_density(residual: np.ndarray, variance: np.ndarray, df: float = SERIES_DF) -> float:
+    """Log density of one series' residuals: a multivariate Student t, Normal(0, lam diag(variance)) with
+    lam ~ InvGamma(df / 2, df / 2) integrated out."""
+    n = residual.size
+    quadratic = float(np.sum(residual**2 / variance))
+    return float(
+        math.lgamma((df + n) / 2.0)
+        - math.lgamma(df / 2.0)
+        - 0.5 * n * math.log(df * math.pi)
+        - 0.5 * float(np.sum(np.log(variance)))
+        - 0.5 * (df + n) * math.log1p(quadratic / df)
+    )
+
+
+def series_scale_draws(
+    residual_squares: np.ndarray, n: np.ndarray, rng: np.random.Generator, df: float = SERIES_DF
+) -> np.ndarray:
+    """Draws of series' variance factors lam given their residuals: InvGamma((df + n) / 2, (df + q) / 2).
+
+    ``residual_squares`` is each series' sum of squared standardised residuals q (0 where ``n`` is 0:
+    a series without observations draws from the prior InvGamma(df / 2, df / 2)).
+    """
+    return (df + residual_squares) / rng.chisquare(df + n)
+
+
+class SeriesStudentKernel(pyabc.IndependentNormalKernel):
+    """pyabc's stochastic kernel: each target series' residuals multivariate Student t (:func:`series_log_density`).
+
+    The variances are those of :class:`ObservationVariance`; the series are the targets (``keys``).
+    """
+
+    def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:
+        variance = np.asarray(self.var(par) if callable(self.var) else self.var, dtype=float)
+        total, start = 0.0, 0
+        for key in self.keys:
+            residual = np.atleast_1d(np.asarray(x[key], dtype=float) - np.asarray(x_0[key], dtype=float))
+            total += series_log_density(residual, variance[start : start + residual.size])
+            start += residual.size
+        return total
 
 
 # --- tempering: the next temperature and the acceptance normalisation --------------------------
@@ -563,9 +614,9 @@ def _build(
 ) -> pyabc.ABCSMC:
     keys = [t.name for t in models[0].targets]
     minimum = observation({DISCREPANCY_PREFIX + f: 0.0 for f in set(observation.families)})
-    kernel = pyabc.IndependentNormalKernel(
-        var=observation, keys=keys, pdf_max=float(-0.5 * np.sum(np.log(2 * np.pi * minimum)))
-    )
+    sizes = np.cumsum([0, *(len(t.years) for t in models[0].targets)])
+    highest = sum(series_log_density(np.zeros(b - a), minimum[a:b]) for a, b in itertools.pairwise(sizes))
+    kernel = SeriesStudentKernel(var=observation, keys=keys, pdf_max=float(highest))
     tempering = Tempering(previous_temperature, settings.ess_target, settings.acceptance_target)
     scheme = TemperingScheme(tempering)
     return pyabc.ABCSMC(

@@ -37,10 +37,12 @@ from experiments.abc_smc import (
     DISCREPANCY_PREFIX,
     SmcSettings,
     discrepancy_priors,
+    family_unit,
     last_population,
     resample,
     run_points,
     run_smc,
+    series_scale_draws,
 )
 from experiments.common import Experiment, ExperimentError, entry_point
 from experiments.sampling import Prior, evaluate, load_priors, point_params
@@ -66,7 +68,7 @@ from sim.plots_calibration import (
 )
 
 NAME = "calibrate"
-METHOD = "ABC-SMC (pyabc 0.13) with a stochastic acceptor and adaptive temperature, Gaussian observation model"
+METHOD = "ABC-SMC (pyabc 0.13) with a stochastic acceptor and adaptive temperature, Student t observation model per series"
 ALPHA90, ALPHA50 = 0.10, 0.50
 FIRST_YEAR = 2010
 PREDICTIVE_BLOCK = 25  # draws run together in one engine batch
@@ -136,6 +138,47 @@ def family_of(metric: str, actor: str) -> str:
     return "iseas_trust"
 
 
+def series_scales(
+    frame: pd.DataFrame, discrepancy: pd.DataFrame, targets: Sequence[Target], rng: np.random.Generator
+) -> np.ndarray:
+    """Each row's series variance factor: one draw per draw and series, given the draw's residuals.
+
+    The likelihood's series factor lam (``experiments/abc_smc.py``, ``SERIES_DF``) has, given a
+    draw's model values and the series' observations to ``last_year``, an inverse-gamma
+    distribution (conjugate); a series without observations draws it from its prior.
+    """
+    observed = pd.DataFrame(
+        [
+            {
+                "year": int(y),
+                "actor": t.where,
+                "metric": t.metric,
+                "observed": v,
+                "variance": sd**2,
+                "unit": family_unit(t),
+                "column": DISCREPANCY_PREFIX + t.family,
+            }
+            for t in targets
+            for y, v, sd in zip(t.years, t.observed, t.sd, strict=True)
+        ]
+    )
+    keys = ["draw", "actor", "metric"]
+    rows = frame[["year", *keys, "value"]].assign(row=np.arange(len(frame)))
+    matched = rows.merge(observed, on=["year", "actor", "metric"])
+    delta = np.zeros(len(matched))
+    for column in matched["column"].unique():
+        at = (matched["column"] == column).to_numpy()
+        delta[at] = discrepancy[column].to_numpy()[matched["draw"].to_numpy()[at]]
+    matched["q"] = (matched["value"] - matched["observed"]) ** 2 / (
+        matched["variance"] + (delta * matched["unit"]) ** 2
+    )
+    series = rows.groupby(keys).size().rename("rows").to_frame()
+    fit = matched.groupby(keys)["q"].agg(["sum", "size"])
+    series = series.join(fit).fillna(0.0)
+    series["scale"] = series_scale_draws(series["sum"].to_numpy(), series["size"].to_numpy(), rng)
+    return rows.merge(series["scale"].reset_index(), on=keys, how="left").sort_values("row")["scale"].to_numpy()
+
+
 def observation_noise(
     frame: pd.DataFrame, discrepancy: pd.DataFrame, last_year: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -168,7 +211,9 @@ def observation_noise(
         column = DISCREPANCY_PREFIX + family
         # a family without data at this origin has no discrepancy estimate: measurement error only
         delta[rows] = discrepancy[column].to_numpy()[draws[rows]] if column in discrepancy else 0.0
-    sd = np.sqrt(measurement**2 + (delta * unit) ** 2)
+    sd = np.sqrt(
+        series_scales(frame, discrepancy, load_targets(last_year), rng) * (measurement**2 + (delta * unit) ** 2)
+    )
     noisy = value + rng.normal(0.0, 1.0, len(value)) * sd
     return np.where(spending, np.maximum(noisy, 0.0), np.clip(noisy, 0.0, 1.0))
 

@@ -8,10 +8,10 @@ probabilities, and scored out of sample; the verdict on C0 under each rule is q2
 Method
 ------
 *Calibration with model choice*: pyabc's ABC-SMC exactly as in ``experiments/calibrate.py``
-(``experiments/abc_smc.run_smc``: the same targets to ``last_year``, Gaussian observation model
-with a discrepancy per family, stochastic acceptor, adaptive temperature, ordered sampler, seeds per
-point), with the three rules as three models of one run (pyabc's ABC model choice; Toni et al.
-2009): a particle is a rule and its parameters; the rules have equal prior probability; each
+(``experiments/abc_smc.run_smc``: the same targets to ``last_year``, observation model with a
+discrepancy per family and a Student t per series, stochastic acceptor, adaptive temperature,
+ordered sampler, seeds per point), with the three rules as three models of one run (pyabc's ABC
+model choice; Toni et al. 2009): a particle is a rule and its parameters; the rules have equal prior probability; each
 rule's prior is the shared ranges of ``priors.ranges`` (minus the parameters only one rule reads)
 plus its own (``experiment.rule_priors``) plus the discrepancy priors. The last generation's
 model probabilities are the posterior model probabilities; at a final temperature T > 1 they are

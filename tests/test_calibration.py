@@ -14,13 +14,16 @@ import pandas as pd
 import pyabc
 import pytest
 from helpers import REPO_ROOT, run_module
+from scipy import stats
 
 from experiments.abc_smc import (
     DISCREPANCY_MAX,
     DISCREPANCY_PREFIX,
+    SERIES_DF,
     LogitStudentTransition,
     ObservationVariance,
     OrderedBatchSampler,
+    SeriesStudentKernel,
     SimulatorModel,
     SmcSettings,
     acceptance_norm,
@@ -32,6 +35,8 @@ from experiments.abc_smc import (
     resample,
     run_points,
     run_smc,
+    series_log_density,
+    series_scale_draws,
     stored_generations,
     summaries,
 )
@@ -200,6 +205,26 @@ def test_the_observation_variance_adds_measurement_error_and_the_family_discrepa
     japan = next(t for t in targets if t.name == "spending:JPN")
     assert family_unit(japan) == pytest.approx(float(np.mean(japan.observed)))
     assert [p.key for p in discrepancy_priors(targets)] == [f"{DISCREPANCY_PREFIX}{f}" for f in DISCREPANCY_MAX]
+
+
+def test_each_series_likelihood_is_a_student_t_of_its_residuals() -> None:
+    """The kernel is a sum over series of multivariate t densities (scipy's), scale from the variances."""
+    residual, variance = np.array([0.1, -0.3, 0.2]), np.array([0.04, 0.09, 0.01])
+    expected = stats.multivariate_t(loc=np.zeros(3), shape=np.diag(variance), df=SERIES_DF).logpdf(residual)
+    assert series_log_density(residual, variance) == pytest.approx(expected, rel=1e-12)
+    kernel = SeriesStudentKernel(var=lambda _: np.concatenate([variance, [0.25]]), keys=["a", "b"])
+    x, x_0 = {"a": residual, "b": np.array([1.0])}, {"a": np.zeros(3), "b": np.array([0.5])}
+    one = stats.t(df=SERIES_DF, scale=0.5).logpdf(0.5)
+    assert kernel(x, x_0, par={}) == pytest.approx(expected + one, rel=1e-12)
+
+
+def test_a_series_scale_follows_its_inverse_gamma_given_the_residuals() -> None:
+    """lam | q, n ~ InvGamma((df + n) / 2, (df + q) / 2): its mean (df + q) / (df + n - 2)."""
+    rng = np.random.default_rng(3)
+    for q, n in ((1.0, 12), (30.0, 12), (0.0, 0)):
+        draws = series_scale_draws(np.full(200_000, q), np.full(200_000, n), rng)
+        mean = (SERIES_DF + q) / (SERIES_DF + n - 2.0)
+        assert draws.mean() == pytest.approx(mean, rel=0.03)
 
 
 def test_the_next_temperature_keeps_the_conditional_ess() -> None:
