@@ -68,7 +68,7 @@ from sim.plots_calibration import (
 )
 
 NAME = "calibrate"
-METHOD = "ABC-SMC (pyabc 0.13) with a stochastic acceptor and adaptive temperature, Student t observation model per series"
+METHOD = "ABC-SMC (pyabc 0.13), stochastic acceptor, adaptive temperature, Student t observation model per series"
 ALPHA90, ALPHA50 = 0.10, 0.50
 FIRST_YEAR = 2010
 PREDICTIVE_BLOCK = 25  # draws run together in one engine batch
