@@ -56,6 +56,7 @@ DYADIC = frozenset(
         "perception.bloc_spillover",
         "perception.bystander_weight",
         "perception.hostile_reading_power",
+        "perception.commitment_trust",
         "perception.affinity_power",
         "perception.threat_scale",
         "hostility.coercion",

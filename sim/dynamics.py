@@ -204,15 +204,16 @@ def buildup_intensity(growth: ArrayLike, normal_growth: float) -> Array:
 # ----------------------------------------------------------------------------------------------
 
 
-def hostile_reading(distance: ArrayLike, power: float, commitment: ArrayLike) -> Array:
-    """How much of j's conduct i reads as hostile (eq. 4a): ``h_ij = (1 - c_ij) D_ij ** k_h``.
+def hostile_reading(distance: ArrayLike, power: float, commitment: ArrayLike, trust: float) -> Array:
+    """How much of j's conduct i reads as hostile (eq. 4a): ``h_ij = (1 - gamma c_ij) D_ij ** k_h``.
 
-    ``D_ij = |x_i - x_j| / 2``; ``c_ij`` is 1 where a recorded commitment (a defence treaty or a
-    declared alignment) joins i and j. Partners read each other's acts charitably, rivals at face
-    value, and committed partners read none as hostile (Walt 1987: perceived intentions; Russia's
-    2015 and China's 2019 strategies name the US, not each other; North Korea's 1961 treaty).
+    ``D_ij = |x_i - x_j| / 2``; ``c_ij`` is 1 where a recorded commitment (a defence treaty, by
+    default) joins i and j. Partners read each other's acts charitably, rivals at face value, and
+    committed partners discount a share ``gamma`` more (Walt 1987: perceived intentions; Russia's
+    2015 and China's 2019 strategies name the US, not each other; North Korea's 1961 treaty; allies
+    still fear each other, Snyder 1984, so ``gamma`` < 1 is allowed).
     """
-    return np.asarray((1.0 - np.asarray(commitment)) * np.asarray(distance) ** power)
+    return np.asarray((1.0 - trust * np.asarray(commitment)) * np.asarray(distance) ** power)
 
 
 def dispute_stake(dispute: ArrayLike, bystander_weight: float) -> Array:

@@ -21,7 +21,7 @@ import numpy as np
 from sim import dynamics
 from sim.batch import batch_model_params, take_runs
 from sim.drivers.levels import driver_levels
-from sim.inputs import DataFileError, RunInputs, build_inputs
+from sim.inputs import DataFileError, RunInputs, build_inputs, spin_up_inputs
 from sim.params import DriverParams, ModelParams, Params, RunParams
 from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, rival_pressure, us_pressure
 
@@ -152,8 +152,10 @@ def spin_up(state: State, inputs: RunInputs, model: ModelParams, run: RunParams)
     A run stops (its perceptions are kept) after the first quarter in which none of them moves
     by more than ``run.spinup_tolerance``, or after ``run.spinup_quarters``; the others go on
     without it (only the runs still moving are computed). Runs never interact, so a run's start
-    does not depend on the runs beside it.
+    does not depend on the runs beside it. Drivers hold their spin-up levels
+    (:func:`sim.inputs.spin_up_inputs`: the years before the start where the data reach back).
     """
+    inputs = spin_up_inputs(inputs)
     spun = {f: getattr(state, f).copy() for f in PERCEPTIONS}
     moving = np.arange(state.alignment.shape[0])  # the runs still moving, by index into ``state``
     current = state

@@ -225,6 +225,7 @@ class DriverSeries:
     reference: np.ndarray  # (T,) or (R, T): the counterfactual level (0: absent; frozen: a year's level)
     observed: np.ndarray  # (T,) bool: where the data exist, whatever the mode (a frozen level reads them)
     real_terms: np.ndarray | None = None  # (T,) the owner's GDP where a frozen level keeps its real value
+    spin_up_level: float | None = None  # the level the spin-up holds (years before the start); None: level[0]
 
 
 @dataclass(frozen=True)
@@ -478,7 +479,7 @@ def build_inputs(params: Params) -> RunInputs:
     )
     known = set(read_table(params.actors.attributes_file, ("code",))["code"])
     extra, ruling, leadership = _event_arrays(params, index, known, year, quarter)
-    commitment = commitment_matrix(index, known, year, quarter)
+    commitment = commitment_matrix(index, known, params.actors.commitment_kinds, year, quarter)
     region = np.array([index[c] for c in params.actors.region], dtype=int)
     is_pole = np.zeros(n, dtype=bool)
     is_pole[[china, us]] = True
@@ -520,11 +521,13 @@ def build_inputs(params: Params) -> RunInputs:
     )
 
 
-def commitment_matrix(index: Mapping[str, int], known: set[str], year: np.ndarray, quarter: np.ndarray) -> np.ndarray:
-    """Per turn, which pairs of actors a recorded commitment joins (``commitments.csv``; eq. 6).
+def commitment_matrix(
+    index: Mapping[str, int], known: set[str], kinds: tuple[str, ...], year: np.ndarray, quarter: np.ndarray
+) -> np.ndarray:
+    """Per turn, which pairs of actors a recorded commitment of one of ``kinds`` joins (eqs. 4a, 6).
 
-    A commitment counts from the quarter of its date on, in both directions; pairs with an actor
-    outside the actor set are skipped.
+    Read from ``commitments.csv``. A commitment counts from the quarter of its date (its
+    signature) on, in both directions; pairs with an actor outside the actor set are skipped.
 
     Returns
     -------
@@ -544,12 +547,30 @@ def commitment_matrix(index: Mapping[str, int], known: set[str], year: np.ndarra
             f"attribute file; allowed: {sorted(known)}"
         )
     matrix = np.zeros((len(year), len(index), len(index)))
-    for a, b, since in table[["a", "b", "since"]].itertuples(index=False):
-        if a in index and b in index:
+    for a, b, since, kind in table[["a", "b", "since", "kind"]].itertuples(index=False):
+        if a in index and b in index and kind in kinds:
             date = pd.Timestamp(since)
             in_force = (year > date.year) | ((year == date.year) & (quarter >= date.quarter))
             matrix[in_force, index[a], index[b]] = matrix[in_force, index[b], index[a]] = 1.0
     return matrix
+
+
+def spin_up_inputs(inputs: RunInputs) -> RunInputs:
+    """``inputs`` with each driver's start-quarter level replaced by the level its spin-up holds.
+
+    A driver whose data reach back before the start (North Korea's) holds their mean there, so the
+    start's perceptions remember the years before it (ODD section 5); the others hold the start
+    quarter's level.
+    """
+    drivers = {}
+    for name, series in inputs.drivers.items():
+        if series.spin_up_level is None:
+            drivers[name] = series
+        else:
+            level = series.level.copy()
+            level[0] = series.spin_up_level
+            drivers[name] = replace(series, level=level)
+    return replace(inputs, drivers=drivers)
 
 
 def load_drivers(
@@ -583,7 +604,8 @@ def load_drivers(
             if spec.owner not in gdp:
                 raise KeyError(f"driver {spec.name!r} is owned by {spec.owner!r}, which is not among actors.codes")
             real_terms = gdp[spec.owner]
-        series = DriverSeries(level, has, np.ones(len(year)), np.zeros(len(year)), observed, real_terms)
+        spin_up_level = spec.pre_start(reader) if spec.pre_start is not None and has[0] else None
+        series = DriverSeries(level, has, np.ones(len(year)), np.zeros(len(year)), observed, real_terms, spin_up_level)
         out[spec.name] = driver_series_for(spec.name, series, _policy_level(spec.name, params.params.policy), params)
     return out
 

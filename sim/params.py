@@ -37,6 +37,8 @@ ISO3_LENGTH = 3
 MODES = ("replay", "policy")
 OPTIONAL_ROLES = ("provocateur", "belligerent")  # roles an actor set may leave vacant ('')
 EVENT_KINDS = ("intent_shock", "coercion_campaign", "claims_ruling", "leadership")
+# Kinds of recorded commitment between two states (sim/data/commitments.csv; Leeds et al. 2002, ATOP)
+COMMITMENT_KINDS = ("mutual_defence", "consultation", "declared_alignment")
 ALIGNMENT_RULES = ("balance_of_threat", "landscape", "balance_of_power")
 SIZE_BASES = ("capability", "gdp")
 
@@ -162,6 +164,11 @@ class ActorParams:
         ("CHN", "USA", "JPN"),
         "States that engage others (trade, aid, reassurance) in proportion to trade ties.",
     )
+    commitment_kinds: tuple[str, ...] = listing(
+        ("mutual_defence",),
+        "Kinds of recorded commitment (commitments.csv) that count in eqs. 4a and 6: mutual_defence, "
+        "consultation, declared_alignment.",
+    )
 
     def __post_init__(self) -> None:
         for code in self.codes:
@@ -182,6 +189,9 @@ class ActorParams:
                     f"actors.{role}={code!r} is a pole: a pole cannot take another actor's role; allowed: a state "
                     f"other than {self.china_pole} and {self.us_pole}, or '' (no {role})"
                 )
+        for kind in self.commitment_kinds:
+            if kind not in COMMITMENT_KINDS:
+                raise ValueError(f"actors.commitment_kinds contains {kind!r}; allowed: {COMMITMENT_KINDS}")
         for key in ("region", "engagers"):
             for code in getattr(self, key):
                 if code not in self.codes:
@@ -444,7 +454,9 @@ class PerceptionParams(Checked):
         0.2,
         unit="1",
         bounds=(0.0, 1.0),
-        meaning="sigma_b: share of the evidence from force (wars, missile tests) by j's committed partners attributed to j.",
+        meaning=(
+            "sigma_b: share of the evidence from force (wars, missile tests) by j's committed partners attributed to j."
+        ),
         source="C0: Russia's war raises the perceived chance of a Chinese war (CLAIMS.md)",
     )
     bystander_weight: float = p(
@@ -453,6 +465,13 @@ class PerceptionParams(Checked):
         bounds=(0.0, 1.0),
         meaning="eps: weight of coercion of others as evidence to a state with no dispute with the coercer (eq. 4b).",
         source="assumption (calibrated); Cambodia and Laos, non-claimants, feel China least (PATTERNS.md P5)",
+    )
+    commitment_trust: float = p(
+        0.8,
+        unit="1",
+        bounds=(0.0, 1.0),
+        meaning="gamma: share of a committed partner's conduct read as no evidence of hostile intent (eq. 4a).",
+        source="the treaties of commitments.csv; Snyder 1984 (allies still fear each other): gamma < 1; assumption",
     )
     hostile_reading_power: float = p(
         2.0,

@@ -6,7 +6,8 @@ file is: column types, value ranges (per metric where units differ: days in a ye
 percentages), unique ``(year, country, metric)`` rows, and :data:`COMPLETE_SERIES`, the series a
 run reads year by year, which must have no missing year between their first and last. A loader
 (``sim/inputs.py`` or a driver's entry in the registry) names its file; :func:`validate_series`
-checks it against that file's schema. Errors name the file, the line, the column and the rule,
+checks it against that file's schema; :data:`TABLE_SCHEMAS` does the same for the data files that
+are not series (the commitments between pairs of actors). Errors name the file, the line, the column and the rule,
 and are :class:`sim.inputs.DataFileError` (exit code 2).
 """
 
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
+
+from sim.params import COMMITMENT_KINDS
 
 SERIES_KEY = ["year", "country", "metric"]
 FIRST_YEAR, LAST_YEAR = 1945, 2100
@@ -28,6 +31,14 @@ def _at_most(metrics: tuple[str, ...], limit: float, what: str) -> pa.Check:
         lambda frame: ~frame["metric"].isin(metrics) | frame["value"].isna() | (frame["value"] <= limit),
         element_wise=False,
         error=f"column 'value': {what} must be <= {limit} for metric(s) {list(metrics)}",
+    )
+
+
+def _whole_numbers(metrics: tuple[str, ...], what: str) -> pa.Check:
+    """Rows of ``metrics`` hold whole numbers (counts of events)."""
+    return pa.Check(
+        lambda frame: ~frame["metric"].isin(metrics) | frame["value"].isna() | (frame["value"] % 1 == 0),
+        error=f"column 'value': {what} must be whole numbers for metric(s) {list(metrics)}",
     )
 
 
@@ -58,17 +69,33 @@ def series_schema(*checks: pa.Check) -> pa.DataFrameSchema:
     )
 
 
-COMMITMENT_KINDS = ("mutual_defence", "declared_alignment")
+def _is_calendar_date(values: pd.Series) -> pd.Series:
+    return pd.Series(pd.to_datetime(values, format="%Y-%m-%d", errors="coerce"), index=values.index).notna()
+
+
+def _one_row_per_pair_and_kind(frame: pd.DataFrame) -> pd.Series:
+    pair = pd.DataFrame({"low": frame[["a", "b"]].min(axis=1), "high": frame[["a", "b"]].max(axis=1)})
+    return ~pair.assign(kind=frame["kind"]).duplicated(keep=False)
+
+
 COMMITMENTS_SCHEMA = pa.DataFrameSchema(
     {
         "a": pa.Column(str, pa.Check.str_length(min_value=1)),
         "b": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "since": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}$"), coerce=True),
+        "since": pa.Column(
+            str,
+            [
+                pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}$"),
+                pa.Check(_is_calendar_date, error="a calendar date YYYY-MM-DD"),
+            ],
+            coerce=True,
+        ),
         "kind": pa.Column(str, pa.Check.isin(COMMITMENT_KINDS)),
     },
-    checks=[pa.Check(lambda frame: frame["a"] != frame["b"], error="a commitment joins two different actors")],
-    unique=["a", "b"],
-    report_duplicates="all",
+    checks=[
+        pa.Check(lambda frame: frame["a"] != frame["b"], error="a commitment joins two different actors"),
+        pa.Check(_one_row_per_pair_and_kind, error="one row per pair of actors (either order) and kind"),
+    ],
     strict=False,
 )
 
@@ -81,7 +108,9 @@ SERIES_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "sipri_milex.csv": series_schema(),
     "public_opinion_china.csv": series_schema(),
     "iseas_state_of_sea_survey.csv": series_schema(),
-    "nk_provocations_project.csv": series_schema(),
+    "nk_provocations_project.csv": series_schema(
+        _whole_numbers(("nuclear_tests", "deadly_armed_attacks"), "counts of events")
+    ),
 }
 # Data files that are not series: one row per pair of actors (sim/inputs.py: commitment_matrix).
 TABLE_SCHEMAS: dict[str, pa.DataFrameSchema] = {"commitments.csv": COMMITMENTS_SCHEMA}

@@ -242,7 +242,7 @@ def perceive(
     evidence = evidence * offdiag + dynamics.bloc_attribution(force[:, :, forceful], partners, perc.bloc_spillover)
     # Partners read each other's conduct charitably, rivals at face value (eq. 4a).
     reading = dynamics.hostile_reading(
-        relations.distance[:, rows], perc.hostile_reading_power, inputs.commitment[turn, rows]
+        relations.distance[:, rows], perc.hostile_reading_power, inputs.commitment[turn, rows], perc.commitment_trust
     )
     evidence = evidence * reading
     evidence = evidence * _noise(noise, rows, NOISE_PERCEPTION, (r, n), perc.perception_noise_sd)[:, :, None] * offdiag

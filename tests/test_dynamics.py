@@ -402,9 +402,11 @@ def test_review_steps_the_ceiling_after_sustained_excess_demand_only() -> None:
 
 
 def test_hostile_reading_is_zero_between_identical_alignments_and_one_between_poles() -> None:
-    np.testing.assert_allclose(dy.hostile_reading(np.array([0.0, 0.25, 1.0]), 2.0, 0.0), [0.0, 0.0625, 1.0])
-    # committed partners read nothing as hostile, whatever their distance
-    np.testing.assert_allclose(dy.hostile_reading(np.array([0.25, 1.0]), 2.0, np.array([1.0, 0.0])), [0.0, 1.0])
+    np.testing.assert_allclose(dy.hostile_reading(np.array([0.0, 0.25, 1.0]), 2.0, 0.0, 0.8), [0.0, 0.0625, 1.0])
+    # committed partners discount a share gamma more, whatever their distance; gamma = 1: nothing is hostile
+    committed = np.array([1.0, 0.0])
+    np.testing.assert_allclose(dy.hostile_reading(np.array([0.5, 1.0]), 2.0, committed, 0.8), [0.05, 1.0])
+    np.testing.assert_allclose(dy.hostile_reading(np.array([0.5, 1.0]), 2.0, committed, 1.0), [0.0, 1.0])
 
 
 def test_update_capability_steady_state_closed_form() -> None:

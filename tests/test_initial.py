@@ -19,7 +19,7 @@ from sim.initial import (
     pick_runs,
     start_state,
 )
-from sim.inputs import DATA_DIR, DataFileError, RunInputs, build_inputs
+from sim.inputs import DATA_DIR, DataFileError, RunInputs, build_inputs, spin_up_inputs
 from sim.params import DriverParams, Params, params_from_mapping
 from sim.turn import ALL, Anchors, State, alignment_pull, perception_only, rival_pressure, us_pressure
 
@@ -95,7 +95,7 @@ def test_spending_bounds_that_cannot_hold_the_start_are_refused() -> None:
 
 def test_spin_up_reaches_the_perception_equilibrium(start: tuple[Params, RunInputs, State, Anchors]) -> None:
     params, inputs, state, _ = start
-    again = perception_only(state, inputs, params.params, 0)
+    again = perception_only(state, spin_up_inputs(inputs), params.params, 0)  # the drivers the spin-up holds
     for name in ("intent", "threat", "criticism", "resistance", "denial", "trust"):
         np.testing.assert_allclose(getattr(again, name), getattr(state, name), atol=1e-6, err_msg=name)
     for name in ("intent", "threat", "criticism", "resistance", "denial", "trust"):

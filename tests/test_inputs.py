@@ -460,16 +460,42 @@ def test_read_table_cache_follows_the_content_and_hands_out_copies(tmp_path: Pat
 
 
 def test_commitments_count_from_their_quarter_in_both_directions(inputs: RunInputs) -> None:
-    # commitments.csv: CHN-PRK 1961-07-11, CHN-RUS 2022-02-04, RUS-PRK 2024-06-19
+    # commitments.csv, defence treaties (the default kinds): CHN-PRK 1961-07-11, RUS-PRK 2024-06-19,
+    # USA-JPN, USA-PHL, USA-THA (before 2010); the consultation pacts and the 2022 statement do not count
     c = {code: k for k, code in enumerate(inputs.codes)}
     m = inputs.commitment
     assert m.shape == (inputs.n_turns, inputs.n_actors, inputs.n_actors)
-    np.testing.assert_array_equal(m[:, c["CHN"], c["PRK"]], 1.0)
     np.testing.assert_array_equal(m, np.swapaxes(m, 1, 2))
-    assert m[turn_of(2021, 4), c["CHN"], c["RUS"]] == 0.0 and m[turn_of(2022, 1), c["RUS"], c["CHN"]] == 1.0
+    for a, b in [("CHN", "PRK"), ("USA", "JPN"), ("USA", "PHL"), ("USA", "THA")]:
+        np.testing.assert_array_equal(m[:, c[a], c[b]], 1.0)
     assert m[turn_of(2024, 1), c["RUS"], c["PRK"]] == 0.0 and m[turn_of(2024, 2), c["PRK"], c["RUS"]] == 1.0
-    assert m.sum() == m[:, [c["CHN"], c["RUS"], c["PRK"]]][:, :, [c["CHN"], c["RUS"], c["PRK"]]].sum()
-    assert not np.diagonal(m, axis1=1, axis2=2).any()
+    assert not m[:, c["CHN"], c["RUS"]].any()
+    assert m[-1].sum() == 2 * 5 and not np.diagonal(m, axis1=1, axis2=2).any()
+
+
+def test_commitment_kinds_select_rows_and_absent_actors_are_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "data"
+    shutil.copytree(DATA_DIR, folder)
+    rows = [
+        "a,b,since,kind",
+        "CHN,RUS,2001-07-16,consultation",
+        "RUS,PRK,2010-05-31,mutual_defence",  # quarter 2
+        "KOR,USA,1953-10-01,mutual_defence",  # KOR is not in the default actor set
+    ]
+    (folder / "commitments.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(sim_inputs, "DATA_DIR", folder)
+    codes = ("CHN", "RUS", "PRK", "USA")
+    index = {c: k for k, c in enumerate(codes)}
+    year, quarter = np.repeat([2010, 2011], 4), np.tile([1, 2, 3, 4], 2)
+    known = {"CHN", "RUS", "PRK", "USA", "KOR"}
+    defence = sim_inputs.commitment_matrix(index, known, ("mutual_defence",), year, quarter)
+    np.testing.assert_array_equal(defence[:, 1, 2], [0, 1, 1, 1, 1, 1, 1, 1])
+    assert defence.sum() == 2 * 7
+    both = sim_inputs.commitment_matrix(index, known, ("mutual_defence", "consultation"), year, quarter)
+    np.testing.assert_array_equal(both[:, 0, 1], 1.0)
+    assert both.sum() == 2 * 7 + 2 * 8
 
 
 def test_a_commitment_naming_an_unknown_actor_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -481,3 +507,18 @@ def test_a_commitment_naming_an_unknown_actor_is_refused(tmp_path: Path, monkeyp
     monkeypatch.setattr(sim_inputs, "DATA_DIR", folder)
     with pytest.raises(DataFileError, match=r"commitments.csv names actor\(s\) \['XXX'\].*allowed"):
         build_inputs(compose_params([]))
+
+
+def test_the_spin_up_holds_north_koreas_mean_of_the_years_before_the_start(inputs: RunInputs) -> None:
+    # 2005-2009: 0, 7 + a nuclear test, 0, 0, 8 + a nuclear test launch-equivalents (a test = 10)
+    nk = inputs.drivers["nk_provocation"]
+    assert nk.spin_up_level == pytest.approx((0 + 17 + 0 + 0 + 18) / 5 / 20)
+    spun = sim_inputs.spin_up_inputs(inputs)
+    assert spun.drivers["nk_provocation"].level[0] == pytest.approx(0.35)
+    np.testing.assert_array_equal(spun.drivers["nk_provocation"].level[1:], nk.level[1:])
+    assert nk.level[0] == pytest.approx(1.0)  # the run itself keeps 2010's own level
+    for name, series in inputs.drivers.items():
+        if name != "nk_provocation":
+            assert series.spin_up_level is None and spun.drivers[name] is series
+    policy = build_inputs(compose_params(["run.mode=policy"]))
+    assert policy.drivers["nk_provocation"].spin_up_level is None  # no data at the start: the policy level

@@ -45,6 +45,11 @@ CASES: dict[str, tuple[str, Change, list[str]]] = {
         lambda d: d[~_where(d, 2016, "missiles_launched_cns")],
         ["'missiles_launched_cns'", "[2016]"],
     ),
+    "half_a_nuclear_test": (
+        "nk_provocations_project.csv",
+        _set(2013, "nuclear_tests", 0.5),
+        ["value=0.5", "whole numbers"],
+    ),
     "missing_row": (
         "senkaku_china_gov_vessels.csv",
         lambda d: d[~_where(d, 2015, "cz_presence_days")],
@@ -114,8 +119,16 @@ def test_every_registered_driver_reads_only_files_with_a_schema() -> None:
         (lambda d: d.assign(kind=d["kind"].where(d.index != 1, "friendship")), ["line 3", "'friendship'", "kind"]),
         (lambda d: d.assign(b=d["b"].where(d.index != 0, "CHN")), ["line 2", "two different actors"]),
         (lambda d: d.assign(since=d["since"].where(d.index != 2, "June 2024")), ["line 4", "'June 2024'", "since"]),
+        (
+            lambda d: d.assign(since=d["since"].where(d.index != 2, "2024-13-45")),
+            ["line 4", "'2024-13-45'", "calendar"],
+        ),
+        (
+            lambda d: pd.concat([d, d.iloc[[0]].assign(a=d["b"].iloc[0], b=d["a"].iloc[0])]),
+            ["line 2", "one row per pair"],
+        ),
     ],
-    ids=["unknown_kind", "self_commitment", "undated"],
+    ids=["unknown_kind", "self_commitment", "undated", "impossible_date", "pair_written_both_ways"],
 )
 def test_a_broken_commitments_file_is_refused_naming_the_line(
     change: Callable[[pd.DataFrame], pd.DataFrame],

@@ -10,7 +10,9 @@ import pytest
 from helpers import compose_params
 
 from sim.drivers.levels import driver_levels
+from sim.inputs import build_inputs
 from sim.model import AlignmentModel
+from sim.params import ModelParams, Params, with_values
 from sim.turn import ALL, N_NOISE, Actions, Relations, State, advance, decide, perceive, respond, stack, take
 
 SEED = 13
@@ -150,3 +152,38 @@ def test_phases_given_the_turns_relations_equal_their_own(mid_run: AlignmentMode
             relations,  # type: ignore[arg-type]
         )
         assert all(np.array_equal(getattr(alone, f.name), getattr(given, f.name)) for f in fields(alone))
+
+
+def test_force_is_attributed_only_to_partners_committed_at_that_turn(mid_run: AlignmentModel) -> None:
+    """Eq. 6 reads the commitments of the turn: North Korea's launches reflect on China (1961 treaty)
+    in 2024Q1 and 2024Q2, on Russia only from the quarter of the 2024 treaty (2024Q2), never on Japan."""
+    m = mid_run
+    snapshot = stack([a.state for a in m.actors])
+    assert isinstance(snapshot, State)
+    codes = list(m.inputs.codes)
+    jpn, chn, rus, prk = (codes.index(c) for c in ("JPN", "CHN", "RUS", "PRK"))
+    full = compose_params(["run.end_year=2030"])
+    inputs = build_inputs(full)
+    zero = np.zeros_like(snapshot.alignment)
+    zeros_nn = np.zeros_like(snapshot.intent)
+    provocation = zero.copy()
+    provocation[:, prk] = 1.0
+    actions = Actions(zeros_nn, zeros_nn, zeros_nn, zeros_nn, zero, zero, provocation, zero)
+
+    def attributed(turn: int) -> np.ndarray:
+        """Japan's intent gained with bloc attribution over without it, about each actor."""
+        with_bloc, without = (
+            perceive(snapshot, actions, ALL, inputs, with_values_model(full, spillover), turn, None)[0]
+            for spillover in (0.5, 0.0)
+        )
+        return (with_bloc - without)[0, jpn]
+
+    before, signed = attributed(4 * (2024 - 2010)), attributed(4 * (2024 - 2010) + 1)  # 2024Q1, 2024Q2
+    assert before[chn] > 0 and signed[chn] > 0
+    assert before[rus] == 0 and signed[rus] > 0
+    assert before[jpn] == signed[jpn] == 0 and before[prk] == signed[prk] == 0
+
+
+def with_values_model(params: Params, spillover: float) -> ModelParams:
+    """The model parameters of ``params`` with ``perception.bloc_spillover`` set."""
+    return with_values(params, {"params.perception.bloc_spillover": spillover}).params

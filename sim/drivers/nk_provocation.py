@@ -16,14 +16,32 @@ FILE = "nk_missile_launches.csv"
 EVENTS_FILE = "nk_provocations_project.csv"
 
 
-def load(reader: SeriesReader) -> tuple[np.ndarray, np.ndarray]:
-    """Launches plus 10 per nuclear test or deadly attack, per year over 20, the same in every quarter."""
+def yearly_level(reader: SeriesReader) -> dict[int, float]:
+    """Launches plus 10 per nuclear test or deadly attack, over 20, by year of the data."""
     launches = reader.annual(FILE, "North Korea", "missiles_launched_cns")
     tests = reader.annual(EVENTS_FILE, "North Korea", "nuclear_tests")
     attacks = reader.annual(EVENTS_FILE, "North Korea", "deadly_armed_attacks")
-    per_year = {y: v + EVENT_MISSILES * (tests.get(y, 0.0) + attacks.get(y, 0.0)) for y, v in launches.items()}
-    per_quarter = {y: dict.fromkeys((1, 2, 3, 4), v / MISSILES_REFERENCE) for y, v in per_year.items()}
+    return {
+        y: (v + EVENT_MISSILES * (tests.get(y, 0.0) + attacks.get(y, 0.0))) / MISSILES_REFERENCE
+        for y, v in launches.items()
+    }
+
+
+def load(reader: SeriesReader) -> tuple[np.ndarray, np.ndarray]:
+    """The yearly level, the same in every quarter of the year."""
+    per_quarter = {y: dict.fromkeys((1, 2, 3, 4), v) for y, v in yearly_level(reader).items()}
     return reader.on_turns(per_quarter, DATA_LAST_YEAR)
+
+
+def pre_start(reader: SeriesReader) -> float | None:
+    """Mean yearly level over the data's years before the run's start (2005-2009: 0.35), None without any.
+
+    The spin-up holds it: the start's perceptions remember the 2006 and 2009 tests, not the
+    start year's own events as if they recurred forever.
+    """
+    start = int(reader.year[0])
+    before = [v for y, v in yearly_level(reader).items() if y < start]
+    return float(np.mean(before)) if before else None
 
 
 SPEC = register(
@@ -40,6 +58,7 @@ SPEC = register(
         counterfactual="no North Korean missile tests, nuclear tests or deadly attacks",
         files=(FILE, EVENTS_FILE),
         load=load,
+        pre_start=pre_start,
         policy_level=lambda policy: policy.nk_provocation_level,
     )
 )

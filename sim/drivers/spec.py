@@ -93,6 +93,9 @@ class DriverSpec:
         Data files in ``sim/data/`` the loader reads (checked to exist before a run).
     load : callable or None
         ``load(reader) -> (level, has_data)`` on the run's turns; None for a driver without data.
+    pre_start : callable or None
+        ``pre_start(reader) -> level or None``: the level the spin-up holds (ODD section 5), read
+        from the years before the run's start; None (or a None result): the start quarter's level.
     policy_level : callable or None
         ``policy_level(params.params.policy)``: the level where data do not apply (policy mode,
         after the data end); None where the model itself decides the level (``china_buildup``).
@@ -124,6 +127,7 @@ class DriverSpec:
     counterfactual: str
     files: tuple[str, ...] = ()
     load: Loader | None = None
+    pre_start: Callable[[SeriesReader], float | None] | None = None
     policy_level: Callable[[Any], float] | None = None
     replayed_in_policy_mode: bool = False
     semantics: tuple[str, ...] = ("absent", "frozen")
