@@ -111,6 +111,7 @@ class SmcSettings:
     min_ess: float = 0.0  # effective sample size of the last generation at T = 1 to stop
     min_acceptance_rate: float = 0.02  # a generation stops (is not stored) past population / this
     early_population: int = 0  # particles of the tempered generations (0: ``population``)
+    moves: int = 0  # Metropolis-Hastings moves of every particle after the last generation (mcmc_moves.py)
 
 
 def family_unit(target: Target) -> float:

@@ -45,6 +45,7 @@ from experiments.abc_smc import (
     series_scale_draws,
 )
 from experiments.common import Experiment, ExperimentError, entry_point
+from experiments.mcmc_moves import move_population
 from experiments.sampling import Prior, evaluate, load_priors, point_params
 from experiments.scoring import Forecast, inside, interval_score, linear_trend, persistence
 from experiments.targets import (
@@ -294,6 +295,7 @@ def settings_of(options: dict[str, Any], prefix: str, seed: int) -> SmcSettings:
         acceptance_target=float(options.get("acceptance_target", defaults.acceptance_target)),
         min_ess=float(options.get(f"{prefix}min_ess", defaults.min_ess)),
         early_population=int(options.get(f"{prefix}early_population", defaults.early_population)),
+        moves=int(options.get("moves", defaults.moves)),
     )
 
 
@@ -318,8 +320,13 @@ def calibrate(
             "its first generation completes (more points in the budget, a smaller population, more generations)"
         )
     population = last_population(history)
-    draws = resample(population, int(ex.options["posterior_draws"]), settings.seed)
     ex.runs_done += info["points_simulated_this_session"] * settings.seeds
+    if settings.moves:
+        population, info["moves"] = move_population(
+            population, base, priors, targets, settings, info["final_temperature"], f"ABC-SMC to {last_year}"
+        )
+        ex.runs_done += info["moves"]["points_simulated"] * settings.seeds
+    draws = resample(population, int(ex.options["posterior_draws"]), settings.seed)
     info["particles"] = len(population)
     info["distinct_particles_in_draws"] = int(draws["particle"].nunique())
     info["targets"] = len(targets)
@@ -464,6 +471,18 @@ def projections_table(bands: pd.DataFrame, end_year: int) -> pd.DataFrame:
     return table[columns].sort_values(["metric", "actor", "year"]).reset_index(drop=True)
 
 
+def _moves_note(info: dict[str, Any]) -> str:
+    """How the last population was moved (experiments/mcmc_moves.py), for the calibrated.yaml header."""
+    moves = info.get("moves")
+    if not moves:
+        return ""
+    return (
+        f"; then resampled and moved {moves['moves']} times by Metropolis-Hastings (acceptance "
+        f"{min(moves['acceptance_rates']):.2f}-{max(moves['acceptance_rates']):.2f}): {moves['distinct_after']} "
+        f"distinct particles of equal weight"
+    )
+
+
 def write_posterior(
     ex: Experiment, priors: Sequence[Prior], population: pd.DataFrame, info: dict[str, Any], last_year: int
 ) -> dict[str, Any]:
@@ -509,7 +528,7 @@ def write_posterior(
         f"# Method: {METHOD}; {provenance['simulations']} simulations ({provenance['n_samples']} points x "
         f"{info['seeds_per_point']} seeds), {info['generations']} generations, final temperature "
         f"{info['final_temperature']:.3g}, {len(population)} particles, effective sample size "
-        f"{info['final_ess']:.0f}.\n"
+        f"{info['final_ess']:.0f}{_moves_note(info)}.\n"
         f"# Model version {provenance['model_version']}; data hashes and the {len(population)} weighted particles: "
         "posterior.json.\n"
         "#   python -m sim params=calibrated            # this point\n"

@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from experiments.calibrate import (
     validation_summary,
 )
 from experiments.common import Experiment, ExperimentError, entry_point
+from experiments.mcmc_moves import move_population
 from experiments.sampling import Prior, load_priors
 from experiments.targets import data_hashes, load_targets
 from sim import store
@@ -106,6 +107,7 @@ class RuleFit:
     particles: int
     effective_sample_size: float  # of its particles' weights: how many distinct draws its posterior is worth
     draws: pd.DataFrame  # equally weighted draws: parameters, discrepancies, log_likelihood
+    moves: dict[str, Any] | None = None  # the Metropolis-Hastings moves after its generation (mcmc_moves.py)
 
 
 def fit_columns(fit: RuleFit) -> dict[str, Any]:
@@ -133,9 +135,15 @@ def model_probabilities(history: pyabc.History, rules: Sequence[str]) -> pd.Data
     return table.assign(temperature=pops.loc[table.index, "epsilon"].to_numpy()).reset_index()
 
 
-def rule_fits(history: pyabc.History, rules: Sequence[str], n_draws: int, seed: int) -> dict[str, RuleFit]:
+Mover = Callable[[str, pd.DataFrame, float], tuple[pd.DataFrame, dict[str, Any]]]
+
+
+def rule_fits(
+    history: pyabc.History, rules: Sequence[str], n_draws: int, seed: int, move: Mover | None = None
+) -> dict[str, RuleFit]:
     """Each rule's model probability (last generation) and posterior draws (last generation in which it is
-    alive); a rule without a particle in any generation has no entry."""
+    alive, moved by ``move(rule, population, temperature)`` when given); a rule without a particle in any
+    generation has no entry."""
     table = model_probabilities(history, rules)
     last = table.iloc[-1]
     fits = {}
@@ -145,15 +153,38 @@ def rule_fits(history: pyabc.History, rules: Sequence[str], n_draws: int, seed: 
             continue
         row = alive.iloc[-1]
         population = last_population(history, m, int(row["t"]))
+        effective = float(1.0 / np.sum(population["weight"].to_numpy() ** 2))
+        moves = None
+        if move is not None:
+            population, moves = move(rule, population, float(row["temperature"]))
         fits[rule] = RuleFit(
             probability=float(last[rule]),
             generation=int(row["t"]),
             temperature=float(row["temperature"]),
             particles=len(population),
-            effective_sample_size=float(1.0 / np.sum(population["weight"].to_numpy() ** 2)),
+            effective_sample_size=effective,
             draws=resample(population, n_draws, seed),
+            moves=moves,
         )
     return fits
+
+
+def mover(ex: Experiment, priors: Mapping[str, Sequence[Prior]], last_year: int, prefix: str) -> Mover | None:
+    """The moves of each rule's last population (``experiment.moves``; None without moves)."""
+    settings = settings_of(ex.options, prefix, int(ex.cfg.seed))
+    if not settings.moves:
+        return None
+
+    def move(rule: str, population: pd.DataFrame, temperature: float) -> tuple[pd.DataFrame, dict[str, Any]]:
+        base = under(with_values(ex.params, {"run.end_year": last_year}), rule)
+        targets = load_targets(last_year)
+        moved, info = move_population(
+            population, base, priors[rule], targets, settings, temperature, f"{rule} to {last_year}"
+        )
+        ex.runs_done += info["points_simulated"] * settings.seeds
+        return moved, info
+
+    return move
 
 
 def calibrate_rules(
@@ -232,7 +263,7 @@ def validate_rules(
     forecasts, tables, facts = [], [], {}
     for origin in (int(o) for o in ex.options["origins"]):
         history, info = calibrate_rules(ex, rules, priors, origin, "origin_")
-        fits = rule_fits(history, rules, n_draws, seed)
+        fits = rule_fits(history, rules, n_draws, seed, mover(ex, priors, origin, "origin_"))
         tables.append(model_probabilities(history, rules).assign(calibration=f"to {origin}"))
         facts[str(origin)] = info | {"rules": {r: summary(f) for r, f in fits.items()}}
         for rule, fit in fits.items():  # a rule never accepted at this origin has no forecast
@@ -264,7 +295,7 @@ def run(ex: Experiment) -> dict[str, Any]:
     seed = int(ex.cfg.seed)
 
     history, info = calibrate_rules(ex, rules, priors, last_year, "")
-    fits = rule_fits(history, rules, int(opts["posterior_draws"]), seed)
+    fits = rule_fits(history, rules, int(opts["posterior_draws"]), seed, mover(ex, priors, last_year, ""))
     generations = model_probabilities(history, rules).assign(calibration=f"to {last_year}")
     forecasts, origin_tables, origin_facts = validate_rules(ex, rules, priors, last_year)
     probabilities = {r: float(generations[r].iloc[-1]) for r in rules}
