@@ -18,17 +18,19 @@ Outputs: ``patterns.csv`` (one row per pattern), ``patterns_by_draw.csv``, ``pat
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import yaml
 from matplotlib.figure import Figure
 
 from experiments.common import Experiment, ExperimentError, entry_point
 from experiments.sampling import evaluate
+from sim.config import CONFIG_DIR
 from sim.ensemble import simulate_chunk
 from sim.inputs import read_table
 from sim.params import Params, with_values
@@ -288,6 +290,26 @@ def check_specs(specs: Mapping[str, Any], params: Params) -> dict[str, dict[str,
         spec["threshold"] = float(spec["threshold"])
         out[name] = spec
     return out
+
+
+def shipped_specs(params: Params) -> tuple[dict[str, dict[str, Any]], int]:
+    """The tolerances of ``configs/experiment/patterns.yaml`` (checked) and its last year, for other experiments."""
+    raw = yaml.safe_load((CONFIG_DIR / "experiment" / "patterns.yaml").read_text())["experiment"]
+    last_year = int(raw["last_year"])
+    return check_specs(raw["patterns"], with_values(params, {"run.end_year": last_year})), last_year
+
+
+def patterns_held(
+    params_list: Sequence[Params], specs: Mapping[str, Mapping[str, Any]], seed: int, workers: int
+) -> pd.DataFrame:
+    """Which pattern holds (a column each, bool) in the run of each parameter set (a row each), with ``seed``.
+
+    The parameter sets must share the actor set and stop at the patterns' last year.
+    """
+    stats = statistics(params_list[0], specs)
+    runs = evaluate(functools.partial(yearly_run, seed=seed), params_list, workers, desc="patterns of draws")
+    values = pd.DataFrame([measure(r, stats, specs) for r in runs], columns=list(DESCRIPTIONS))
+    return pd.DataFrame({name: holds(values[name].to_numpy(), specs[name]) for name in DESCRIPTIONS})
 
 
 def patterns_figure(table: pd.DataFrame) -> Figure:

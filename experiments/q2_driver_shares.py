@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments import attribution, theory_verdicts, verdict
+from experiments import attribution, patterns, theory_verdicts, verdict
 from experiments.common import Experiment, ExperimentError, check_years, ending_in, entry_point, log, switched_off
 from experiments.draws import DrawPlan, per_draw_mean
 from experiments.figures import dimension_shares_figure, share_distributions_figure
 from sim import drivers as registry
 from sim.outcomes import W_COLUMNS
-from sim.params import Params
+from sim.params import Params, with_values
 
 NAME = "q2_driver_shares"
 DIMENSIONS = (*W_COLUMNS, "china_wants_gap")
@@ -246,6 +246,56 @@ def shares_under(ex: Experiment, game: Game) -> dict[str, np.ndarray]:
     return definition_shares(attribute_draws(ex, game))
 
 
+def pattern_consistent(
+    ex: Experiment,
+    shares: dict[str, np.ndarray],
+    players: dict[str, tuple[tuple[str, ...], str]],
+    thresholds: verdict.Thresholds,
+) -> dict[str, Any]:
+    """C0 over the draws that reproduce at least ``pattern_filter.min_patterns`` of the record's patterns.
+
+    Pattern-oriented modelling uses the record's qualitative patterns as filters on the parameter
+    space (Grimm et al. 2005): the data the calibration fits leave some parameters uninformed,
+    and the patterns may not. Each draw is run once to the patterns' last year with the run's
+    seed (common random numbers) and the patterns are tested with the tolerances of
+    ``configs/experiment/patterns.yaml``. Fewer than ``pattern_filter.min_draws`` such draws: graded
+    undetermined, with the reason.
+    """
+    assert ex.plan is not None
+    options = dict(ex.options["pattern_filter"])
+    minimum, min_draws = int(options["min_patterns"]), int(options["min_draws"])
+    specs, last_year = patterns.shipped_specs(ex.params)
+    base = with_values(ex.params, {"run.end_year": last_year})
+    params_list = [draw.apply([base])[0] for draw in ex.plan.draws]
+    held = patterns.patterns_held(params_list, specs, int(ex.cfg.seed), int(ex.options["workers"]))
+    ex.runs_done += len(params_list)
+    count = held.sum(axis=1).to_numpy()
+    keep = count >= minimum
+    out: dict[str, Any] = {
+        "rule": f"draws whose run reproduces at least {minimum} of the {held.shape[1]} patterns (seed {ex.cfg.seed})",
+        "min_patterns": minimum,
+        "n_draws": int(keep.sum()),
+        "share_of_draws": float(keep.mean()),
+        "patterns_held_per_draw": {str(k): int(n) for k, n in zip(*np.unique(count, return_counts=True), strict=True)},
+        "share_of_draws_holding": {name: round(float(held[name].mean()), 3) for name in held.columns},
+    }
+    for name, sample in shares.items():
+        names, china = players[name]
+        if keep.sum() < min_draws:
+            out[name] = {
+                "grade": "undetermined",
+                "reason": (
+                    f"{int(keep.sum())} draws reproduce at least {minimum} patterns; allowed: at least {min_draws}"
+                ),
+            }
+        else:
+            graded = verdict.grade_definition(sample[keep], names, china, thresholds)
+            out[name] = {
+                k: graded[k] for k in ("n_draws", "china_share", "p_china_share_above_half", "p_china_largest", "grade")
+            }
+    return out
+
+
 def run(ex: Experiment) -> dict[str, Any]:
     """All coalitions of the registered drivers in every draw; write driver_shares.csv, draws.csv, verdict.json."""
     start, end = check_years(
@@ -289,6 +339,8 @@ def run(ex: Experiment) -> dict[str, Any]:
     result |= theory_verdicts.by_theory(
         ex, definition_shares(found), players, partial(shares_under, game=game), thresholds
     )
+    if ex.plan.source == "posterior" and ex.options.get("pattern_filter"):
+        result["pattern_consistent"] = pattern_consistent(ex, definition_shares(found), players, thresholds)
     result |= {
         "supported": grade_to_supported[definitions["narrow"]["grade"]],
         "interval": "90% central interval over draws",

@@ -21,6 +21,7 @@ FAST = ("experiment.draws=2",)  # two posterior draws, one run each per counterf
 # per coalition.
 Q2_FAST = ("experiment.draws=3", "experiment.theories.draws=2")
 Q2_DRAWS = 3 + 2 * 2
+Q2_MAIN_DRAWS = 3  # the pattern filter checks the main posterior's draws
 
 
 def experiment(name: str, out: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
@@ -91,11 +92,28 @@ def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
     assert verdict["supported"] == {"supported": True, "contradicted": False, "undetermined": None}[narrow["grade"]]
     assert verdict["largest_driver"] == shares.loc[shares["share"].idxmax(), "driver"]
     assert (tmp_path / "share_distributions.png").stat().st_size > 10_000
-    # Run again: every run comes from the cache.
-    again = experiment("q2_driver_shares", tmp_path, *Q2_FAST)
+    # The pattern filter (at least 11 of 13 patterns, at least 20 such draws): 3 draws cannot grade it.
+    consistent = verdict["pattern_consistent"]
+    assert sum(consistent["patterns_held_per_draw"].values()) == Q2_MAIN_DRAWS
+    assert consistent["n_draws"] == sum(n for k, n in consistent["patterns_held_per_draw"].items() if int(k) >= 11)
+    assert consistent["narrow"]["grade"] == "undetermined" and "at least 20" in consistent["narrow"]["reason"]
+    # Run again with a filter every draw passes: every coalition run comes from the cache (the pattern
+    # check of each draw is run again), and the filtered verdict is the whole sample's.
+    again = experiment(
+        "q2_driver_shares",
+        tmp_path,
+        *Q2_FAST,
+        "experiment.pattern_filter.min_patterns=0",
+        "experiment.pattern_filter.min_draws=1",
+    )
     assert again.returncode == 0, again.stderr
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["runs_simulated"] == 0 and meta["runs_from_cache"] == 2 ** len(registry.names()) * Q2_DRAWS
+    assert meta["runs_simulated"] == Q2_MAIN_DRAWS
+    assert meta["runs_from_cache"] == 2 ** len(registry.names()) * Q2_DRAWS
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["pattern_consistent"]["n_draws"] == Q2_MAIN_DRAWS
+    for key in ("grade", "p_china_share_above_half", "p_china_largest", "china_share"):
+        assert verdict["pattern_consistent"]["narrow"][key] == verdict["definitions"]["narrow"][key]
     for name, drivers in (("narrow", ["china_coercion"]), ("broad", list(registry.owned_by("CHN")))):
         definition = verdict["definitions"][name]
         assert definition["china_drivers"] == drivers

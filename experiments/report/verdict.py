@@ -55,6 +55,34 @@ switch, and the shares come from switching every combination of drivers on and o
 """
 
 
+def pattern_consistent_html(verdict: Mapping[str, Any]) -> str:
+    """C0 over the draws that reproduce the record's patterns (q2's ``pattern_consistent``), if computed."""
+    block = verdict.get("pattern_consistent")
+    if not block:
+        return ""
+    held = ", ".join(f"{esc(k)}: {esc(n)}" for k, n in block.get("patterns_held_per_draw", {}).items())
+    lines = []
+    for name in ("narrow", "broad"):
+        d = block.get(name, {})
+        if "china_share" in d:
+            china = d["china_share"]
+            lines.append(
+                f"<li>{esc(name)}: <b>{esc(d['grade'])}</b>, China's median share {num(china['median'], 2)} (90% "
+                f"interval {num(china['interval_90'][0], 2)}-{num(china['interval_90'][1], 2)}), P(share above "
+                f"one half) {num(d['p_china_share_above_half'], 2)}, P(largest) {num(d['p_china_largest'], 2)}, "
+                f"{esc(d['n_draws'])} draws</li>"
+            )
+        else:
+            lines.append(f"<li>{esc(name)}: <b>{esc(d.get('grade'))}</b> ({esc(d.get('reason', ''))})</li>")
+    return f"""<h3>Among the draws that reproduce the record's patterns</h3>
+<p>The calibration's data leave some parameters open that the record's qualitative patterns
+constrain (section <a href="#patterns">patterns</a>); pattern-oriented modelling uses them as filters (Grimm et
+al. 2005). Kept: {esc(block.get("rule", ""))};
+{esc(block.get("n_draws"))} of the draws ({num(block.get("share_of_draws"), 2)}). Patterns reproduced per draw
+(number: draws): {held}. The rule was fixed in q2's configuration before the run.</p>
+<ul>{"".join(lines)}</ul>"""
+
+
 def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
     """q2: the verdict of each definition with its probabilities and the rule, each driver's shares, the figure."""
     verdict, all_shares = q2["verdict.json"], q2["driver_shares.csv"]
@@ -109,6 +137,7 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
 random numbers for every combination); a driver's share is its Shapley value over the total change. The grading rule
 was fixed in the experiment's configuration before any run: {esc(verdict.get("rule", ""))}.</p>
 {"".join(boxes)}
+{pattern_consistent_html(verdict)}
 <h3>Each driver's share of the change in Japan's gap, {esc(window[0])}-{esc(window[1])}</h3>
 <p>The drivers together change Japan's gap by <b>{num(verdict.get("total_change"), 3, True)}</b> (mean over
 draws; {num(verdict.get("change_all_drivers"), 3, True)} with every driver on, {
