@@ -2,15 +2,17 @@
 
 pyabc's ABC-SMC has no MCMC kernel: each generation is importance sampled from a proposal fitted to
 the previous one, and in 25 and more dimensions the importance weights degenerate (an effective
-sample size of a few particles at the last generation). After the last generation the weighted
-particles are resampled to equal weights (systematic resampling) and each is moved ``moves``
-times by a random-walk Metropolis-Hastings step that leaves the generation's target
-``prior(theta) p(y | theta)^(1/T)`` invariant (resample-move: Gilks and Berzuini 2001; the SMC
-sampler of Del Moral, Doucet and Jasra 2006). The likelihood of a point is that of its simulation
-(the mean of its ``seeds`` runs under the observation model), so the move is pseudo-marginal: a
+sample size of a few particles at the last generation). After the last generation (at temperature
+T, above 1 when the budget stopped it) the weighted particles are reweighted by
+``p(y | theta)^(1 - 1/T)`` to the posterior at T = 1, resampled to equal weights (systematic
+resampling) and each is moved ``moves`` times by a random-walk Metropolis-Hastings step that leaves
+``prior(theta) p(y | theta)`` invariant (resample-move: Gilks and Berzuini 2001; one reweight,
+resample and move step of the SMC sampler of Del Moral, Doucet and Jasra 2006). The likelihood of a
+point is that of its simulation (the mean of its ``seeds`` runs under the observation model), so
+the move is pseudo-marginal: a
 particle carries the log-likelihood of its own simulation, and a proposal is run with fresh seeds
-(Andrieu and Roberts 2009); at T = 1 its stationary distribution is the posterior that the
-stochastic acceptor targets.
+(Andrieu and Roberts 2009); its stationary distribution is the posterior that the stochastic
+acceptor targets at T = 1.
 
 The walk runs in logit coordinates of each prior box, ``z = logit((x - low) / (high - low))``
 (never outside the prior; the uniform prior's density in z is ``sigma(z)(1 - sigma(z))``), with
@@ -99,7 +101,12 @@ def rejuvenate(
     workers: int = 1,
     bar: tqdm | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Resample ``population`` to equal weights and move each particle ``moves`` times (see the module).
+    """Bring ``population`` (a generation at ``temperature``) to T = 1: reweight, resample, move (see the module).
+
+    A generation stopped above T = 1 by the budget is first reweighted by ``p(y | theta)^(1 - 1/T)``
+    (the last step of the tempering, taken at once: an SMC sampler's reweighting), then resampled to
+    equal weights, and each particle moved ``moves`` times by Metropolis-Hastings steps invariant for
+    the posterior at T = 1.
 
     Parameters
     ----------
@@ -119,7 +126,12 @@ def rejuvenate(
     """
     keys = [p.key for p in priors]
     low, high = np.array([p.low for p in priors]), np.array([p.high for p in priors])
-    moved = resample(population, len(population), seed)
+    step = 1.0 - 1.0 / temperature  # from the generation's target to T = 1
+    log_likelihood = population["log_likelihood"].to_numpy(dtype=float)
+    weight = population["weight"].to_numpy(dtype=float) * np.exp(step * (log_likelihood - log_likelihood.max()))
+    weight /= weight.sum()
+    reweighted = float(1.0 / np.sum(weight**2))
+    moved = resample(population.assign(weight=weight), len(population), seed)
     distinct_before = int(moved["particle"].nunique())
     z = to_logit(moved[keys].to_numpy(dtype=float), low, high).copy()
     log_likelihood = moved["log_likelihood"].to_numpy(dtype=float).copy()
@@ -143,7 +155,7 @@ def rejuvenate(
             pars = [dict(zip(keys, row, strict=True)) for row in from_logit(proposal, low, high).tolist()]
             summaries = _simulate_all(model, pars, seeds, pool, workers)
             proposed = np.array([kernel(s, observed, par=p) for s, p in zip(summaries, pars, strict=True)])
-            log_ratio = log_prior_in_logit(proposal) - log_prior_in_logit(z) + (proposed - log_likelihood) / temperature
+            log_ratio = log_prior_in_logit(proposal) - log_prior_in_logit(z) + (proposed - log_likelihood)
             accept = np.log(rng.random(len(z))) < log_ratio
             z[accept], log_likelihood[accept] = proposal[accept], proposed[accept]
             rates.append(round(float(accept.mean()), 4))
@@ -160,7 +172,8 @@ def rejuvenate(
     )
     info = {
         "moves": moves,
-        "temperature": temperature,
+        "from_temperature": temperature,
+        "effective_sample_size_reweighted_to_1": round(reweighted, 1),
         "acceptance_rates": rates,
         "step_scales": scales,
         "distinct_before": distinct_before,

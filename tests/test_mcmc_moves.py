@@ -52,9 +52,10 @@ def test_logit_coordinates_are_inverse_and_the_uniform_prior_maps_to_a_logistic(
 
 
 def test_moves_from_a_collapsed_population_reach_the_target_and_keep_it() -> None:
-    """Target: uniform prior on [-3, 3] times a Student t (4 df, scale 1) likelihood of y = 0 at mu."""
+    """Target at T = 1: uniform prior on [-3, 3] times a Student t (4 df, scale 1) likelihood of y = 0 at mu."""
     observation = ObservationVariance(np.array([1.0]), np.array([1.0]), ("toy",))
-    moved, info = rejuvenate(_start(400), ToyModel(), observation, PRIORS, 1.0, 40, seed=3)  # type: ignore[arg-type]
+    # a generation stopped at T = 2: reweighted to T = 1, resampled, moved
+    moved, info = rejuvenate(_start(400), ToyModel(), observation, PRIORS, 2.0, 40, seed=3)  # type: ignore[arg-type]
     truncated = stats.t(4).pdf(np.linspace(-3, 3, 6001))
     grid = np.linspace(-3, 3, 6001)
     mean = float(np.sum(grid * truncated) / np.sum(truncated))
@@ -75,3 +76,14 @@ def test_the_moved_population_depends_on_the_seed_only() -> None:
     other, _ = rejuvenate(_start(50), ToyModel(), observation, PRIORS, 1.0, 5, seed=12)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(one, again)
     assert not one["mu"].equals(other["mu"])
+
+
+def test_reweighting_to_temperature_one_follows_the_likelihood_power() -> None:
+    """Without moves, a population at T = 2 with equal weights is resampled by p(y | mu)^(1/2)."""
+    observation = ObservationVariance(np.array([1.0]), np.array([1.0]), ("toy",))
+    start = _start(2000).assign(weight=1.0 / 2000)
+    moved, info = rejuvenate(start, ToyModel(), observation, PRIORS, 2.0, 0, seed=5)  # type: ignore[arg-type]
+    power = np.exp(0.5 * start["log_likelihood"].to_numpy())
+    expected = float(np.sum(start["mu"] ** 2 * power) / np.sum(power))
+    assert abs(float(np.mean(moved["mu"] ** 2)) - expected) < 0.05
+    assert info["effective_sample_size_reweighted_to_1"] < 2000
