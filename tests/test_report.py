@@ -330,3 +330,28 @@ def test_run_overrides_name_every_difference_and_nothing_else() -> None:
     run = {"seed": 2024, "actors": {"codes": ["CHN", "JPN", "KOR"]}, "results_root": "/elsewhere", "params": {"a": 2.0}}
     assert run_overrides(run, default) == ["actors.codes=['CHN', 'JPN', 'KOR']", "params.a=2.0"]
     assert run_overrides(default, default) == []
+
+
+def test_the_pattern_consistent_verdict_states_its_rule_counts_and_grades() -> None:
+    from experiments.report.verdict import pattern_consistent_html
+
+    share = {"median": 0.42, "interval_50": [0.4, 0.45], "interval_90": [0.31, 0.52]}
+    block = {
+        "rule": "draws whose run reproduces at least 11 of the 13 patterns (seed 2024)",
+        "n_draws": 37,
+        "share_of_draws": 0.185,
+        "patterns_held_per_draw": {"9": 50, "10": 113, "11": 30, "12": 7},
+        "narrow": {
+            "grade": "contradicted",
+            "china_share": share,
+            "p_china_share_above_half": 0.08,
+            "p_china_largest": 0.3,
+            "n_draws": 37,
+        },
+        "broad": {"grade": "undetermined", "reason": "12 draws reproduce at least 11 patterns; allowed: at least 20"},
+    }
+    text = html.unescape(pattern_consistent_html({"pattern_consistent": block}))
+    for needle in ("at least 11 of the 13", "37 of the draws (0.18", "11: 30", "contradicted", "0.42", "0.31-0.52"):
+        assert needle in text, needle
+    assert "undetermined" in text and "allowed: at least 20" in text
+    assert pattern_consistent_html({}) == ""
