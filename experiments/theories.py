@@ -233,6 +233,7 @@ def write_rule_posterior(
         "particles": fit.particles,
         "effective_sample_size": fit.effective_sample_size,
         "draws": len(fit.draws),
+        "moves": fit.moves,  # reweighted to T = 1 and moved (experiments/mcmc_moves.py); None without moves
     }
     payload = {
         "alignment_rule": rule,  # sim/posterior.py and q2 refuse it for another rule
