@@ -14,9 +14,10 @@
    linear trend (``validation.json``).
 4. Identifiability: posterior over prior width of every parameter (``identifiability.csv``).
 
-Outputs in the project (``experiment.params_out``): ``posterior.json`` (every particle of the
-last generation, distinct, with its importance ``weights``, its negative log-likelihood as
-``losses``, its discrepancy values, and the provenance) and ``calibrated.yaml`` (the particle
+Outputs in the project (``experiment.params_out``): ``posterior.json`` (the last generation
+reweighted to T = 1, resampled and moved by ``experiments/mcmc_moves.py``: equally weighted
+``weights``, each particle's negative log-likelihood as ``losses``, its discrepancy values, and the
+provenance, with the moves' ancestry) and ``calibrated.yaml`` (the particle
 of highest likelihood). In ``experiment.out``: ``checks.json``, ``validation.json``, ``projections.csv``,
 ``fit.csv``, ``identifiability.csv``, ``posterior.csv``, ``forecasts.csv`` and the figures.
 """
@@ -328,7 +329,8 @@ def calibrate(
         ex.runs_done += info["moves"]["points_simulated"] * settings.seeds
     draws = resample(population, int(ex.options["posterior_draws"]), settings.seed)
     info["particles"] = len(population)
-    info["distinct_particles_in_draws"] = int(draws["particle"].nunique())
+    keys = [p.key for p in priors]
+    info["distinct_particles_in_draws"] = len(draws[keys].drop_duplicates())
     info["targets"] = len(targets)
     info["observations"] = int(sum(len(t.years) for t in targets))
     return population, draws, info
@@ -479,7 +481,8 @@ def _moves_note(info: dict[str, Any]) -> str:
     return (
         f"; then resampled and moved {moves['moves']} times by Metropolis-Hastings (acceptance "
         f"{min(moves['acceptance_rates']):.2f}-{max(moves['acceptance_rates']):.2f}): {moves['distinct_after']} "
-        f"distinct particles of equal weight"
+        f"distinct particles of equal weight from {moves['ancestors']} ancestors "
+        f"({moves['effective_ancestors']:.1f} effective)"
     )
 
 
@@ -521,6 +524,8 @@ def write_posterior(
         "observation": {"keys": observation_keys, "samples": population[observation_keys].to_numpy().tolist()},
         "provenance": provenance,
     }
+    if "ancestor" in population:  # moved: the particle of the last generation each descends from
+        payload["ancestors"] = population["ancestor"].astype(int).tolist()
     store.write_text(out / "posterior.json", json.dumps(payload, indent=1) + "\n")
     header = (
         f"# Calibrated parameters: the posterior particle of highest likelihood, `python -m experiments.calibrate` "
@@ -528,8 +533,8 @@ def write_posterior(
         f"# Method: {METHOD}; {provenance['simulations']} simulations ({provenance['n_samples']} points x "
         f"{info['seeds_per_point']} seeds), {info['generations']} generations, final temperature "
         f"{info['final_temperature']:.3g}, {len(population)} particles, effective sample size "
-        f"{info['final_ess']:.0f}{_moves_note(info)}.\n"
-        f"# Model version {provenance['model_version']}; data hashes and the {len(population)} weighted particles: "
+        f"{info['final_ess']:.0f} (before any move){_moves_note(info)}.\n"
+        f"# Model version {provenance['model_version']}; data hashes and the {len(population)} particles: "
         "posterior.json.\n"
         "#   python -m sim params=calibrated            # this point\n"
         "#   python -m sim params=calibrated posterior=true replicates=40   # runs drawn from the posterior\n"

@@ -120,9 +120,10 @@ def rejuvenate(
     Returns
     -------
     frame, info
-        The moved particles (equal weights, their log-likelihoods, ``particle`` numbered anew) and
-        each move's acceptance rate and step scale, the distinct particles before and after, the
-        points simulated.
+        The moved particles (equal weights, their log-likelihoods, ``particle`` numbered anew,
+        ``ancestor``: the particle of ``population`` each descends from) and each move's acceptance
+        rate and step scale, the ancestors (and their effective number), the distinct particles
+        after, the points simulated.
     """
     keys = [p.key for p in priors]
     low, high = np.array([p.low for p in priors]), np.array([p.high for p in priors])
@@ -132,11 +133,13 @@ def rejuvenate(
     weight /= weight.sum()
     reweighted = float(1.0 / np.sum(weight**2))
     moved = resample(population.assign(weight=weight), len(population), seed)
-    distinct_before = int(moved["particle"].nunique())
+    ancestor = moved["particle"].to_numpy()  # moves never change a particle's ancestor
+    copies = np.bincount(ancestor)
+    copies = copies[copies > 0]
     z = to_logit(moved[keys].to_numpy(dtype=float), low, high).copy()
     log_likelihood = moved["log_likelihood"].to_numpy(dtype=float).copy()
     # the particles' spread in z; fewer particles than dimensions (a rule nearly dead in model
-    # choice) cannot define one: a unit spread (a quarter of a uniform prior's in z, 3.3) then
+    # choice) cannot define one: a unit spread then (a uniform prior's sd in z is 1.81)
     particles = to_logit(population[keys].to_numpy(dtype=float), low, high)
     spread = np.cov(particles, rowvar=False) if len(particles) > len(keys) else np.eye(len(keys))
     root = np.linalg.cholesky(spread + 1e-9 * np.eye(len(keys)))
@@ -168,7 +171,7 @@ def rejuvenate(
             pool.shutdown()
     values = from_logit(z, low, high)
     frame = pd.DataFrame(values, columns=keys).assign(
-        weight=1.0 / len(values), log_likelihood=log_likelihood, particle=np.arange(len(values))
+        weight=1.0 / len(values), log_likelihood=log_likelihood, particle=np.arange(len(values)), ancestor=ancestor
     )
     info = {
         "moves": moves,
@@ -176,7 +179,10 @@ def rejuvenate(
         "effective_sample_size_reweighted_to_1": round(reweighted, 1),
         "acceptance_rates": rates,
         "step_scales": scales,
-        "distinct_before": distinct_before,
+        "ancestors": len(copies),
+        # Kish's size of the ancestors' copy counts: how many independent draws the moved sample is
+        # worth at most, since 8 moves do not make copies of one ancestor independent
+        "effective_ancestors": round(float(copies.sum() ** 2 / np.sum(copies**2)), 1),
         "distinct_after": len(np.unique(values, axis=0)),
         "points_simulated": moves * len(values),
     }

@@ -15,9 +15,11 @@ model choice; Toni et al. 2009): a particle is a rule and its parameters; the ru
 rule's prior is the shared ranges of ``priors.ranges`` (minus the parameters only one rule reads)
 plus its own (``experiment.rule_priors``) plus the discrepancy priors. The last generation's
 model probabilities are the posterior model probabilities; at a final temperature T > 1 they are
-those of the tempered posterior (likelihood to the power 1/T), less decisive than the exact ones,
-and reported with T. Each rule's particles in the last generation are its posterior; a rule that
-died out earlier takes the last generation in which it was alive (recorded with its temperature).
+those of the tempered posterior (likelihood to the power 1/T), reported with T. Each rule's
+particles in the last generation (a rule that died out earlier: the last generation in which it
+was alive) are reweighted to T = 1 and moved by Metropolis-Hastings steps (``experiment.moves``;
+``experiments/mcmc_moves.py``): its draws sample the rule's posterior at T = 1, while the model
+probabilities stay those of the generation's temperature (the model-averaged verdict mixes the two).
 
 *Out of sample*: the rolling-origin validation of ``experiments/calibrate.py`` per rule: the
 same joint calibration with data to each origin (``origins``, ``origin_*`` settings), each rule's
@@ -234,6 +236,7 @@ def write_rule_posterior(
         "effective_sample_size": fit.effective_sample_size,
         "draws": len(fit.draws),
         "moves": fit.moves,  # reweighted to T = 1 and moved (experiments/mcmc_moves.py); None without moves
+        "draws_temperature": 1.0 if fit.moves else fit.temperature,  # the target the draws sample
     }
     payload = {
         "alignment_rule": rule,  # sim/posterior.py and q2 refuse it for another rule
@@ -247,8 +250,10 @@ def write_rule_posterior(
     best = fit.draws.iloc[int(np.argmax(fit.draws["log_likelihood"].to_numpy()))]
     header = (
         f"# {rule}: the posterior draw of highest likelihood of `python -m experiments.theories` ({own['date']}):\n"
-        f"# {METHOD}; generation {fit.generation}, temperature {fit.temperature:.3g}, model probability "
-        f"{fit.probability:.3f}; model version {own['model_version']}; the draws: posterior_{rule}.json.\n"
+        f"# {METHOD}; generation {fit.generation}, temperature {fit.temperature:.3g}"
+        + (" (its draws reweighted to T = 1 and moved)" if fit.moves else "")
+        + f", model probability {fit.probability:.3f} (at the generation's temperature); model version "
+        f"{own['model_version']}; the draws: posterior_{rule}.json.\n"
         f"#   python -m sim params=calibrated_{rule}\n"
         f"alignment_rule: {rule}  # calibrated under this rule: selects it; another rule is refused\n"
     )

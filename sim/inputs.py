@@ -49,7 +49,8 @@ SERIES_COLUMNS = ("country", "metric", "value")
 
 # The export-control series of the us_pressure driver (ODD section 6, "Input data").
 NO_ACTOR = -1  # index of a vacant role: matches no actor
-COMMITMENTS_FILE = "commitments.csv"  # treaties and declared alignments that attribute force (eq. 6)
+COMMITMENTS_FILE = "commitments.csv"  # treaties and declared alignments (eqs. 4a, 6)
+DEFAULT_ATTRIBUTES_FILE = "actors.csv"  # the shipped attribute table: the actors commitments.csv may name
 TECH_CONTROLS_START = (2022, 4)  # BIS rules of 2022-10-07 (milestones_project.csv)
 TECH_CONTROLS_DATA_LAST_YEAR = 2025
 
@@ -479,7 +480,10 @@ def build_inputs(params: Params) -> RunInputs:
     )
     known = set(read_table(params.actors.attributes_file, ("code",))["code"])
     extra, ruling, leadership = _event_arrays(params, index, known, year, quarter)
-    commitment = commitment_matrix(index, known, params.actors.commitment_kinds, year, quarter)
+    # The shipped commitments name shipped actors: a run on another attribute file (a synthetic
+    # benchmark set, a user's own) still knows them, and skips those it does not simulate.
+    shipped = set(read_table(DEFAULT_ATTRIBUTES_FILE, ("code",))["code"])
+    commitment = commitment_matrix(index, known | shipped, params.actors.commitment_kinds, year, quarter)
     region = np.array([index[c] for c in params.actors.region], dtype=int)
     is_pole = np.zeros(n, dtype=bool)
     is_pole[[china, us]] = True
@@ -537,7 +541,7 @@ def commitment_matrix(
     Raises
     ------
     DataFileError
-        If the file names an actor that is not in the attribute file.
+        If the file names an actor in none of ``known`` (the attribute files' codes).
     """
     table = read_table(COMMITMENTS_FILE, ("a", "b", "since", "kind"))
     unknown = sorted((set(table["a"]) | set(table["b"])) - known)

@@ -61,7 +61,9 @@ def test_moves_from_a_collapsed_population_reach_the_target_and_keep_it() -> Non
     mean = float(np.sum(grid * truncated) / np.sum(truncated))
     sd = float(np.sqrt(np.sum((grid - mean) ** 2 * truncated) / np.sum(truncated)))
     assert abs(moved["mu"].mean() - mean) < 0.15 and abs(moved["mu"].std() - sd) < 0.15, (moved["mu"].describe(), sd)
-    assert info["distinct_before"] == 1 and info["distinct_after"] > 350
+    # one ancestor (all the weight on it): the moves spread its copies, which stay its descendants
+    assert info["ancestors"] == 1 and info["effective_ancestors"] == 1.0 and (moved["ancestor"] == 0).all()
+    assert info["distinct_after"] > 350
     assert all(0.05 < r < 0.9 for r in info["acceptance_rates"])
     np.testing.assert_allclose(moved["weight"], 1.0 / 400)
     # the log-likelihoods carried are those of the particles' own values

@@ -1,0 +1,75 @@
+"""How many independent parameter points the shipped posterior and the verdict rest on.
+
+The moved posterior (``experiments/mcmc_moves.py``) descends from a few particles of the last
+ABC-SMC generation: moves spread each ancestor's copies but do not make them independent. This
+script reconstructs each particle's ancestor from the calibration's stored history (the
+resampling is deterministic; newer calibrations also write ``ancestors`` into posterior.json),
+maps q2's draws to their ancestors, and bootstraps the verdict's probabilities over ancestors
+(a cluster bootstrap: the Monte Carlo error that the few ancestors leave in them).
+
+    python tools/posterior_ancestry.py   # after make calibrate and make run (results/experiments/...)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyabc
+
+from experiments.abc_smc import last_population, resample
+from experiments.draws import plan_draws
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTERIOR = "configs/params/posterior.json"
+HISTORY = ROOT / "results/experiments/calibrate/abc_2021.db"
+DRAWS = ROOT / "results/experiments/q2_driver_shares/draws.csv"
+BOOTSTRAP = 4000
+
+
+def ancestors() -> np.ndarray:
+    """Each particle's ancestor in the last generation (posterior.json's own list when it has one)."""
+    shipped = json.loads((ROOT / POSTERIOR).read_text())
+    if "ancestors" in shipped:
+        return np.asarray(shipped["ancestors"], dtype=int)
+    population = last_population(pyabc.History(f"sqlite:///{HISTORY}"))
+    if shipped["provenance"]["final_temperature"] > 1.0:
+        raise SystemExit("posterior.json was reweighted from T > 1: its ancestors need the weights it used")
+    return resample(population, len(population), int(shipped["provenance"]["seed"]))["particle"].to_numpy()
+
+
+def main() -> None:
+    """Print the ancestors' copy counts, their effective number, and the verdict's cluster-bootstrap intervals."""
+    ancestor = ancestors()
+    copies = np.bincount(ancestor)
+    copies = copies[copies > 0]
+    print(f"ancestors: {len(copies)}; copies: {sorted(copies.tolist(), reverse=True)}")
+    print(f"effective number of ancestors (Kish): {copies.sum() ** 2 / np.sum(copies**2):.1f}")
+    plan = plan_draws("posterior", 200, 1, 1, 2024, str(ROOT / POSTERIOR))
+    of_draw = ancestor[np.array([d.sample for d in plan.draws])]
+    draws = pd.read_csv(DRAWS)
+    drivers = [c for c in draws.columns if c not in ("draw", "total")]
+    share = draws["china_coercion"].to_numpy()
+    above, largest = share > 0.5, draws[drivers].to_numpy().argmax(axis=1) == drivers.index("china_coercion")
+    print(
+        f"q2's {len(draws)} draws come from {len(np.unique(of_draw))} ancestors; the {above.sum()} draws with "
+        f"China's share above 1/2 from {np.unique(of_draw[above]).tolist()}"
+    )
+    rng = np.random.default_rng(0)
+    ids = np.unique(of_draw)
+    stats = []
+    for _ in range(BOOTSTRAP):
+        rows = np.concatenate([np.flatnonzero(of_draw == k) for k in rng.choice(ids, len(ids))])
+        stats.append((above[rows].mean(), largest[rows].mean(), np.median(share[rows])))
+    low, high = np.quantile(np.array(stats), [0.05, 0.95], axis=0)
+    for k, (name, value) in enumerate(
+        [("P(share > 1/2)", above.mean()), ("P(largest)", largest.mean()), ("median share", np.median(share))]
+    ):
+        print(f"{name}: {value:.3f}; 90% over ancestors {low[k]:.3f}-{high[k]:.3f}")
+    print(f"bootstrap samples with P(share > 1/2) above 0.1: {np.mean(np.array(stats)[:, 0] > 0.1):.3f}")
+
+
+if __name__ == "__main__":
+    main()
