@@ -69,10 +69,6 @@ def log_prior_in_logit(z: np.ndarray) -> np.ndarray:
     return np.asarray(-np.sum(np.logaddexp(0.0, -z) + np.logaddexp(0.0, z), axis=-1))
 
 
-def _simulate(model: SimulatorModel, pars: list[dict[str, float]], seeds: list[list[int]]) -> list[dict[str, Any]]:
-    return model.simulate(pars, seeds)
-
-
 def _simulate_all(
     model: SimulatorModel,
     pars: list[dict[str, float]],
@@ -82,11 +78,9 @@ def _simulate_all(
 ) -> list[dict[str, Any]]:
     """Summaries of every point, in ``workers`` blocks run side by side (the same values whatever the split)."""
     if pool is None:
-        return _simulate(model, pars, seeds)
+        return model.simulate(pars, seeds)
     size = -(-len(pars) // workers)
-    futures = [
-        pool.submit(_simulate, model, pars[i : i + size], seeds[i : i + size]) for i in range(0, len(pars), size)
-    ]
+    futures = [pool.submit(model.simulate, pars[i : i + size], seeds[i : i + size]) for i in range(0, len(pars), size)]
     return [s for f in futures for s in f.result()]
 
 
