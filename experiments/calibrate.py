@@ -8,7 +8,7 @@
 2. Posterior predictive: ``predictive_draws`` equally weighted draws, each the mean of its runs
    with ``seeds`` seeds to the end year (the likelihood's simulated mean), plus the observation
    model's noise (measurement error and the draw's discrepancy): bands for every series (``projections.csv``) and their
-   in-sample coverage (``checks.json``).
+   in-sample and leave-one-out coverage, with the chance of each count under calibrated bands (``checks.json``).
 3. Rolling-origin validation: the same calibration to each of ``origins`` (2015, 2018), its
    forecasts of the later observed years to ``last_year`` scored against persistence and a
    linear trend (``validation.json``).
@@ -33,11 +33,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from experiments.abc_smc import (
     DISCREPANCY_PREFIX,
     SmcSettings,
     discrepancy_priors,
+    effective_sample_size,
     family_unit,
     last_population,
     resample,
@@ -48,7 +50,16 @@ from experiments.abc_smc import (
 from experiments.common import Experiment, ExperimentError, entry_point
 from experiments.mcmc_moves import move_population
 from experiments.sampling import Prior, evaluate, load_priors, point_params
-from experiments.scoring import Forecast, inside, interval_score, linear_trend, persistence
+from experiments.scoring import (
+    Forecast,
+    band_chance,
+    inside,
+    interval_score,
+    linear_trend,
+    loo_weights,
+    persistence,
+    weighted_quantiles,
+)
 from experiments.targets import (
     GENRON_RESPONDENTS,
     ISEAS_COUNTRIES,
@@ -181,16 +192,18 @@ def series_scales(
     return rows.merge(series["scale"].reset_index(), on=keys, how="left").sort_values("row")["scale"].to_numpy()
 
 
-def observation_noise(
+def observation_sd(
     frame: pd.DataFrame, discrepancy: pd.DataFrame, last_year: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Model values plus measurement error and the draw's discrepancy (the observation model).
+    """Standard deviation of the observation model's Normal error of every row, given the draw.
 
     ``frame`` has a ``draw`` column indexing the rows of ``discrepancy`` (one column per family).
     Measurement error follows ``experiments/targets.py`` at the simulated value: binomial for
     survey shares (Genron's 1,000 respondents, ISEAS's per country or regional sample), SIPRI's 5%
     for spending; the discrepancy is in the family's unit (a state's mean SIPRI share 2010 to
-    ``last_year``; 1 for shares).
+    ``last_year``; 1 for shares); the series' variance factor is drawn by :func:`series_scales`.
+    The one sd behind both the predictive noise (:func:`observation_noise`) and the density of the
+    leave-one-out weights (:func:`loo_coverage`).
     """
     value = frame["value"].to_numpy(dtype=float)
     metric, actor = frame["metric"].to_numpy(), frame["actor"].to_numpy()
@@ -213,20 +226,26 @@ def observation_noise(
         column = DISCREPANCY_PREFIX + family
         # a family without data at this origin has no discrepancy estimate: measurement error only
         delta[rows] = discrepancy[column].to_numpy()[draws[rows]] if column in discrepancy else 0.0
-    sd = np.sqrt(
-        series_scales(frame, discrepancy, load_targets(last_year), rng) * (measurement**2 + (delta * unit) ** 2)
-    )
+    scale = series_scales(frame, discrepancy, load_targets(last_year), rng)
+    return np.asarray(np.sqrt(scale * (measurement**2 + (delta * unit) ** 2)), dtype=float)
+
+
+def observation_noise(frame: pd.DataFrame, sd: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Model values plus the observation model's Normal error of standard deviation ``sd``, kept in range."""
+    value = frame["value"].to_numpy(dtype=float)
     noisy = value + rng.normal(0.0, 1.0, len(value)) * sd
+    spending = frame["metric"].to_numpy() == "spending_share_gdp"
     return np.where(spending, np.maximum(noisy, 0.0), np.clip(noisy, 0.0, 1.0))
 
 
-def predictive(
+def predictive_frame(
     ex: Experiment, base: Params, priors: Sequence[Prior], draws: pd.DataFrame, last_year: int, seed: int
 ) -> pd.DataFrame:
-    """Posterior predictive bands of every series: year, actor, metric, median, low, high, low50, high50.
+    """Every draw's predictive value of every series: year, actor, metric, draw, expected, sd, value.
 
-    Each draw's value is the mean of its runs with ``seeds`` seeds (the simulated mean of the
-    likelihood) plus the observation model's noise (measurement error and the draw's discrepancy).
+    ``expected`` is the mean of the draw's runs with ``seeds`` seeds (the simulated mean of the
+    likelihood), ``sd`` its observation model's standard deviation (measurement error and the
+    draw's discrepancy, :func:`observation_sd`), ``value`` the two combined (a predictive draw).
     """
     n_seeds = int(ex.options["seeds"])
     seeds = [int(s) for s in np.random.SeedSequence([seed, last_year]).generate_state(n_seeds)]
@@ -239,7 +258,16 @@ def predictive(
     ]
     ex.runs_done += len(params_list) * n_seeds
     frame = pd.concat([f.assign(draw=k) for k, f in enumerate(frames)], ignore_index=True)
-    frame["value"] = observation_noise(frame, draws, last_year, np.random.default_rng([seed, last_year, 1]))
+    rng = np.random.default_rng([seed, last_year, 1])
+    frame["expected"] = frame["value"]
+    frame["sd"] = observation_sd(frame, draws, last_year, rng)
+    frame["value"] = observation_noise(frame, frame["sd"].to_numpy(), rng)
+    return frame
+
+
+def predictive_bands(frame: pd.DataFrame) -> pd.DataFrame:
+    """Posterior predictive bands of every series from :func:`predictive_frame`: year, actor, metric,
+    median, low, high, low50, high50 (from ``FIRST_YEAR``)."""
     grouped = frame.groupby(["year", "actor", "metric"])["value"]
     bands = pd.DataFrame(
         {
@@ -251,6 +279,17 @@ def predictive(
         }
     ).reset_index()
     return bands[bands["year"] >= FIRST_YEAR].reset_index(drop=True)
+
+
+def predictive(
+    ex: Experiment, base: Params, priors: Sequence[Prior], draws: pd.DataFrame, last_year: int, seed: int
+) -> pd.DataFrame:
+    """Posterior predictive bands of every series: year, actor, metric, median, low, high, low50, high50.
+
+    Each draw's value is the mean of its runs with ``seeds`` seeds (the simulated mean of the
+    likelihood) plus the observation model's noise (measurement error and the draw's discrepancy).
+    """
+    return predictive_bands(predictive_frame(ex, base, priors, draws, last_year, seed))
 
 
 def observed_points(targets: Sequence[Target]) -> pd.DataFrame:
@@ -272,6 +311,56 @@ def coverage(points: pd.DataFrame) -> dict[str, dict[str, float | int]]:
             "band90": round(float(inside(*(group[c].to_numpy() for c in ("low", "high", "observed"))).mean()), 4),
             "n": len(group),
         }
+    return out
+
+
+def loo_coverage(frame: pd.DataFrame, points: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Coverage of the leave-one-out predictive bands, per family, with the weights' diagnostics.
+
+    ``frame`` is :func:`predictive_frame`'s, ``points`` :func:`observed_points`'. Observation i's
+    band: the weighted quantiles of its predictive draws, each draw weighted by
+    1 / Normal(y_i; expected, sd) (the density under which its noise was drawn), truncated
+    (:func:`experiments.scoring.loo_weights`). Per family, besides :func:`coverage`'s entries:
+    ``truncated_share`` (observations whose weights were truncated) and ``ess_min`` (the smallest
+    effective sample size of an observation's weights, of the draws).
+    """
+    probabilities = (ALPHA90 / 2, ALPHA50 / 2, 1 - ALPHA50 / 2, 1 - ALPHA90 / 2)
+    rows = []
+    matched = points.merge(frame, on=["year", "actor", "metric"])
+    for (family, _, _), group in matched.groupby(["family", "target", "year"], sort=False):
+        observed = float(group["observed"].iloc[0])
+        log_density = stats.norm.logpdf(observed, group["expected"].to_numpy(), group["sd"].to_numpy())
+        weights, truncated = loo_weights(log_density)
+        low, low50, high50, high = weighted_quantiles(group["value"].to_numpy(), weights, probabilities)
+        rows.append(
+            {"family": family, "observed": observed, "low": low, "low50": low50, "high50": high50, "high": high}
+            | {"truncated": truncated, "ess": effective_sample_size(weights)}
+        )
+    table = pd.DataFrame(rows)
+    out: dict[str, dict[str, Any]] = {}
+    for family, entry in coverage(table).items():
+        group = table[table["family"] == family]
+        out[family] = entry | {
+            "truncated_share": round(float(group["truncated"].mean()), 4),
+            "ess_min": round(float(group["ess"].min()), 1),
+        }
+    return out
+
+
+def with_chance(covered: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each family's coverage with ``binomial_p``: the chance of its counts under calibrated bands (4 digits).
+
+    ``band50``: two-sided, a count inside at least as far from n/2; ``band90``: at least as many
+    misses (:func:`experiments.scoring.band_chance`).
+    """
+    out = {}
+    for family, entry in covered.items():
+        n = int(entry["n"])
+        chance = {
+            band: float(f"{band_chance(round(float(entry[band]) * n), n, level):.4g}")
+            for band, level in (("band50", 1 - ALPHA50), ("band90", 1 - ALPHA90))
+        }
+        out[family] = entry | {"binomial_p": chance}
     return out
 
 
@@ -570,7 +659,8 @@ def run(ex: Experiment) -> dict[str, Any]:
     population, draws, info = calibrate(ex, priors, last_year, settings_of(options, "", seed))
     provenance = write_posterior(ex, priors, population, info, last_year)
     subset = draws.iloc[:: max(1, len(draws) // n_predictive)][:n_predictive]
-    bands = predictive(ex, ex.params, priors, subset, last_year, seed)
+    frame = predictive_frame(ex, ex.params, priors, subset, last_year, seed)
+    bands = predictive_bands(frame)
     ex.write_csv("projections", projections_table(bands, ex.params.run.end_year))
     points = observed_points(load_targets(last_year)).merge(bands, on=["year", "actor", "metric"], how="left")
     fit = points.rename(columns={"median": "model_median", "low": "model_low", "high": "model_high"})
@@ -581,8 +671,9 @@ def run(ex: Experiment) -> dict[str, Any]:
     ex.write_csv("fit", series)
     for family in dict.fromkeys(fit["family"]):
         ex.save_figure(calibration_fit_figure(series[series["family"] == family], family, last_year), f"fit_{family}")
-    covered = coverage(points)
-    checks = {"coverage": covered, "draws": n_predictive, "seeds_per_draw": int(options["seeds"])}
+    covered = with_chance(coverage(points))
+    loo = with_chance(loo_coverage(frame, points.drop(columns=["median", "low", "high", "low50", "high50"])))
+    checks = {"coverage": covered, "coverage_loo": loo, "draws": n_predictive, "seeds_per_draw": int(options["seeds"])}
     ex.write_json("checks", checks)
     ex.save_figure(coverage_figure(covered), "checks")
 

@@ -1,7 +1,12 @@
 """Scores of predictive bands and forecasts: coverage, interval score, naive baselines.
 
 - coverage: the share of observations inside a central predictive band (a calibrated 90% band
-  holds about 90% of them).
+  holds about 90% of them); the chance of a count at least as far from the nominal one under a
+  calibrated band (binomial: each observation inside with the band's level).
+- leave-one-out predictive bands from posterior predictive draws (Gelfand 1992; Vehtari, Gelman
+  and Gabry 2017): each draw weighted by 1 / p(y_i | draw), the raw weights truncated at their
+  mean times sqrt(S) (truncated importance sampling, Ionides 2008), the band the weighted
+  quantiles of the draws (the weighted form of the linear-interpolation quantile).
 - interval score of a central (1 - alpha) interval [l, u] for an observation y (Gneiting and
   Raftery 2007, eq. 43): ``(u - l) + 2/alpha (l - y) [y < l] + 2/alpha (y - u) [y > u]``; lower
   is better; it rewards narrow bands and penalises misses in proportion to their size.
@@ -13,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,3 +74,50 @@ def linear_trend(years: np.ndarray, values: np.ndarray, year: int, alpha: float)
     sd = residual_sd * np.sqrt(1.0 + 1.0 / n + (year - x.mean()) ** 2 / sxx)
     t = stats.t.ppf(1.0 - alpha / 2.0, n - 2)
     return Forecast(point, point - t * sd, point + t * sd)
+
+
+def band_chance(inside_count: int, n: int, level: float) -> float:
+    """The chance, under a calibrated band of ``level``, of a count of observations inside it as extreme as seen.
+
+    The 50% band: two-sided, a count at least as far from n/2 (symmetric: twice the smaller tail).
+    Other levels: one-sided, at least as many misses as seen, each a miss with probability
+    ``1 - level`` (a band too narrow is the failure in question).
+    """
+    if not 0 <= inside_count <= n or n < 1:
+        raise ValueError(f"inside_count={inside_count}, n={n}; allowed: 0 <= inside_count <= n, n >= 1")
+    if level == 0.5:
+        return float(stats.binomtest(inside_count, n, 0.5).pvalue)
+    return float(stats.binomtest(n - inside_count, n, 1.0 - level, alternative="greater").pvalue)
+
+
+def loo_weights(log_density: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Normalised importance weights of leaving one observation out, and whether truncation bit.
+
+    ``log_density`` is log p(y_i | draw s) for each of S posterior draws. The raw weights
+    1 / p(y_i | draw) are truncated at their mean times sqrt(S) (Ionides 2008) so that no draw
+    dominates (the variance stays finite).
+    """
+    log_density = np.asarray(log_density, dtype=float)
+    raw = np.exp(np.min(log_density) - log_density)  # proportional to 1 / p, the largest 1
+    cap = float(np.mean(raw)) * np.sqrt(raw.size)
+    weights = np.minimum(raw, cap)
+    return weights / weights.sum(), bool(np.max(raw) > cap)
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, probabilities: Sequence[float]) -> np.ndarray:
+    """Quantiles of weighted draws: linear interpolation between the sorted draws.
+
+    The k-th smallest draw sits at the plotting position (S_k - w_k) / (1 - w_k), S_k the
+    cumulative normalised weight up to it (the weighted percentile with C = 1 of Hyndman and Fan's
+    linear interpolation, type 7): with equal weights (k - 1) / (n - 1), numpy's and pandas'
+    default quantile. Draws of zero weight are left out.
+    """
+    values, weights = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    keep = weights > 0.0
+    order = np.argsort(values[keep], kind="stable")
+    x, w = values[keep][order], weights[keep][order] / weights[keep].sum()
+    if x.size == 1:
+        return np.full(len(probabilities), x[0])
+    cumulative = np.cumsum(w)
+    position = (cumulative - w) / np.maximum(1.0 - w, np.finfo(float).tiny)
+    return np.interp(np.asarray(probabilities, dtype=float), position, x)

@@ -367,9 +367,15 @@ def test_calibrate_cli_writes_posterior_checks_validation_and_projections(tmp_pa
     }
     assert provenance["simulations"] == provenance["n_samples"] * 2
     assert "perception:" in (params_out / "calibrated.yaml").read_text()
-    checks = json.loads((out / "checks.json").read_text())["coverage"]
-    assert set(checks) == set(DISCREPANCY_MAX)
+    checks_file = json.loads((out / "checks.json").read_text())
+    checks, left_out = checks_file["coverage"], checks_file["coverage_loo"]
+    assert set(checks) == set(left_out) == set(DISCREPANCY_MAX)
     assert all(0.0 <= c["band50"] <= c["band90"] <= 1.0 and c["n"] > 0 for c in checks.values())
+    for family, entry in left_out.items():
+        assert entry["n"] == checks[family]["n"] and 0.0 <= entry["band50"] <= entry["band90"] <= 1.0
+        assert 0.0 <= entry["truncated_share"] <= 1.0 and 1.0 <= entry["ess_min"] <= 3.0  # of 3 draws
+    chances = [c["binomial_p"][band] for c in (*checks.values(), *left_out.values()) for band in ("band50", "band90")]
+    assert all(0.0 < p <= 1.0 for p in chances)
     validation = json.loads((out / "validation.json").read_text())
     assert {"n_points", "beats_persistence_share", "beats_trend_share", "by_family", "statement"} <= set(validation)
     projections = pd.read_csv(out / "projections.csv")

@@ -306,6 +306,31 @@ def test_robustness_section_states_the_fractions_and_the_deciding_parameters() -
     assert "params.x" not in html and "x</td>" not in html  # only China's share is listed
 
 
+def test_predictive_checks_say_per_failing_family_what_chance_and_leaving_out_give() -> None:
+    from experiments.report import coverage_html
+
+    checks = {
+        "coverage": {
+            "japan_spending": {
+                "band50": 0.5833,
+                "band90": 0.9167,
+                "n": 12,
+                "binomial_p": {"band50": 0.77, "band90": 0.72},
+            },
+            "japan_opinion": {"band50": 0.7778, "band90": 1.0, "n": 9, "binomial_p": {"band50": 0.1797, "band90": 1.0}},
+        },
+        "coverage_loo": {
+            "japan_spending": {"band50": 0.6667, "band90": 0.9167, "n": 12, "truncated_share": 0.0},
+            "japan_opinion": {"band50": 0.6667, "band90": 0.8889, "n": 9, "truncated_share": 0.2222},
+        },
+    }
+    html = coverage_html(checks)
+    assert "japan_opinion: 7 of 9 observations inside the 50% band (0.78)" in html
+    assert "probability 0.18; left out one at a time, 0.67." in html
+    assert "japan_spending:" not in html  # meets the targets: in the table only
+    assert coverage_html(None) == ""
+
+
 def test_the_baseline_run_is_the_default_config_never_the_newest(built: dict[str, Path], tmp_path: Path) -> None:
     """A newer run with an override (as after python -m sim seed=7) is listed with it, never shown as the baseline."""
     runs = tmp_path / "runs"

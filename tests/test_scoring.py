@@ -7,8 +7,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from experiments.calibrate import coverage, validation_summary
-from experiments.scoring import interval_score, linear_trend, persistence
+from experiments.calibrate import coverage, loo_coverage, validation_summary, with_chance
+from experiments.scoring import (
+    band_chance,
+    interval_score,
+    linear_trend,
+    loo_weights,
+    persistence,
+    weighted_quantiles,
+)
 
 
 def test_interval_score_closed_form() -> None:
@@ -36,6 +43,55 @@ def test_coverage_of_hand_made_bands() -> None:
         "a": {"band50": 0.25, "band90": 0.75, "n": 4},
         "b": {"band50": 0.5, "band90": 0.5, "n": 2},
     }
+
+
+def test_band_chance_of_hand_counted_cases() -> None:
+    # 7 of 9 inside a 50% band: P(X >= 7) + P(X <= 2) = 2 (36 + 9 + 1) / 512
+    assert band_chance(7, 9, 0.5) == pytest.approx(92 / 512)
+    assert band_chance(2, 9, 0.5) == pytest.approx(92 / 512)  # as far below n/2
+    # 2 misses of 10 from a 90% band: P(misses >= 2) = 1 - 0.9**10 - 10 * 0.1 * 0.9**9
+    assert band_chance(8, 10, 0.9) == pytest.approx(1 - 0.9**10 - 10 * 0.1 * 0.9**9)
+    assert band_chance(10, 10, 0.9) == 1.0
+    with pytest.raises(ValueError, match="inside_count=10, n=9"):
+        band_chance(10, 9, 0.5)
+
+
+def test_with_chance_adds_the_binomial_probabilities_to_each_family() -> None:
+    checked = with_chance({"japan_opinion": {"band50": 0.7778, "band90": 1.0, "n": 9}})
+    assert checked["japan_opinion"]["band50"] == 0.7778 and checked["japan_opinion"]["n"] == 9
+    assert checked["japan_opinion"]["binomial_p"] == {"band50": pytest.approx(0.1797, abs=1e-4), "band90": 1.0}
+
+
+def test_loo_weights_and_weighted_quantiles_by_hand() -> None:
+    # p(y | draw) = 1, 1/2, 1/4, 1/2: raw weights 1, 2, 4, 2 (mean 2.25, cap 4.5: not truncated)
+    weights, truncated = loo_weights(np.log([1.0, 0.5, 0.25, 0.5]))
+    np.testing.assert_allclose(weights, np.array([1.0, 2.0, 4.0, 2.0]) / 9.0)
+    assert not truncated
+    # sorted draws 1, 2, 3, 4 with weights 2/9, 4/9, 1/9, 2/9: cumulative 2/9, 6/9, 7/9, 1, plotting
+    # positions (S - w) / (1 - w) = 0, 0.4, 0.75, 1
+    quantiles = weighted_quantiles(np.array([3.0, 1.0, 2.0, 4.0]), weights, [0.05, 0.25, 0.5, 0.75, 0.95])
+    np.testing.assert_allclose(quantiles, [1.125, 1.625, 2.0 + 0.1 / 0.35, 3.0, 3.8])
+    # one draw far less likely: raw 1/100 -> weight 100 > cap mean * sqrt(4) = 51.5
+    weights, truncated = loo_weights(np.log([1.0, 1.0, 1.0, 0.01]))
+    np.testing.assert_allclose(weights, np.array([1.0, 1.0, 1.0, 51.5]) / 54.5)
+    assert truncated
+
+
+def test_equally_likely_draws_give_the_in_sample_band() -> None:
+    values = np.random.default_rng(3).normal(size=57)
+    weights, truncated = loo_weights(np.full(57, -1.3))
+    probabilities = [0.05, 0.25, 0.75, 0.95]
+    np.testing.assert_allclose(weighted_quantiles(values, weights, probabilities), np.quantile(values, probabilities))
+    assert not truncated
+    # through loo_coverage: draws of equal mean and sd have equal densities; its bands are pandas' quantiles
+    frame = pd.DataFrame(
+        {"year": 2015, "actor": "JPN", "metric": "m", "draw": np.arange(57), "expected": 0.0, "sd": 1.0}
+    ).assign(value=values)
+    band = pd.Series(values).quantile(probabilities).to_numpy()
+    points = pd.DataFrame({"target": ["t", "u"], "family": "f", "year": 2015, "actor": "JPN", "metric": "m"})
+    points = points.assign(observed=[(band[1] + band[2]) / 2, band[3] + 0.01])  # inside both; above the 90% band
+    loo = loo_coverage(frame, points)
+    assert loo == {"f": {"band50": 0.5, "band90": 0.5, "n": 2, "truncated_share": 0.0, "ess_min": 57.0}}
 
 
 def test_persistence_carries_the_last_value_with_a_random_walk_band() -> None:

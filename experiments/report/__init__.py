@@ -4,8 +4,8 @@ Builds ONE self-contained HTML page, ``<experiment.out>/index.html`` (``results/
 default), truth first: the question (claim C0 of Roy 2024), q2's verdict over the posterior
 draws (each definition's probabilities and grade, the rule fixed before the run), where in
 parameter space the claim holds (scenario discovery: PRIM's box in a sentence), the record's
-patterns (an experiment like the others) and the calibration's validation scores when the
-calibration has written them, then q1's
+patterns (an experiment like the others), the calibration's predictive checks and validation
+scores when the calibration has written them, then q1's
 counterfactual effects beside q2's Shapley contributions, q4's critical juncture, q5's
 classification, one illustrative run, every figure (embedded as PNG data URIs; also written to
 ``<out>/figures/``), and the configuration, model version and git revision of every result it
@@ -16,8 +16,8 @@ What it reads, and only that:
 - ``<experiment.experiments_dir>/<name>/`` of each experiment in ``experiment.experiments``:
   its CSV and JSON outputs and ``meta.json`` (q1's cached ``runs/*.states.parquet`` of the
   baseline and ``experiment.compare_scenario`` for the side-by-side alignment figure);
-- ``<experiments_dir>/calibrate/validation.json`` when present (never made here: the calibration
-  takes many minutes);
+- ``<experiments_dir>/calibrate/validation.json`` and ``checks.json`` when present (never made
+  here: the calibration takes many minutes);
 - one run folder of ``python -m sim``: ``experiment.run``, or else the run under
   ``experiment.runs_dir`` (``results/runs/baseline``) whose resolved config equals the default's
   (same config hash; never the newest by time): its ``states``, ``dyads`` and ``outcomes``
@@ -45,7 +45,7 @@ The package: :mod:`~experiments.report.reading` (inputs, making what is missing)
 """
 
 from experiments.report.build import gather, main, run
-from experiments.report.evidence import patterns_html, robustness_html, validation_html
+from experiments.report.evidence import coverage_html, patterns_html, robustness_html, validation_html
 from experiments.report.reading import baseline_run, experiment_state, read_experiment, run_overrides, run_state
 from experiments.report.theories import theories_html
 from experiments.report.verdict import verdict_html
@@ -53,6 +53,7 @@ from experiments.report.where import where_html
 
 __all__ = [
     "baseline_run",
+    "coverage_html",
     "experiment_state",
     "gather",
     "main",

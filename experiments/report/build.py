@@ -13,7 +13,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments.common import Experiment, ExperimentError, check_years, entry_point
-from experiments.report.evidence import patterns_html, robustness_html, validation_html
+from experiments.report.evidence import coverage_html, patterns_html, robustness_html, validation_html
 from experiments.report.figures import draw
 from experiments.report.html import FIGURES_FOLDER, page
 from experiments.report.questions import interactions_sentence, q1_html, q4_html, q5_html
@@ -192,6 +192,7 @@ def run(ex: Experiment) -> dict[str, Any]:
     sections.append(where_html(experiments.get("scenario_discovery"), figures))
     if "patterns" in experiments:
         sections.append(patterns_html(experiments["patterns"]))
+    sections.append(coverage_html(inputs.evidence.get("checks")))
     sections.append(validation_html(inputs.evidence.get("validation")))
     if "q3_sensitivity" in experiments:
         sections.append(robustness_html(experiments["q3_sensitivity"]))

@@ -1,4 +1,4 @@
-"""The evidence sections: calibration's validation scores, q3's robustness, the record's patterns."""
+"""The evidence sections: calibration's predictive checks and validation, q3's robustness, the record's patterns."""
 
 from __future__ import annotations
 
@@ -7,6 +7,59 @@ from collections.abc import Mapping
 from typing import Any
 
 from experiments.report.html import esc, num, table
+
+
+def coverage_html(checks: Any) -> str:
+    """The calibration's predictive checks: coverage in sample and left out, and what chance allows.
+
+    One sentence per family whose in-sample coverage misses the target (50% band 0.40-0.60, 90%
+    band at least 0.80): its count, the chance of a count as extreme under a calibrated band, and
+    the leave-one-out coverage (``checks.json``, experiments/calibrate.py).
+    """
+    if checks is None:
+        return ""
+    inside, left_out = checks["coverage"], checks.get("coverage_loo", {})
+    rows, sentences = [], []
+    for family, entry in inside.items():
+        loo = left_out.get(family, {})
+        chance = entry.get("binomial_p", {})
+        rows.append(
+            [
+                family,
+                entry["n"],
+                f"{num(entry['band50'], 2)} / {num(entry['band90'], 2)}",
+                f"{num(chance.get('band50'), 2)} / {num(chance.get('band90'), 2)}",
+                f"{num(loo.get('band50'), 2)} / {num(loo.get('band90'), 2)}",
+                num(loo.get("truncated_share"), 2),
+            ]
+        )
+        n = int(entry["n"])
+        failing = [
+            (band, level)
+            for band, level, ok in (
+                ("band50", "50%", 0.4 <= entry["band50"] <= 0.6),
+                ("band90", "90%", entry["band90"] >= 0.8),
+            )
+            if not ok
+        ]
+        for band, level in failing:
+            sentences.append(
+                f"<li>{esc(family)}: {round(entry[band] * n)} of {n} observations inside the {level} band "
+                f"({num(entry[band], 2)}); under a calibrated band a count at least as extreme has probability "
+                f"{num(chance.get(band), 2)}; left out one at a time, {num(loo.get(band), 2)}.</li>"
+            )
+    verdict = f"<ul>{''.join(sentences)}</ul>" if sentences else "<p>Every family meets the targets in sample.</p>"
+    return (
+        '<h2 id="checks">Posterior predictive checks (the calibration)</h2>'
+        "<p>Share of the observations to the calibration's last year inside the posterior predictive "
+        "50% and 90% bands, in sample (the bands of the posterior fitted to them) and left out one at a "
+        "time (importance-reweighted draws, Vehtari, Gelman and Gabry 2017, weights truncated as in "
+        "Ionides 2008); the binomial probability of the in-sample counts under calibrated bands "
+        "(two-sided for the 50% band, at least as many misses for the 90% band). Targets: 0.40-0.60 "
+        "and at least 0.80.</p>"
+        + table(["family", "n", "in sample 50% / 90%", "binomial p", "left out 50% / 90%", "weights truncated"], rows)
+        + verdict
+    )
 
 
 def validation_html(validation: Any) -> str:

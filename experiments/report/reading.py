@@ -47,11 +47,11 @@ OUTPUTS = {
     "patterns": ("patterns.csv",),
     "scenario_discovery": ("boxes.csv", "summary.json"),
 }
-# Written by another tool (the calibration's out-of-sample validation): shown when present, never
+# Written by another tool (the calibration's validation and predictive checks): shown when present, never
 # made by the report. experiments_dir/<folder>/<file>.
 
 
-EVIDENCE = {"validation": ("calibrate", "validation.json")}
+EVIDENCE = {"validation": ("calibrate", "validation.json"), "checks": ("calibrate", "checks.json")}
 # Shown when present, never made by the report (each takes minutes to tens of minutes).
 
 
@@ -76,7 +76,7 @@ class Inputs:
     comparison: tuple[pd.DataFrame, pd.DataFrame] | None = None
     comparison_note: str = ""
     made_now: dict[str, str] = field(default_factory=dict)  # folder -> the command that made it
-    evidence: dict[str, Any] = field(default_factory=dict)  # validation.json when present
+    evidence: dict[str, Any] = field(default_factory=dict)  # validation.json, checks.json when present
     run_overrides: list[str] = field(default_factory=list)  # the shown run's differences from the default config
     other_runs: list[tuple[Path, list[str]]] = field(default_factory=list)  # runs with overrides, not shown
 
