@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from experiments.calibrate import coverage, loo_coverage, validation_summary, with_chance
+from experiments.calibrate import coverage, loo_coverage, rolling_origin_validation, validation_summary, with_chance
 from experiments.scoring import (
     band_chance,
     interval_score,
@@ -136,3 +136,10 @@ def test_validation_summary_counts_wins_against_each_baseline() -> None:
     assert summary["beats_trend_share"] == pytest.approx(1 / 2)
     assert summary["by_family"]["a"]["beats_persistence_share"] == pytest.approx(0.5)
     assert "does not beat persistence" in summary["statement"] and "b" in summary["statement"]
+
+
+def test_no_origins_skip_the_validation_without_calibrating() -> None:
+    """An empty ``experiment.origins`` (a replicate calibration) runs and writes nothing and says so."""
+    untouchable = object()  # any use of the experiment (options, writing a file) would raise
+    summary = rolling_origin_validation(untouchable, [], [], 2021, 1)  # type: ignore[arg-type]
+    assert summary["origins"] == [] and "not run" in summary["statement"]
