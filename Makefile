@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DASHBOARD_STAMP := $(VENV)/.installed-dashboard
 EXPERIMENTS := q1_counterfactuals q2_driver_shares q4_hysteresis q5_asean_alignment patterns
 
-.PHONY: help install run report test test-fast lint format clean dashboard bench fuzz calibrate theories experiments $(EXPERIMENTS)
+.PHONY: help install run report test test-fast lint format clean dashboard bench fuzz calibrate calibrate-replicates theories experiments $(EXPERIMENTS)
 .DEFAULT_GOAL := help
 
 # `make run` passes overrides to `python -m sim` through ARGS; a bare `make run scenario=...` would
@@ -51,7 +51,7 @@ report: $(STAMP)  ## the report: one offline HTML page, results/report/index.htm
 
 help:  ## this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## /\1\t/' | \
-		awk -F '\t' '{printf "  make %-12s %s\n", $$1, $$2}'
+		awk -F '\t' '{printf "  make %-21s %s\n", $$1, $$2}'
 	@echo "  make q1_counterfactuals (q2_driver_shares, q4_hysteresis, q5_asean_alignment): one experiment"
 
 test: $(DASHBOARD_STAMP)  ## every test, the slow ones included (the dashboard's browser test too); nothing may be skipped
@@ -75,6 +75,17 @@ fuzz: $(STAMP)  ## 2,000 random parameter sets over the declared ranges: every r
 
 calibrate: $(STAMP)  ## ABC-SMC calibration, predictive checks, rolling-origin validation, projections (resumes if killed)
 	$(BIN)/python -m experiments.calibrate
+
+# Replicate calibrations: the main one's settings with other seeds and no rolling-origin validation.
+REPLICATE_SEEDS := 2025 2026 2027
+
+calibrate-replicates: $(STAMP)  ## after make calibrate: the same calibration with 3 other seeds, pooled into the posterior every experiment draws from
+	for seed in $(REPLICATE_SEEDS); do \
+		$(BIN)/python -m experiments.calibrate seed=$$seed 'experiment.origins=[]' \
+			experiment.out=results/experiments/calibrate_replicates/$$seed \
+			experiment.params_out=configs/params/replicates/$$seed || exit $$?; \
+	done
+	$(BIN)/python -m experiments.pool_posteriors
 
 theories: $(STAMP)  ## the three alignment rules calibrated together (ABC model choice), scored out of sample; ships their posteriors
 	$(BIN)/python -m experiments.theories experiment.params_out=configs/params

@@ -122,7 +122,7 @@ def plan_draws(
         "replicates_per_draw": replicates_per_draw,
         "with_replacement": bool(with_replacement),
         "unique_samples": len(set(int(r) for r in rows)),
-        "posterior_provenance": {k: posterior.provenance.get(k) for k in ("method", "date", "model_version")},
+        "posterior_provenance": {k: posterior.provenance.get(k) for k in ("method", "pooled", "date", "model_version")},
     }
     if size < n_draws:
         info["note"] = (

@@ -1,13 +1,15 @@
 """How many independent parameter points the shipped posterior and the verdict rest on.
 
-The moved posterior (``experiments/mcmc_moves.py``) descends from a few particles of the last
-ABC-SMC generation: moves spread each ancestor's copies but do not make them independent. This
-script reconstructs each particle's ancestor from the calibration's stored history (the
-resampling is deterministic; newer calibrations also write ``ancestors`` into posterior.json),
-maps q2's draws to their ancestors, and bootstraps the verdict's probabilities over ancestors
-(a cluster bootstrap: the Monte Carlo error that the few ancestors leave in them).
+The moved posterior of a calibration (``experiments/mcmc_moves.py``) descends from a few particles
+of its last ABC-SMC generation: moves spread each ancestor's copies but do not make them
+independent. The posterior the experiments draw from pools several independent calibrations
+(``experiments/pool_posteriors.py``), each particle with its part and its ancestor numbered across
+parts. This script maps q2's draws to their ancestors and parts, gives the verdict's probabilities
+within each calibration (the between-calibration spread), and bootstraps them over ancestors (a
+cluster bootstrap: the Monte Carlo error that the ancestors leave in them). A single calibration's
+file without recorded ancestors has them reconstructed from its stored history.
 
-    python tools/posterior_ancestry.py   # after make calibrate and make run (results/experiments/...)
+    python tools/posterior_ancestry.py   # after make calibrate-replicates and make run (results/experiments/...)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from experiments.abc_smc import last_population, resample
 from experiments.draws import plan_draws
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTERIOR = "configs/params/posterior.json"
+POSTERIOR = "configs/params/posterior_pooled.json"  # posterior_file of configs/config.yaml
 HISTORY = ROOT / "results/experiments/calibrate/abc_2021.db"
 DRAWS = ROOT / "results/experiments/q2_driver_shares/draws.csv"
 BOOTSTRAP = 4000
@@ -34,6 +36,8 @@ def ancestors() -> np.ndarray:
     shipped = json.loads((ROOT / POSTERIOR).read_text())
     if "ancestors" in shipped:
         return np.asarray(shipped["ancestors"], dtype=int)
+    if "part" in shipped:
+        raise SystemExit(f"{POSTERIOR} pools a calibration without recorded ancestors: rerun that calibration")
     population = last_population(pyabc.History(f"sqlite:///{HISTORY}"))
     if shipped["provenance"]["final_temperature"] > 1.0:
         raise SystemExit("posterior.json was reweighted from T > 1: its ancestors need the weights it used")
@@ -57,6 +61,15 @@ def main() -> None:
         f"q2's {len(draws)} draws come from {len(np.unique(of_draw))} ancestors; the {above.sum()} draws with "
         f"China's share above 1/2 from {np.unique(of_draw[above]).tolist()}"
     )
+    parts = json.loads((ROOT / POSTERIOR).read_text()).get("part")
+    if parts is not None:
+        part_of_draw = np.asarray(parts)[np.array([d.sample for d in plan.draws])]
+        for k in np.unique(part_of_draw):
+            mine = part_of_draw == k
+            print(
+                f"calibration {k}: {mine.sum()} draws, P(share > 1/2) {above[mine].mean():.3f}, "
+                f"P(largest) {largest[mine].mean():.3f}, median share {np.median(share[mine]):.3f}"
+            )
     rng = np.random.default_rng(0)
     ids = np.unique(of_draw)
     stats = []
