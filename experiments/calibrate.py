@@ -633,7 +633,7 @@ def write_posterior(
 
 
 def rolling_origin_validation(
-    ex: Experiment, priors: Sequence[Prior], origins: Sequence[int], last_year: int, seed: int
+    ex: Experiment, priors: list[Prior], origins: Sequence[int], last_year: int, seed: int
 ) -> dict[str, Any]:
     """Calibrate to each origin, forecast to ``last_year`` and score against the baselines (validation.json).
 
