@@ -50,7 +50,7 @@ def schema() -> dict[str, Any]:
         "engine": JobOptions.engine,
         "tables": list(TABLES),
         "posterior": False,
-        "posterior_file": "configs/params/posterior.json",
+        "posterior_file": "configs/params/posterior_pooled.json",
         "figures": {"formats": ["png"], "event_marks": []},
     }
 
