@@ -91,6 +91,7 @@ def pooled_payload(names: Sequence[str], payloads: Sequence[dict[str, Any]]) -> 
         "particles": offset,
         "final_temperature": max(float(p["provenance"]["final_temperature"]) for p in payloads),
         "parts": [_part_summary(name, payload) for name, payload in zip(names, payloads, strict=True)],
+        "between_calibration_rhat": between_calibration_rhat(first["keys"], payloads),
     }
     return {
         "alignment_rule": first["alignment_rule"],
@@ -105,6 +106,33 @@ def pooled_payload(names: Sequence[str], payloads: Sequence[dict[str, Any]]) -> 
         "provenance": provenance,
         "part": np.concatenate(parts).tolist(),
     } | ({"ancestors": np.concatenate(ancestors).tolist()} if all("ancestors" in p for p in payloads) else {})
+
+
+def between_calibration_rhat(keys: Sequence[str], payloads: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Gelman and Rubin's potential scale reduction of each parameter over the parts (each a "chain").
+
+    ``sqrt(((n - 1) / n W + B / n) / W)`` with W the mean of the parts' weighted variances, B / n
+    the variance of their weighted means and n their mean Kish size (Gelman and Rubin 1992): near 1
+    when the calibrations agree, above 1.1 (Gelman et al. 2013) when one calibration alone would
+    misstate the posterior. The particles of a part are not independent (few ancestors), so a
+    value near 1 is necessary, not sufficient, for agreement.
+    """
+    means, variances, sizes = [], [], []
+    for payload in payloads:
+        x = np.asarray(payload["samples"], dtype=float)
+        n = len(x)
+        w = np.asarray(payload.get("weights") or np.full(n, 1.0 / n), dtype=float)
+        w = w / w.sum()
+        mean = w @ x
+        sizes.append(1.0 / np.sum(w**2))
+        means.append(mean)
+        variances.append((w @ (x - mean) ** 2) * sizes[-1] / max(sizes[-1] - 1.0, 1.0))
+    n_eff = float(np.mean(sizes))
+    within = np.mean(variances, axis=0)
+    between_over_n = np.var(means, axis=0, ddof=1)
+    pooled = (n_eff - 1.0) / n_eff * within + between_over_n
+    rhat = np.sqrt(np.divide(pooled, within, out=np.ones_like(within), where=within > 0))
+    return {key: round(float(r), 3) for key, r in zip(keys, rhat, strict=True)}
 
 
 def _part_summary(name: str, payload: dict[str, Any]) -> dict[str, Any]:

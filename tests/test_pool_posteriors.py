@@ -11,7 +11,7 @@ import pytest
 from helpers import run_module
 
 from experiments.common import ExperimentError
-from experiments.pool_posteriors import pooled_payload
+from experiments.pool_posteriors import between_calibration_rhat, pooled_payload
 from sim.posterior import load_posterior
 
 
@@ -106,3 +106,16 @@ def test_pool_cli_writes_a_posterior_the_runs_can_draw_from(tmp_path: Path) -> N
     result = run_module("experiments.pool_posteriors", f"experiment.parts=[{files[0]},{missing}]", *args, timeout=300)
     assert result.returncode == 2 and "nowhere.json" in result.stderr and "no such file" in result.stderr
     assert pooled.read_bytes() == before
+
+
+def test_the_between_calibration_rhat_of_hand_worked_parts() -> None:
+    """Parts [0, 2] and [2, 4]: W = 2, B / n = 2, n = 2, so R = sqrt((0.5 * 2 + 2) / 2); equal parts: sqrt(1/2)."""
+    a, b = part(1, [0.5, 0.5], [0, 1]), part(2, [0.5, 0.5], [0, 1])
+    a["samples"], b["samples"] = [[0.0, 1.0], [2.0, 1.0]], [[2.0, 1.0], [4.0, 1.0]]
+    rhat = between_calibration_rhat(["params.a", "params.b"], [a, b])
+    assert rhat["params.a"] == pytest.approx(np.sqrt(1.5), abs=1e-3)
+    assert rhat["params.b"] == 1.0  # no spread within or between: nothing to reduce
+    b["samples"] = a["samples"]
+    assert between_calibration_rhat(["params.a", "params.b"], [a, b])["params.a"] == pytest.approx(
+        np.sqrt(0.5), abs=1e-3
+    )
