@@ -113,7 +113,7 @@ def between_calibration_rhat(keys: Sequence[str], payloads: Sequence[dict[str, A
 
     ``sqrt(((n - 1) / n W + B / n) / W)`` with W the mean of the parts' weighted variances, B / n
     the variance of their weighted means and n their mean Kish size (Gelman and Rubin 1992): near 1
-    when the calibrations agree, above 1.1 (Gelman et al. 2013) when one calibration alone would
+    when the calibrations agree, above 1.1 (the usual threshold) when one calibration alone would
     misstate the posterior. The particles of a part are not independent (few ancestors), so a
     value near 1 is necessary, not sufficient, for agreement.
     """
