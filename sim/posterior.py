@@ -8,6 +8,8 @@ rule it was calibrated under (``alignment_rule``; ``balance_of_threat`` in files
 the field): a run under another rule is refused. With ``posterior=true``, run k of a job takes
 the k-th of a fixed, weight-proportional order of the samples (systematic resampling), so
 replicates spread over the posterior as its weights say instead of repeating one parameter set.
+The default ``posterior_file`` pools several calibrations (``experiments/pool_posteriors.py``,
+same format plus each particle's part); a pool one of whose parts was rewritten since is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from sim.params import ALIGNMENT_RULES, Params, with_values
+from sim.store import file_sha256
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,4 +104,22 @@ def load_posterior(name: str) -> Posterior:
     rule = raw.get("alignment_rule", "balance_of_threat")
     if rule not in ALIGNMENT_RULES:
         raise ValueError(f"posterior_file={name!r}: alignment_rule={rule!r}; allowed: {list(ALIGNMENT_RULES)}")
+    check_parts_unchanged(name, raw.get("provenance", {}))
     return Posterior(keys, samples, losses, dict(raw.get("provenance", {})), rule, weights)
+
+
+def check_parts_unchanged(name: str, provenance: dict[str, Any]) -> None:
+    """Refuse a pooled posterior (``experiments/pool_posteriors.py``) one of whose parts was rewritten since.
+
+    A recalibration rewrites its part (``make calibrate``: ``posterior.json``); drawing from the pool
+    made before would silently mix the old calibration into new results. A part that is not on this
+    machine (the pooled file copied alone) is not checked: the pooled file holds every particle.
+    """
+    for part in provenance.get("parts", []):
+        path = posterior_path(str(part["file"]))
+        if path.is_file() and file_sha256(path) != part.get("sha256"):
+            raise ValueError(
+                f"posterior_file={name!r} pools {part['file']!r} as it was before it was rewritten (sha256 "
+                f"{str(part.get('sha256'))[:12]}..., now {file_sha256(path)[:12]}...); allowed: a pool of the current "
+                "calibrations: python -m experiments.pool_posteriors (the last step of make calibrate-replicates)"
+            )

@@ -100,6 +100,14 @@ def test_pool_cli_writes_a_posterior_the_runs_can_draw_from(tmp_path: Path) -> N
     assert posterior.samples.shape == (3, 2) and posterior.weights is not None
     np.testing.assert_allclose(posterior.weights, [0.25, 0.25, 0.5])
 
+    # a part rewritten after pooling (a new calibration): the stale pool is refused, naming both
+    Path(files[1]).write_text(json.dumps(part(2, [0.5, 0.5], [0, 0])))
+    with pytest.raises(ValueError, match=r"pools '.*posterior_2\.json' as it was before it was rewritten"):
+        load_posterior(str(pooled))
+    Path(files[1]).unlink()  # a part that is not here: the pooled file stands alone
+    assert load_posterior(str(pooled)).samples.shape == (3, 2)
+    Path(files[1]).write_text(json.dumps(part(2, [1.0], [0])))
+
     # a missing part: exit 2, its name in the message, the pooled file already written untouched
     before = pooled.read_bytes()
     missing = str(tmp_path / "nowhere.json")
