@@ -38,6 +38,7 @@ from experiments.figures import dimension_shares_figure, share_distributions_fig
 from sim import drivers as registry
 from sim.outcomes import W_COLUMNS
 from sim.params import Params, with_values
+from sim.posterior import load_posterior
 
 NAME = "q2_driver_shares"
 DIMENSIONS = (*W_COLUMNS, "china_wants_gap")
@@ -279,21 +280,53 @@ def pattern_consistent(
         "patterns_held_per_draw": {str(k): int(n) for k, n in zip(*np.unique(count, return_counts=True), strict=True)},
         "share_of_draws_holding": {name: round(float(held[name].mean()), 3) for name in held.columns},
     }
+    if keep.sum() < min_draws:
+        reason = f"{int(keep.sum())} draws reproduce at least {minimum} patterns; allowed: at least {min_draws}"
+        return out | {name: {"grade": "undetermined", "reason": reason} for name in shares}
+    return out | subset_grades(shares, players, keep, thresholds)
+
+
+def subset_grades(
+    shares: dict[str, np.ndarray],
+    players: dict[str, tuple[tuple[str, ...], str]],
+    keep: np.ndarray,
+    thresholds: verdict.Thresholds,
+) -> dict[str, dict[str, Any]]:
+    """C0 graded by the same rule over the draws in ``keep``, under each definition."""
+    out = {}
     for name, sample in shares.items():
-        names, china = players[name]
-        if keep.sum() < min_draws:
-            out[name] = {
-                "grade": "undetermined",
-                "reason": (
-                    f"{int(keep.sum())} draws reproduce at least {minimum} patterns; allowed: at least {min_draws}"
-                ),
-            }
-        else:
-            graded = verdict.grade_definition(sample[keep], names, china, thresholds)
-            out[name] = {
-                k: graded[k] for k in ("n_draws", "china_share", "p_china_share_above_half", "p_china_largest", "grade")
-            }
+        graded = verdict.grade_definition(sample[keep], *players[name], thresholds)
+        out[name] = {
+            k: graded[k] for k in ("n_draws", "china_share", "p_china_share_above_half", "p_china_largest", "grade")
+        }
     return out
+
+
+def by_calibration(
+    ex: Experiment,
+    shares: dict[str, np.ndarray],
+    players: dict[str, tuple[tuple[str, ...], str]],
+    thresholds: verdict.Thresholds,
+) -> dict[str, Any] | None:
+    """C0 within each calibration of a pooled posterior (``experiments/pool_posteriors.py``), or None.
+
+    The calibrations are independent approximations of the same posterior: their verdicts differ by
+    the Monte Carlo error of one calibration, which the pooled verdict shrinks.
+    """
+    assert ex.plan is not None
+    posterior = load_posterior(str(ex.cfg.posterior_file))
+    if posterior.parts is None:
+        return None
+    part = posterior.parts[np.array([draw.sample for draw in ex.plan.draws])]
+    summaries = posterior.provenance.get("parts", [])
+    out = []
+    for k in np.unique(part):
+        about = summaries[k] if k < len(summaries) else {}
+        out.append(
+            {"part": int(k), "seed": about.get("seed"), "file": about.get("file")}
+            | subset_grades(shares, players, part == k, thresholds)
+        )
+    return {"calibrations": out, "rule": "the headline's draws grouped by the calibration each comes from"}
 
 
 def run(ex: Experiment) -> dict[str, Any]:
@@ -341,6 +374,10 @@ def run(ex: Experiment) -> dict[str, Any]:
     )
     if ex.plan.source == "posterior" and ex.options.get("pattern_filter"):
         result["pattern_consistent"] = pattern_consistent(ex, definition_shares(found), players, thresholds)
+    if ex.plan.source == "posterior" and (
+        calibrations := by_calibration(ex, definition_shares(found), players, thresholds)
+    ):
+        result["by_calibration"] = calibrations
     result |= {
         "supported": grade_to_supported[definitions["narrow"]["grade"]],
         "interval": "90% central interval over draws",

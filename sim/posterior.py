@@ -37,6 +37,7 @@ class Posterior:
     provenance: dict[str, Any]
     alignment_rule: str = "balance_of_threat"  # the rule it was calibrated under
     weights: np.ndarray | None = None  # (n,), summing to 1; None: equally weighted
+    parts: np.ndarray | None = None  # (n,), the calibration each sample comes from (a pooled file); None: one
 
     def check_rule(self, rule: str, name: str) -> None:
         """Refuse drawing parameters calibrated under one alignment rule for a run under ``rule``."""
@@ -105,7 +106,15 @@ def load_posterior(name: str) -> Posterior:
     if rule not in ALIGNMENT_RULES:
         raise ValueError(f"posterior_file={name!r}: alignment_rule={rule!r}; allowed: {list(ALIGNMENT_RULES)}")
     check_parts_unchanged(name, raw.get("provenance", {}))
-    return Posterior(keys, samples, losses, dict(raw.get("provenance", {})), rule, weights)
+    parts = raw.get("part")
+    if parts is not None:
+        parts = np.asarray(parts)
+        if parts.shape != (len(samples),) or not np.issubdtype(parts.dtype, np.integer):
+            raise ValueError(
+                f"posterior_file={name!r}: part of shape {parts.shape}; allowed: {len(samples)} integers (the "
+                "calibration of each sample, written by python -m experiments.pool_posteriors)"
+            )
+    return Posterior(keys, samples, losses, dict(raw.get("provenance", {})), rule, weights, parts)
 
 
 def check_parts_unchanged(name: str, provenance: dict[str, Any]) -> None:

@@ -97,6 +97,11 @@ def test_q2_shares_sum_to_the_total_and_state_a_verdict(tmp_path: Path) -> None:
     assert sum(consistent["patterns_held_per_draw"].values()) == Q2_MAIN_DRAWS
     assert consistent["n_draws"] == sum(n for k, n in consistent["patterns_held_per_draw"].items() if int(k) >= 11)
     assert consistent["narrow"]["grade"] == "undetermined" and "at least 20" in consistent["narrow"]["reason"]
+    # The shipped posterior pools calibrations: the same draws graded within each one they come from.
+    calibrations = verdict["by_calibration"]["calibrations"]
+    assert sum(c["narrow"]["n_draws"] for c in calibrations) == Q2_MAIN_DRAWS
+    assert {c["seed"] for c in calibrations} <= {2024, 2025, 2026, 2027}
+    assert all(c["narrow"]["grade"] in ("supported", "contradicted", "undetermined") for c in calibrations)
     # Run again with a filter every draw passes: every coalition run comes from the cache (the pattern
     # check of each draw is run again), and the filtered verdict is the whole sample's.
     again = experiment(

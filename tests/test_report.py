@@ -380,3 +380,28 @@ def test_the_pattern_consistent_verdict_states_its_rule_counts_and_grades() -> N
         assert needle in text, needle
     assert "undetermined" in text and "allowed: at least 20" in text
     assert pattern_consistent_html({}) == ""
+
+
+def test_the_verdict_within_each_calibration_is_a_row_per_seed() -> None:
+    from experiments.report.verdict import by_calibration_html
+
+    def graded(median: float, above: float) -> dict[str, object]:
+        share = {"median": median, "interval_50": [0.3, 0.4], "interval_90": [0.2, 0.5]}
+        return {
+            "grade": "contradicted",
+            "china_share": share,
+            "p_china_share_above_half": above,
+            "p_china_largest": 0.8,
+            "n_draws": 50,
+        }
+
+    block = {
+        "calibrations": [
+            {"part": 0, "seed": 2024, "narrow": graded(0.383, 0.08), "broad": graded(0.41, 0.1)},
+            {"part": 1, "seed": 2025, "narrow": graded(0.401, 0.0), "broad": graded(0.42, 0.0)},
+        ]
+    }
+    text = html.unescape(by_calibration_html({"by_calibration": block}))
+    for needle in ("2024", "2025", "contradicted: 0.38, 0.08, 0.80", "contradicted: 0.40, 0.00, 0.80", "Monte Carlo"):
+        assert needle in text, needle
+    assert by_calibration_html({}) == ""

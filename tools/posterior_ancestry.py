@@ -4,9 +4,9 @@ The moved posterior of a calibration (``experiments/mcmc_moves.py``) descends fr
 of its last ABC-SMC generation: moves spread each ancestor's copies but do not make them
 independent. The posterior the experiments draw from pools several independent calibrations
 (``experiments/pool_posteriors.py``), each particle with its part and its ancestor numbered across
-parts. This script maps q2's draws to their ancestors and parts, gives the verdict's probabilities
-within each calibration (the between-calibration spread), and bootstraps them over ancestors (a
-cluster bootstrap: the Monte Carlo error that the ancestors leave in them). A single calibration's
+parts. This script maps q2's draws to their ancestors and bootstraps the verdict's probabilities
+over ancestors (a cluster bootstrap: the Monte Carlo error that the ancestors leave in them); the
+verdict within each calibration is q2's own (``verdict.json``: ``by_calibration``). A single calibration's
 file without recorded ancestors has them reconstructed from its stored history.
 
     python tools/posterior_ancestry.py   # after make calibrate-replicates and make run (results/experiments/...)
@@ -61,15 +61,6 @@ def main() -> None:
         f"q2's {len(draws)} draws come from {len(np.unique(of_draw))} ancestors; the {above.sum()} draws with "
         f"China's share above 1/2 from {np.unique(of_draw[above]).tolist()}"
     )
-    parts = json.loads((ROOT / POSTERIOR).read_text()).get("part")
-    if parts is not None:
-        part_of_draw = np.asarray(parts)[np.array([d.sample for d in plan.draws])]
-        for k in np.unique(part_of_draw):
-            mine = part_of_draw == k
-            print(
-                f"calibration {k}: {mine.sum()} draws, P(share > 1/2) {above[mine].mean():.3f}, "
-                f"P(largest) {largest[mine].mean():.3f}, median share {np.median(share[mine]):.3f}"
-            )
     rng = np.random.default_rng(0)
     ids = np.unique(of_draw)
     stats = []

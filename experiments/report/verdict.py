@@ -83,6 +83,32 @@ al. 2005). Kept: {esc(block.get("rule", ""))};
 <ul>{"".join(lines)}</ul>"""
 
 
+def by_calibration_html(verdict: Mapping[str, Any]) -> str:
+    """C0 within each pooled calibration (q2's ``by_calibration``): how much one calibration's verdict varies."""
+    block = verdict.get("by_calibration")
+    if not block:
+        return ""
+    rows = [
+        [
+            esc(c.get("seed")),
+            esc(c.get("narrow", {}).get("n_draws")),
+            *(
+                f"{esc(c[name]['grade'])}: {num(c[name]['china_share']['median'], 2)}, "
+                f"{num(c[name]['p_china_share_above_half'], 2)}, {num(c[name]['p_china_largest'], 2)}"
+                for name in ("narrow", "broad")
+                if name in c
+            ),
+        ]
+        for c in block.get("calibrations", [])
+    ]
+    return f"""<h3>Within each calibration</h3>
+<p>The posterior pools independent calibrations of the same model and data that differ only in their seed
+(each descends from a few particles of its last generation; docs/ODD.md, B.7). The same draws grouped by the
+calibration they come from: grade, China's median share, P(share above one half), P(largest). Their spread is the
+Monte Carlo error of a single calibration, which pooling shrinks.</p>
+{table(["seed", "draws", "narrow", "broad"], rows)}"""
+
+
 def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
     """q2: the verdict of each definition with its probabilities and the rule, each driver's shares, the figure."""
     verdict, all_shares = q2["verdict.json"], q2["driver_shares.csv"]
@@ -137,6 +163,7 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
 random numbers for every combination); a driver's share is its Shapley value over the total change. The grading rule
 was fixed in the experiment's configuration before any run: {esc(verdict.get("rule", ""))}.</p>
 {"".join(boxes)}
+{by_calibration_html(verdict)}
 {pattern_consistent_html(verdict)}
 <h3>Each driver's share of the change in Japan's gap, {esc(window[0])}-{esc(window[1])}</h3>
 <p>The drivers together change Japan's gap by <b>{num(verdict.get("total_change"), 3, True)}</b> (mean over
