@@ -617,8 +617,8 @@ def write_posterior(
         payload["ancestors"] = population["ancestor"].astype(int).tolist()
     store.write_text(out / "posterior.json", json.dumps(payload, indent=1) + "\n")
     header = (
-        f"# Calibrated parameters: the posterior particle of highest likelihood, `python -m experiments.calibrate` "
-        f"({provenance['date']}).\n"
+        f"# Calibrated parameters: the particle of highest likelihood of this calibration (seed {provenance['seed']}), "
+        f"`python -m experiments.calibrate` ({provenance['date']}).\n"
         f"# Method: {METHOD}; {provenance['simulations']} simulations ({provenance['n_samples']} points x "
         f"{info['seeds_per_point']} seeds), {info['generations']} generations, final temperature "
         f"{info['final_temperature']:.3g}, {len(population)} particles, effective sample size "
@@ -637,11 +637,13 @@ def rolling_origin_validation(
 ) -> dict[str, Any]:
     """Calibrate to each origin, forecast to ``last_year`` and score against the baselines (validation.json).
 
-    With no origins nothing is calibrated or written (a validation.json already in the folder is left
-    as it is, with its own provenance) and the summary says the validation was not run.
+    With no origins nothing is calibrated and validation.json says that the validation was not run
+    (a validation of an earlier calibration in the folder would otherwise sit beside the new posterior).
     """
     if not origins:
-        return {"origins": [], "statement": "Rolling-origin validation not run (experiment.origins is empty)."}
+        skipped = {"origins": [], "statement": "Rolling-origin validation not run (experiment.origins is empty)."}
+        ex.write_json("validation", skipped)
+        return skipped
     scores, facts = [], {}
     for origin in origins:
         _, origin_draws, origin_info = calibrate(ex, priors, origin, settings_of(ex.options, "origin_", seed))

@@ -76,6 +76,17 @@ def load_posterior(name: str) -> Posterior:
     ValueError
         If the file is missing, is not valid JSON, or its samples do not match its keys.
     """
+    return posterior_from_payload(name, read_payload(name))
+
+
+def read_payload(name: str) -> dict[str, Any]:
+    """The parsed JSON of posterior file ``name``, unchecked (:func:`posterior_from_payload` checks it).
+
+    Raises
+    ------
+    ValueError
+        If the file is missing or is not a valid JSON object.
+    """
     path = posterior_path(name)
     if not path.is_file():
         raise ValueError(
@@ -83,8 +94,21 @@ def load_posterior(name: str) -> Posterior:
         )
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"posterior_file={name!r} is not valid JSON: {err}") from err
+    if not isinstance(raw, dict):
+        raise ValueError(f"posterior_file={name!r} holds a {type(raw).__name__}; allowed: a JSON object")
+    return raw
+
+
+def posterior_from_payload(name: str, raw: dict[str, Any]) -> Posterior:
+    """The checked :class:`Posterior` of a posterior file's parsed JSON (``name`` for the messages).
+
+    Raises
+    ------
+    ValueError
+        If its samples do not match its keys, or its weights, rule or parts are malformed.
+    """
     try:
         keys = tuple(str(k) for k in raw["keys"])
         samples = np.asarray(raw["samples"], dtype=float)
@@ -130,5 +154,6 @@ def check_parts_unchanged(name: str, provenance: dict[str, Any]) -> None:
             raise ValueError(
                 f"posterior_file={name!r} pools {part['file']!r} as it was before it was rewritten (sha256 "
                 f"{str(part.get('sha256'))[:12]}..., now {file_sha256(path)[:12]}...); allowed: a pool of the current "
-                "calibrations: python -m experiments.pool_posteriors (the last step of make calibrate-replicates)"
+                "calibrations: make calibrate-replicates (python -m experiments.pool_posteriors alone if the model "
+                "version did not change)"
             )

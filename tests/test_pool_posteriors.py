@@ -11,7 +11,7 @@ import pytest
 from helpers import run_module
 
 from experiments.common import ExperimentError
-from experiments.pool_posteriors import between_calibration_rhat, pooled_payload
+from experiments.pool_posteriors import between_calibration, pooled_payload
 from sim.posterior import load_posterior
 
 
@@ -68,22 +68,30 @@ def test_a_part_without_ancestry_leaves_the_pool_without_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "message"),
     [
-        (lambda p: p.update(keys=["params.a", "params.c"]), "keys"),
-        (lambda p: p["provenance"].update(model_version="0.1.0+other"), "provenance.model_version"),
-        (lambda p: p["provenance"].update(last_year=2018), "provenance.last_year"),
-        (lambda p: p.update(alignment_rule="landscape"), "alignment_rule"),
-        (lambda p: p["provenance"].update(seed=1), "seed=1"),
+        (lambda p: p.update(keys=["params.a", "params.c"]), "keys="),
+        (lambda p: p["provenance"].update(model_version="0.1.0+other"), "provenance.model_version="),
+        (lambda p: p["provenance"].update(last_year=2018), "provenance.last_year="),
+        (lambda p: p.update(alignment_rule="landscape"), "alignment_rule="),
+        (lambda p: p["provenance"].update(seed=1), "seed=1 is the seed of experiment.parts.0."),
+        (lambda p: p.update(part=[0]), "is itself a pool"),
+        (lambda p: p["provenance"].pop("particles"), "lacks provenance.particles"),
+        (lambda p: p.pop("observation"), "lacks observation"),
+        (lambda p: p["observation"].update(samples=[]), "0 observation samples and 1 ancestors for 1 samples"),
+        (lambda p: p.update(ancestors=[4]), r"ancestors in \[4, 4\]; allowed: ancestors in 0..particles-1"),
     ],
 )
-def test_parts_that_are_not_the_same_posterior_are_refused_by_name(change: Any, field: str) -> None:
+def test_parts_that_are_not_the_same_posterior_are_refused_by_name(change: Any, message: str) -> None:
     a, b = part(1, [1.0], [0]), part(2, [1.0], [0])
     change(b)
-    with pytest.raises(ExperimentError, match=rf"experiment\.parts\[1\]='b\.json': {field}"):
+    with pytest.raises(ExperimentError, match=rf"experiment\.parts\[1\]='b\.json'.*{message}"):
         pooled_payload(["a.json", "b.json"], [a, b])
+
+
+def test_one_part_is_not_a_pool() -> None:
     with pytest.raises(ExperimentError, match="two or more"):
-        pooled_payload(["a.json"], [a])
+        pooled_payload(["a.json"], [part(1, [1.0], [0])])
 
 
 def test_pool_cli_writes_a_posterior_the_runs_can_draw_from(tmp_path: Path) -> None:
@@ -108,22 +116,36 @@ def test_pool_cli_writes_a_posterior_the_runs_can_draw_from(tmp_path: Path) -> N
     assert load_posterior(str(pooled)).samples.shape == (3, 2)
     Path(files[1]).write_text(json.dumps(part(2, [1.0], [0])))
 
-    # a missing part: exit 2, its name in the message, the pooled file already written untouched
-    before = pooled.read_bytes()
+    # bad input: exit 2, the key and value named, the pooled file already written and the parts untouched
+    before, part_before = pooled.read_bytes(), Path(files[0]).read_bytes()
     missing = str(tmp_path / "nowhere.json")
-    result = run_module("experiments.pool_posteriors", f"experiment.parts=[{files[0]},{missing}]", *args, timeout=300)
-    assert result.returncode == 2 and "nowhere.json" in result.stderr and "no such file" in result.stderr
-    assert pooled.read_bytes() == before
+    for overrides, message in (
+        ([f"experiment.parts=[{files[0]},{missing}]", *args], "experiment.parts[1]: posterior_file="),
+        (["experiment.parts=3", *args], "experiment.parts=3; allowed: a list"),
+        (
+            [
+                f"experiment.parts=[{','.join(files)}]",
+                f"experiment.out={tmp_path / 'out'}",
+                f"experiment.pooled={files[0]}",
+            ],
+            "is experiment.parts[0]",
+        ),
+        (
+            [f"experiment.parts=[{','.join(files)}]", f"experiment.out={tmp_path / 'out'}", "experiment.pooled=5"],
+            "pooled=5",
+        ),
+    ):
+        result = run_module("experiments.pool_posteriors", *overrides, timeout=300)
+        assert result.returncode == 2 and message in result.stderr, (overrides, result.stderr)
+    assert pooled.read_bytes() == before and Path(files[0]).read_bytes() == part_before
 
 
-def test_the_between_calibration_rhat_of_hand_worked_parts() -> None:
-    """Parts [0, 2] and [2, 4]: W = 2, B / n = 2, n = 2, so R = sqrt((0.5 * 2 + 2) / 2); equal parts: sqrt(1/2)."""
+def test_the_between_calibration_spread_and_rhat_of_hand_worked_parts() -> None:
+    """Parts [0, 2] and [2, 4]: W = 2, means' variance 2, n = 2: spread 1, R = sqrt(1/2 + 1); equal: 0, sqrt(1/2)."""
     a, b = part(1, [0.5, 0.5], [0, 1]), part(2, [0.5, 0.5], [0, 1])
     a["samples"], b["samples"] = [[0.0, 1.0], [2.0, 1.0]], [[2.0, 1.0], [4.0, 1.0]]
-    rhat = between_calibration_rhat(["params.a", "params.b"], [a, b])
-    assert rhat["params.a"] == pytest.approx(np.sqrt(1.5), abs=1e-3)
-    assert rhat["params.b"] == 1.0  # no spread within or between: nothing to reduce
+    found = between_calibration(["params.a", "params.b"], [a, b])
+    assert found["params.a"] == {"spread": 1.0, "rhat": pytest.approx(np.sqrt(1.5), abs=1e-3)}
+    assert found["params.b"] == {"spread": 0.0, "rhat": pytest.approx(np.sqrt(0.5), abs=1e-3)}  # no spread at all
     b["samples"] = a["samples"]
-    assert between_calibration_rhat(["params.a", "params.b"], [a, b])["params.a"] == pytest.approx(
-        np.sqrt(0.5), abs=1e-3
-    )
+    assert between_calibration(["params.a", "params.b"], [a, b])["params.a"]["spread"] == 0.0

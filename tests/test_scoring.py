@@ -139,7 +139,16 @@ def test_validation_summary_counts_wins_against_each_baseline() -> None:
 
 
 def test_no_origins_skip_the_validation_without_calibrating() -> None:
-    """An empty ``experiment.origins`` (a replicate calibration) runs and writes nothing and says so."""
-    untouchable = object()  # any use of the experiment (options, writing a file) would raise
-    summary = rolling_origin_validation(untouchable, [], [], 2021, 1)  # type: ignore[arg-type]
+    """An empty ``experiment.origins`` (a replicate calibration) calibrates nothing and writes that it did not."""
+
+    class Writes:  # an experiment that only records what is written: calibrating would fail on it
+        def __init__(self) -> None:
+            self.written: dict[str, object] = {}
+
+        def write_json(self, name: str, value: object) -> None:
+            self.written[name] = value
+
+    experiment = Writes()
+    summary = rolling_origin_validation(experiment, [], [], 2021, 1)  # type: ignore[arg-type]
     assert summary["origins"] == [] and "not run" in summary["statement"]
+    assert experiment.written == {"validation": summary}
