@@ -357,8 +357,9 @@ def run(ex: Experiment) -> dict[str, Any]:
     table["semantics"] = [ex.params.drivers.knob(d).semantics for d in table["driver"]]
     owner_of = {d: registry.spec(d).owner for d in drivers}
     players = definition_players(drivers)
+    shares_by_definition = definition_shares(found)
     definitions = {}
-    for name, shares_k in definition_shares(found).items():
+    for name, shares_k in shares_by_definition.items():
         rule = verdict.definition(name, drivers, owner_of)
         graded = verdict.grade_definition(shares_k, *players[name], thresholds)
         definitions[name] = graded | {"china_drivers": list(rule.members[rule.china])}
@@ -369,15 +370,12 @@ def run(ex: Experiment) -> dict[str, Any]:
         definitions, thresholds, ex.plan.source, len(ex.plan.draws), {"parameters": ex.plan.describe()}
     )
     # C0 under every rival theory of alignment, over its own posterior, and averaged by model probability
-    result |= theory_verdicts.by_theory(
-        ex, definition_shares(found), players, partial(shares_under, game=game), thresholds
-    )
-    if ex.plan.source == "posterior" and ex.options.get("pattern_filter"):
-        result["pattern_consistent"] = pattern_consistent(ex, definition_shares(found), players, thresholds)
-    if ex.plan.source == "posterior" and (
-        calibrations := by_calibration(ex, definition_shares(found), players, thresholds)
-    ):
-        result["by_calibration"] = calibrations
+    result |= theory_verdicts.by_theory(ex, shares_by_definition, players, partial(shares_under, game=game), thresholds)
+    if ex.plan.source == "posterior":
+        if ex.options.get("pattern_filter"):
+            result["pattern_consistent"] = pattern_consistent(ex, shares_by_definition, players, thresholds)
+        if calibrations := by_calibration(ex, shares_by_definition, players, thresholds):
+            result["by_calibration"] = calibrations
     result |= {
         "supported": grade_to_supported[definitions["narrow"]["grade"]],
         "interval": "90% central interval over draws",
@@ -403,7 +401,7 @@ def run(ex: Experiment) -> dict[str, Any]:
     gap_shares = pd.DataFrame(draw_shares[..., GAP], columns=list(drivers))
     ex.write_csv("draws", gap_shares.assign(draw=range(len(gap_shares)), total=draw_phi[..., GAP].sum(axis=1)))
     if ex.plan.source == "posterior":
-        ex.write_csv("parameter_share_correlation", share_correlations(ex.plan, definition_shares(found), players))
+        ex.write_csv("parameter_share_correlation", share_correlations(ex.plan, shares_by_definition, players))
     ex.write_json("verdict", result)
     ex.save_figure(share_distributions_figure(draw_shares[..., GAP], list(drivers), result), "share_distributions")
     ex.save_figure(dimension_shares_figure(table[table["dimension"].isin(W_COLUMNS)]), "shares_by_dimension")

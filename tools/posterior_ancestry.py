@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,9 +33,8 @@ DRAWS = ROOT / "results/experiments/q2_driver_shares/draws.csv"
 BOOTSTRAP = 4000
 
 
-def ancestors() -> np.ndarray:
-    """Each particle's ancestor in the last generation (posterior.json's own list when it has one)."""
-    shipped = json.loads((ROOT / POSTERIOR).read_text())
+def ancestors(shipped: dict[str, Any]) -> np.ndarray:
+    """Each particle's ancestor in the last generation (the posterior file's own list when it has one)."""
     if "ancestors" in shipped:
         return np.asarray(shipped["ancestors"], dtype=int)
     if "part" in shipped:
@@ -47,7 +47,8 @@ def ancestors() -> np.ndarray:
 
 def main() -> None:
     """Print the ancestors' copy counts, their effective number, and the verdict's bootstrap intervals."""
-    ancestor = ancestors()
+    shipped = json.loads((ROOT / POSTERIOR).read_text())
+    ancestor = ancestors(shipped)
     copies = np.bincount(ancestor)
     copies = copies[copies > 0]
     print(f"ancestors: {len(copies)}; copies: {sorted(copies.tolist(), reverse=True)}")
@@ -55,7 +56,7 @@ def main() -> None:
     plan = plan_draws("posterior", 200, 1, 1, 2024, str(ROOT / POSTERIOR))
     rows_of_draws = np.array([d.sample for d in plan.draws])
     of_draw = ancestor[rows_of_draws]
-    part = json.loads((ROOT / POSTERIOR).read_text()).get("part")
+    part = shipped.get("part")
     part_of_draw = np.asarray(part)[rows_of_draws] if part is not None else np.zeros(len(of_draw), dtype=int)
     draws = pd.read_csv(DRAWS)
     drivers = [c for c in draws.columns if c not in ("draw", "total")]
