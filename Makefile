@@ -77,11 +77,13 @@ calibrate: $(STAMP)  ## ABC-SMC calibration, predictive checks, rolling-origin v
 	$(BIN)/python -m experiments.calibrate
 
 # Replicate calibrations: the main one's settings with other seeds and no rolling-origin validation.
+# Only their posteriors are used (pooled); params=calibrated is the main calibration's point, so
+# theirs is the most likely particle (experiment.point=likelihood) and no pattern runs are spent.
 REPLICATE_SEEDS := 2025 2026 2027
 
 calibrate-replicates: $(STAMP)  ## after make calibrate: the same calibration with 3 other seeds, pooled into the posterior every experiment draws from
 	for seed in $(REPLICATE_SEEDS); do \
-		$(BIN)/python -m experiments.calibrate seed=$$seed 'experiment.origins=[]' \
+		$(BIN)/python -m experiments.calibrate seed=$$seed 'experiment.origins=[]' experiment.point=likelihood \
 			experiment.out=results/experiments/calibrate_replicates/$$seed \
 			experiment.params_out=configs/params/replicates/$$seed || exit $$?; \
 	done

@@ -17,9 +17,10 @@
 Outputs in the project (``experiment.params_out``): ``posterior.json`` (the last generation
 reweighted to T = 1, resampled and moved by ``experiments/mcmc_moves.py``: equally weighted
 ``weights``, each particle's negative log-likelihood as ``losses``, its discrepancy values, and the
-provenance, with the moves' ancestry) and ``calibrated.yaml`` (the particle
-of highest likelihood). In ``experiment.out``: ``checks.json``, ``validation.json``, ``projections.csv``,
-``fit.csv``, ``identifiability.csv``, ``posterior.csv``, ``forecasts.csv`` and the figures.
+provenance, with the moves' ancestry) and ``calibrated.yaml`` (the particle that reproduces the
+most of the record's patterns, of highest likelihood among them: ``experiments/calibrated_point.py``,
+rule ``experiment.point``). In ``experiment.out``: ``checks.json``, ``validation.json``,
+``projections.csv``, ``point_patterns.csv`` (each particle's patterns), ``fit.csv``, ``identifiability.csv``, ``posterior.csv``, ``forecasts.csv`` and the figures.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from experiments.abc_smc import (
     run_smc,
     series_scale_draws,
 )
+from experiments.calibrated_point import Point, calibrated_point
+from experiments.calibrated_point import check_rule as check_point_rule
 from experiments.common import Experiment, ExperimentError, entry_point
 from experiments.mcmc_moves import move_population
 from experiments.sampling import Prior, evaluate, load_priors, point_params
@@ -576,12 +579,20 @@ def _moves_note(info: dict[str, Any]) -> str:
 
 
 def write_posterior(
-    ex: Experiment, priors: Sequence[Prior], population: pd.DataFrame, info: dict[str, Any], last_year: int
+    ex: Experiment,
+    priors: Sequence[Prior],
+    population: pd.DataFrame,
+    info: dict[str, Any],
+    last_year: int,
+    point: Point,
 ) -> dict[str, Any]:
-    """``posterior.json`` and ``calibrated.yaml`` in ``experiment.params_out``; returns the provenance."""
+    """``posterior.json`` and ``calibrated.yaml`` (the particle ``point`` names) in ``experiment.params_out``.
+
+    Returns the provenance.
+    """
     keys = [p.key for p in priors]
     observation_keys = [c for c in population.columns if c.startswith(DISCREPANCY_PREFIX)]
-    best = population.iloc[int(np.argmax(population["log_likelihood"].to_numpy()))]
+    best = population.iloc[point.index]
     targets = load_targets(last_year)
     provenance = {
         "method": METHOD,
@@ -617,8 +628,8 @@ def write_posterior(
         payload["ancestors"] = population["ancestor"].astype(int).tolist()
     store.write_text(out / "posterior.json", json.dumps(payload, indent=1) + "\n")
     header = (
-        f"# Calibrated parameters: the particle of highest likelihood of this calibration (seed {provenance['seed']}), "
-        f"`python -m experiments.calibrate` ({provenance['date']}).\n"
+        f"# Calibrated parameters: {point.note(population['log_likelihood'].to_numpy())} of this calibration "
+        f"(seed {provenance['seed']}), `python -m experiments.calibrate` ({provenance['date']}).\n"
         f"# Method: {METHOD}; {provenance['simulations']} simulations ({provenance['n_samples']} points x "
         f"{info['seeds_per_point']} seeds), {info['generations']} generations, final temperature "
         f"{info['final_temperature']:.3g}, {len(population)} particles, effective sample size "
@@ -683,13 +694,20 @@ def run(ex: Experiment) -> dict[str, Any]:
             f"experiment.predictive_draws={options['predictive_draws']}; allowed: at most experiment.posterior_draws "
             f"({options['posterior_draws']})"
         )
+    point_rule = check_point_rule(str(options["point"]))
     priors = load_priors(list(ex.cfg.priors.ranges), ex.params)
     seed = int(ex.cfg.seed)
     n_predictive = int(options["predictive_draws"])
 
-    # 1-2. Calibration to last_year, its predictive bands, checks and projections.
+    # 1-2. Calibration to last_year, its calibrated point, its predictive bands, checks and projections.
     population, draws, info = calibrate(ex, priors, last_year, settings_of(options, "", seed))
-    provenance = write_posterior(ex, priors, population, info, last_year)
+    particles = [point_params(ex.params, priors, row) for row in population[[p.key for p in priors]].to_numpy()]
+    log_likelihood = population["log_likelihood"].to_numpy()
+    point = calibrated_point(point_rule, particles, log_likelihood, seed, int(options["workers"]))
+    ex.runs_done += len(point.patterns)
+    if not point.patterns.empty:
+        ex.write_csv("point_patterns", point.patterns)
+    provenance = write_posterior(ex, priors, population, info, last_year, point)
     subset = draws.iloc[:: max(1, len(draws) // n_predictive)][:n_predictive]
     frame = predictive_frame(ex, ex.params, priors, subset, last_year, seed)
     bands = predictive_bands(frame)
