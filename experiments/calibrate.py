@@ -20,7 +20,8 @@ reweighted to T = 1, resampled and moved by ``experiments/mcmc_moves.py``: equal
 provenance, with the moves' ancestry) and ``calibrated.yaml`` (the particle that reproduces the
 most of the record's patterns, of highest likelihood among them: ``experiments/calibrated_point.py``,
 rule ``experiment.point``). In ``experiment.out``: ``checks.json``, ``validation.json``,
-``projections.csv``, ``point_patterns.csv`` (each particle's patterns), ``fit.csv``, ``identifiability.csv``, ``posterior.csv``, ``forecasts.csv`` and the figures.
+``projections.csv``, ``point_patterns.csv`` (each particle's patterns), ``fit.csv``,
+``identifiability.csv``, ``posterior.csv``, ``forecasts.csv`` and the figures.
 """
 
 from __future__ import annotations
@@ -544,6 +545,14 @@ def _nested(values: dict[str, float]) -> dict[str, Any]:
     return out
 
 
+def rule_record(rule: str) -> str:
+    """The line of a params/ file that records (and selects) the alignment rule it was calibrated under.
+
+    ``sim/cli.py`` refuses to run the file's parameters under another rule.
+    """
+    return f"alignment_rule: {rule}  # calibrated under this rule: selects it; another rule is refused\n"
+
+
 def _yaml(mapping: dict[str, Any], indent: int = 0) -> str:
     lines = []
     for key, value in mapping.items():
@@ -638,6 +647,7 @@ def write_posterior(
         "posterior.json.\n"
         "#   python -m sim params=calibrated            # this point\n"
         "#   python -m sim params=calibrated posterior=true replicates=40   # runs drawn from the posterior\n"
+        + rule_record(ex.params.params.alignment_rule)
     )
     store.write_text(out / "calibrated.yaml", header + _yaml(_nested({k: best[k] for k in keys})) + "\n")
     return provenance
@@ -701,7 +711,9 @@ def run(ex: Experiment) -> dict[str, Any]:
 
     # 1-2. Calibration to last_year, its calibrated point, its predictive bands, checks and projections.
     population, draws, info = calibrate(ex, priors, last_year, settings_of(options, "", seed))
-    particles = [point_params(ex.params, priors, row) for row in population[[p.key for p in priors]].to_numpy()]
+    particles = [
+        point_params(ex.params, priors, row) for row in population[[p.key for p in priors]].to_numpy().tolist()
+    ]
     log_likelihood = population["log_likelihood"].to_numpy()
     point = calibrated_point(point_rule, particles, log_likelihood, seed, int(options["workers"]))
     ex.runs_done += len(point.patterns)

@@ -56,6 +56,7 @@ from experiments.calibrate import (
     _nested,
     _yaml,
     predictive,
+    rule_record,
     score_forecasts,
     settings_of,
     validation_summary,
@@ -254,8 +255,7 @@ def write_rule_posterior(
         + (" (its draws reweighted to T = 1 and moved)" if fit.moves else "")
         + f", model probability {fit.probability:.3f} (at the generation's temperature); model version "
         f"{own['model_version']}; the draws: posterior_{rule}.json.\n"
-        f"#   python -m sim params=calibrated_{rule}\n"
-        f"alignment_rule: {rule}  # calibrated under this rule: selects it; another rule is refused\n"
+        f"#   python -m sim params=calibrated_{rule}\n" + rule_record(rule)
     )
     store.write_text(out / f"calibrated_{rule}.yaml", header + _yaml(_nested({k: best[k] for k in keys})) + "\n")
     return own

@@ -209,17 +209,22 @@ def check_overrides(args: Sequence[str], choices: Mapping[str, str | None] | Non
 def check_rule_of_params(option: str | None, rule: str | None) -> None:
     """Refuse a parameter set calibrated under one alignment rule run under another.
 
-    A params file that records ``alignment_rule`` (the per-rule calibrations of
-    ``experiments/theories.py``) selects that rule itself; naming another rule is an error.
+    A params file that records ``alignment_rule`` (every calibration: ``calibrated.yaml``, the
+    default, and the per-rule calibrations of ``experiments/theories.py``) selects that rule
+    itself, after the ``alignment_rule`` group; naming another rule is an error, never a run of
+    one rule's parameters under another.
     """
     path = CONFIG_DIR / "params" / f"{option}.yaml"
     if option is None or rule is None or not path.is_file():
         return
     recorded = _load(path)[0].get("alignment_rule")
     if recorded is not None and recorded != rule:
+        own_calibration = path.parent / f"calibrated_{rule}.yaml"
+        own = f"params=calibrated_{rule} (that rule's own calibration), " if own_calibration.is_file() else ""
         raise UsageError(
             f"params={option} was calibrated under alignment_rule={recorded}, but alignment_rule={rule} was chosen; "
-            f"allowed: alignment_rule={recorded} (or leave it out: params={option} selects it)"
+            f"allowed: alignment_rule={recorded} (or leave it out: params={option} selects it), "
+            f"{own}or params=default (the documented defaults) with alignment_rule={rule}"
         )
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from sim.cli import check_overrides
 from sim.config import params_from_config, register_schema
 from sim.drivers import names as driver_names
 from sim.params import Params
@@ -79,6 +80,7 @@ def compose_params(overrides: Sequence[str] = ()) -> Params:
 
 @functools.cache
 def _compose_params(overrides: tuple[str, ...]) -> Params:
+    check_overrides(overrides)  # as on the command line (a rule its params were not calibrated under)
     return params_from_config(compose_config(overrides))
 
 

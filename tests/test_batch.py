@@ -71,7 +71,7 @@ def spinup_quarters(params: Params, monkeypatch: pytest.MonkeyPatch) -> int:
 
 @pytest.mark.parametrize("rule", ALIGNMENT_RULES)
 def test_points_batched_equal_points_alone(rule: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    base = compose_params([*SHORT, f"alignment_rule={rule}"])
+    base = compose_params([*SHORT, "params=default", f"alignment_rule={rule}"])
     points = [perturbed(base, k) for k in range(6)]
     seeds = [[11 + k, 500 + k, 900 + k] for k in range(len(points))]
     assert len({batch_key(p) for p in points}) == 1
@@ -154,7 +154,7 @@ def test_runs_that_cannot_share_a_batch_are_refused_or_split() -> None:
         batch_model_params([base.params, other.params])
     with pytest.raises(ValueError, match="batched together"):
         check_batch([base, other])
-    landscape = compose_params([*SHORT, "alignment_rule=landscape"])
+    landscape = compose_params([*SHORT, "params=default", "alignment_rule=landscape"])
     (alone,) = simulate_points([landscape], [[5]])
     batched = list(simulate_points([base, landscape], [[5], [5]]))  # two batch keys: two chunks
     assert_trajectories_equal(alone, batched[1])

@@ -151,8 +151,13 @@ BAD_INPUT = {
         ["alignment_rule=landscape", "alignment_rule=balance_of_threat"],
         2,
     ),
+    "default_calibration_under_another_rule": (
+        ["alignment_rule=landscape"],
+        ["params=calibrated was calibrated under alignment_rule=balance_of_threat", "params=calibrated_landscape"],
+        2,
+    ),
     "posterior_under_another_rule": (
-        ["alignment_rule=landscape", "posterior=true"],
+        ["params=default", "alignment_rule=landscape", "posterior=true"],
         ["alignment_rule=balance_of_threat", "alignment_rule=landscape"],
         2,
     ),

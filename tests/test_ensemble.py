@@ -24,10 +24,16 @@ SCENARIOS = [
     ["scenario=china_restraint_from_2025"],
     ["run.mode=policy"],
     ["actors=extended"],
-    ["alignment_rule=landscape"],
-    ["alignment_rule=balance_of_power"],
-    ["alignment_rule=landscape", "actors=extended", "params.landscape.size_basis=gdp", "run.mode=policy"],
-    ["alignment_rule=balance_of_power", "actors=extended", "scenario=no_china_coercion"],
+    ["params=default", "alignment_rule=landscape"],
+    ["params=default", "alignment_rule=balance_of_power"],
+    [
+        "params=default",
+        "alignment_rule=landscape",
+        "actors=extended",
+        "params.landscape.size_basis=gdp",
+        "run.mode=policy",
+    ],
+    ["params=default", "alignment_rule=balance_of_power", "actors=extended", "scenario=no_china_coercion"],
 ]
 TOLERANCE = 1e-12
 

@@ -187,7 +187,7 @@ def test_landscape_reads_trust_threat_and_size(start: Start) -> None:
 
 @pytest.mark.parametrize("rule", ALIGNMENT_RULES)
 def test_start_is_a_rest_point_under_every_rule(rule: str) -> None:
-    params = compose_params([f"alignment_rule={rule}"])
+    params = compose_params(["params=default", f"alignment_rule={rule}"])
     assert params.params.alignment_rule == rule
     inputs = build_inputs(params)
     state, anchors = initial_conditions(params)
@@ -207,7 +207,7 @@ def test_unknown_rule_is_refused_with_the_allowed_names() -> None:
 @pytest.mark.slow
 def test_cli_runs_under_a_rival_rule_and_refuses_an_unknown_one(tmp_path: Path) -> None:
     common = [f"results_root={tmp_path}", "tables=[outcomes]", "figures.formats=[]"]
-    done = run_module("sim", "alignment_rule=balance_of_power", "actors=extended", *common)
+    done = run_module("sim", "params=default", "alignment_rule=balance_of_power", "actors=extended", *common)
     assert done.returncode == 0, done.stderr
     bad = run_module("sim", "alignment_rule=walt", *common)
     assert bad.returncode != 0 and "alignment_rule" in bad.stderr

@@ -248,7 +248,9 @@ def test_end_to_end_model_choice_ships_posteriors_probabilities_and_scores(tmp_p
         calibrated: dict[str, Any] = yaml.safe_load((params_out / f"calibrated_{rule}.yaml").read_text())
         assert calibrated.pop("alignment_rule") == rule  # the file selects the rule it was calibrated under
         flat = {f"params.{group}.{k}": v for group, values in calibrated.items() for k, v in values.items()}
-        with_values(compose_params([f"alignment_rule={rule}"]), flat)  # every key names a parameter in range
+        with_values(
+            compose_params(["params=default", f"alignment_rule={rule}"]), flat
+        )  # every key names a parameter in range
     assert set(scores["rule"]) == set(probabilities) and "probability_to_2018" in scores
     forecasts = pd.read_csv(out / "forecasts.csv")
     assert set(forecasts["origin"]) == {2018} and forecasts["model_abs_error"].notna().all()
