@@ -1,4 +1,4 @@
-"""Parameter draws of an experiment: the calibrated posterior (the default) or the defaults.
+"""Parameter draws of an experiment: the calibrated posterior (the default) or one parameter point.
 
 An experiment's uncertainty is parametric first: with ``experiment.parameter_source=posterior``
 it runs ``experiment.draws`` parameter sets drawn from the calibrated posterior sample
@@ -7,8 +7,9 @@ it runs ``experiment.draws`` parameter sets drawn from the calibrated posterior 
 uses that draw's parameters and seeds (paired), so a difference between counterfactuals is an
 effect under one parameter set. Intervals are then taken over draws.
 
-With ``experiment.parameter_source=defaults`` it runs the default parameters (an illustration,
-labelled as such): ``replicates`` runs, each its own "draw" of one seed, with the seeds of
+With ``experiment.parameter_source=defaults`` it runs the configured parameters alone (the
+``params`` group: the shipped calibrated point unless overridden; an illustration, labelled as
+such): ``replicates`` runs, each its own "draw" of one seed, with the seeds of
 :func:`sim.runs.replicate_seeds` (so the results equal those of earlier versions).
 
 If the posterior sample holds fewer vectors than ``draws``, vectors are drawn with replacement and
@@ -37,7 +38,7 @@ class Draw:
     """One parameter set of an experiment and its nested noise replicates."""
 
     index: int
-    sample: int | None  # row of the posterior sample; None for the default parameters
+    sample: int | None  # row of the posterior sample; None for the configured parameter point
     values: Mapping[str, float]  # dotted key -> value (empty for the defaults)
     seeds: tuple[int, ...]
 
@@ -96,7 +97,11 @@ def plan_draws(
         raise ValueError(f"experiment.parameter_source={source!r}; allowed: {list(SOURCES)}")
     if source == "defaults":
         draws = tuple(Draw(k, None, {}, (s,)) for k, s in enumerate(replicate_seeds(seed, replicates)))
-        return DrawPlan(source, draws, {"replicates_per_draw": 1, "note": "default parameters: an illustration"})
+        return DrawPlan(
+            source,
+            draws,
+            {"replicates_per_draw": 1, "note": "one parameter point (the configured params): an illustration"},
+        )
     if n_draws < 1:
         raise ValueError(f"experiment.draws={n_draws}; allowed: an integer >= 1")
     if replicates_per_draw < 1:

@@ -65,8 +65,11 @@ def share_distributions_figure(shares: np.ndarray, drivers: Sequence[str], verdi
         for name, d in verdict.get("definitions", {}).items()
     ]
     source = verdict.get("parameter_source", "?")
+    drawn = f"{verdict.get('n_draws')} draws" + (
+        " (posterior parameters)" if source == "posterior" else " (runs at one parameter point: an illustration)"
+    )
     ax.set_title(
-        f"Who drove Japan's shift? {verdict.get('n_draws')} draws ({source} parameters)\n" + "\n".join(lines),
+        f"Who drove Japan's shift? {drawn}\n" + "\n".join(lines),
         fontsize="medium",
     )
     ax.legend(loc="lower right", framealpha=0.9)

@@ -8,7 +8,8 @@ share of it (the 2^k coalitions of q2's k registered drivers, run side by side):
 1. Morris screening (Morris 1991; Campolongo et al. 2007): ``morris_trajectories`` trajectories;
    mu* ranks the parameters; the ``sobol_top`` largest by mu* (of either output) go on.
 2. Sobol indices (Saltelli 2002; Sobol 2001), first order and total, with bootstrap 95%
-   intervals, over those parameters (the others at their base values), from ``sobol_base``
+   intervals, over those parameters (the others at their base values: the configured ``params``,
+   the calibrated point by default, so the indices are conditional on it), from ``sobol_base``
    base samples (``sobol_base * (2k + 2)`` points).
 3. Robustness: the fraction of a Latin hypercube over the whole prior space (``robustness_points``)
    in which C0 holds (q2's criteria at the point estimate), with a Wilson 95% interval, the same

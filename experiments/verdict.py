@@ -4,7 +4,7 @@ C0 (CLAIMS.md): Beijing's own behaviour explains the largest share of Japan's sh
 half. A *definition* says which of the attribution's players is "Beijing's own behaviour"
 (``narrow``: its coercion alone; ``broad``: coercion and build-up together; the driver registry
 defines them). From a sample of every player's share (one row per posterior draw, or per run
-under the default parameters), :func:`grade_definition` gives the distribution of China's share
+at one configured parameter point), :func:`grade_definition` gives the distribution of China's share
 (median, 50% and 90% intervals), the probability that it is above ``majority_share`` and the
 probability that it is the largest, and a grade by thresholds fixed in the experiment config
 before any run (:class:`Thresholds`):

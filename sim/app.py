@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from mesa.visualization import SolaraViz
 
+from sim import cli
 from sim import drivers as registry
 from sim.config import (
     CONFIG_DIR,
@@ -54,7 +55,6 @@ from sim.params import Params
 from sim.plots import actor_styles, spread_labels
 from sim.turn import State, stack
 
-DEFAULTS = Params()
 DEFAULT_SCENARIO = "baseline"
 # Behavioural parameters on the page: keyword of DashboardModel -> (config key, label, max, step).
 # Chosen because the claim turns on them: how strongly states balance against threat, how long
@@ -89,7 +89,7 @@ def value_of(params: Params, key: str) -> float:
 
 
 def default_value(key: str) -> float:
-    """Default of a dotted parameter key, as declared in ``sim/params.py``."""
+    """Default of a dotted parameter key in the default configuration (:data:`DEFAULTS`)."""
     return value_of(DEFAULTS, key)
 
 
@@ -166,12 +166,18 @@ def compose_params(overrides: tuple[str, ...]) -> Params:
     ValueError, KeyError
         From validation (a bad value, an unknown key) or an override that undoes the scenario.
     """
+    cli.check_overrides(overrides)  # as on the command line: a rule its params were not calibrated under is refused
     register_schema()
     with _COMPOSE_LOCK, initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="config", overrides=list(overrides))
     params = params_from_config(cfg)
     check_scenario_not_overridden(params)
     return params
+
+
+# The page starts from the default configuration (configs/config.yaml: the shipped calibrated
+# point, params=calibrated), so an untouched page runs what a bare `python -m sim` runs.
+DEFAULTS = compose_params(())
 
 
 def current_state(model: AlignmentModel) -> State:
@@ -200,8 +206,8 @@ class DashboardModel(AlignmentModel):
     """The alignment model built from the page's plain keyword values; it records its outcomes live.
 
     SolaraViz creates the model by calling the class with the slider values, so every setting is
-    a keyword with a default (the defaults of ``sim/params.py``, the baseline scenario and the
-    config's seed).
+    a keyword with a default (those of the default configuration, :data:`DEFAULTS`: the shipped
+    calibrated point, the baseline scenario and the config's seed).
 
     Parameters
     ----------
@@ -306,7 +312,7 @@ class DashboardModel(AlignmentModel):
 
 @lru_cache(maxsize=8)
 def reference_gap(seed: int) -> np.ndarray:
-    """Japan's gap per turn in the baseline scenario with default parameters and ``seed`` (whole run).
+    """Japan's gap per turn in the baseline scenario with the configured parameters and ``seed`` (whole run).
 
     Drawn under a counterfactual so that its effect shows while the run unfolds; cached because
     it costs a full run (~1 s).
@@ -377,7 +383,7 @@ def gap_figure(model: DashboardModel, reference: np.ndarray | None = None) -> Fi
     start, end = model.time_span
     if reference is not None:
         ref_times = np.linspace(start, end, len(reference))  # one value per quarter of the run
-        ax.plot(ref_times, reference, color="0.55", lw=2.0, ls="--", label="gap, baseline defaults")
+        ax.plot(ref_times, reference, color="0.55", lw=2.0, ls="--", label="gap, baseline (calibrated point)")
     cmap = colormaps["tab10"]
     marker = "o" if len(model.times) == 1 else None
     for k, column in enumerate(W_COLUMNS):

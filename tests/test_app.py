@@ -33,11 +33,13 @@ from helpers import CONFIG_DIR, W_COLUMNS, compose_params
 from PIL import Image
 
 from sim.app import (
+    DEFAULTS,
     KEY_PARAMETERS,
     DashboardModel,
     PageModel,
     PageSettings,
     alignment_figure,
+    default_value,
     gap_figure,
     japan_gap,
     live_outcomes,
@@ -182,9 +184,13 @@ def test_dashboard_labels_are_legible_at_the_start_and_the_end_of_a_run() -> Non
 
 
 def test_defaults_are_the_reference_run_and_float_noise_is_rounded() -> None:
-    model = DashboardModel(balancing_gain=0.1 * 15)  # 1.5000000000000002, as a slider may send it
+    # the page starts from the default configuration: the shipped calibrated point
+    assert DEFAULTS.params == compose_params(("params=calibrated",)).params
+    noisy = default_value("params.alignment.balancing_gain") * (1 + 1e-15)  # as a slider may send it
+    model = DashboardModel(balancing_gain=noisy)
     assert model.is_reference
     assert model.overrides == ["scenario=baseline", "seed=2024"]
+    assert model.params == DEFAULTS
 
 
 @pytest.mark.parametrize(

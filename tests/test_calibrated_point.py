@@ -20,7 +20,8 @@ def test_choose_breaks_a_likelihood_tie_by_order() -> None:
 
 
 def test_an_unknown_rule_is_refused_naming_the_key_and_the_allowed_values() -> None:
-    with pytest.raises(ExperimentError, match=r"experiment.point='best'; allowed: patterns_then_likelihood, likelihood"):
+    allowed = "patterns_then_likelihood, likelihood"
+    with pytest.raises(ExperimentError, match=rf"experiment.point='best'; allowed: {allowed}"):
         check_rule("best")
 
 

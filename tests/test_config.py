@@ -78,11 +78,13 @@ def test_extended_set_adds_four_states() -> None:
 
 
 def test_schema_defaults_are_the_params_defaults() -> None:
-    params = compose_params([])
+    params = compose_params(["params=default"])
     defaults = Params()
     # the baseline adds its scenario; everything else is the dataclass default
     assert params.run == defaults.run and params.actors == defaults.actors and params.params == defaults.params
     assert params.drivers == defaults.drivers
+    # the main job runs the shipped calibration
+    assert compose_params([]).params == compose_params(["params=calibrated"]).params != defaults.params
 
 
 def test_command_line_override_reaches_params() -> None:

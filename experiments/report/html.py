@@ -120,7 +120,7 @@ under <a href="#provenance">Configuration and versions</a>. Sections: <a href="#
 <h2 id="source">Source</h2>
 <p>Roy, Denny (2024). "China isn't getting the Japan it wants." PacNet commentary, Pacific Forum; East-West Center.
 The claim is paraphrased; the model, its equations and their sources are described in <code>docs/ODD.md</code>. Each
-experiment's parameters (drawn from the calibrated posterior, or the defaults as an illustration) are stated in its
-section and configuration: the numbers are what this model says under them, not measurements.</p>
+experiment's parameters (drawn from the calibrated posterior, or one parameter point as an illustration) are stated in
+its section and configuration: the numbers are what this model says under them, not measurements.</p>
 </body></html>
 """

@@ -33,8 +33,10 @@ def run_html(inputs: Inputs, figures: Mapping[str, Rendered], years: Sequence[in
     )
     return f"""
 <h2 id="run">{title}</h2>
-<p>The figures below are one run of the default parameters: an illustration of the mechanisms, not evidence for or
-against the claim (the verdict above carries the model's uncertainty). Run folder <code>{esc(inputs.run_folder)}</code>:
+<p>The figures below are one run at one parameter point (the default configuration runs the shipped calibrated point,
+<code>configs/params/calibrated.yaml</code>: the particle of the calibration that reproduces the most of the record's
+patterns): an illustration of the mechanisms, not evidence for or against the claim (the verdict above carries the
+model's uncertainty). Run folder <code>{esc(inputs.run_folder)}</code>:
 {label}; scenario {esc(meta.get("scenario"))}, seed {esc(meta.get("seed"))}, {esc(meta.get("replicates"))} run(s),
 {esc(meta.get("engine"))} engine. The threat heatmap and the alignment network show the years
 {esc(", ".join(str(y) for y in years))}.</p>

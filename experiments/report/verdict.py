@@ -130,8 +130,9 @@ def verdict_html(q2: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
         )
     else:
         origin = (
-            f"the <b>default parameters</b> only ({esc(n_draws)} runs that differ in their random numbers alone): an "
-            "illustration, not the model's uncertainty"
+            f"<b>one parameter point</b> only (the configured <code>params</code>, the calibrated point unless "
+            f"overridden; {esc(n_draws)} runs that differ in their random numbers alone): an illustration, not the "
+            "model's uncertainty"
         )
     boxes = []
     for name, d in verdict.get("definitions", {}).items():
