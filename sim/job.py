@@ -135,6 +135,14 @@ def remove_job_scaffolding(folder: Path, root: Path) -> None:
         parent = parent.parent
 
 
+def params_option() -> str | None:
+    """The option of the ``params`` group the run composed (``calibrated`` by default; None outside Hydra)."""
+    if not HydraConfig.initialized():
+        return None
+    choice = HydraConfig.get().runtime.choices.get("params")
+    return None if choice is None else str(choice)
+
+
 def run_job(cfg: DictConfig, folder: Path) -> Path:
     """Validate ``cfg``, run it, and write the run folder; return the folder.
 
@@ -177,6 +185,7 @@ def run_job(cfg: DictConfig, folder: Path) -> Path:
         "seeds": seeds,
         "replicates": options.replicates,
         "scenario": params.scenario.name,
+        "params": params_option(),
         "engine": engine,
         "posterior": posterior.provenance if posterior else None,
         "config_hash": digest,

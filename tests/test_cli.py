@@ -54,6 +54,7 @@ def test_meta_json(good_run: tuple[subprocess.CompletedProcess[str], Path]) -> N
     _, run_dir = good_run
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["seed"] == GOLDEN_SEED
+    assert meta["params"] == "calibrated"  # the default configuration's parameter set, recorded
     assert meta["package_version"] == __version__
     assert isinstance(meta["git_revision"], str) and meta["git_revision"]
     assert meta["run_id"].startswith(f"baseline-s{GOLDEN_SEED}-")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -209,5 +210,7 @@ def test_cli_runs_under_a_rival_rule_and_refuses_an_unknown_one(tmp_path: Path) 
     common = [f"results_root={tmp_path}", "tables=[outcomes]", "figures.formats=[]"]
     done = run_module("sim", "params=default", "alignment_rule=balance_of_power", "actors=extended", *common)
     assert done.returncode == 0, done.stderr
+    (meta_file,) = tmp_path.glob("runs/*/*/meta.json")
+    assert json.loads(meta_file.read_text())["params"] == "default"  # the parameter set named on the command line
     bad = run_module("sim", "alignment_rule=walt", *common)
     assert bad.returncode != 0 and "alignment_rule" in bad.stderr

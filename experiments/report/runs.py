@@ -37,7 +37,8 @@ def run_html(inputs: Inputs, figures: Mapping[str, Rendered], years: Sequence[in
 <code>configs/params/calibrated.yaml</code>: the particle of the calibration that reproduces the most of the record's
 patterns): an illustration of the mechanisms, not evidence for or against the claim (the verdict above carries the
 model's uncertainty). Run folder <code>{esc(inputs.run_folder)}</code>:
-{label}; scenario {esc(meta.get("scenario"))}, seed {esc(meta.get("seed"))}, {esc(meta.get("replicates"))} run(s),
+{label}; scenario {esc(meta.get("scenario"))}, parameters <code>params={esc(meta.get("params") or "?")}</code>,
+seed {esc(meta.get("seed"))}, {esc(meta.get("replicates"))} run(s),
 {esc(meta.get("engine"))} engine. The threat heatmap and the alignment network show the years
 {esc(", ".join(str(y) for y in years))}.</p>
 {others_html}
