@@ -131,7 +131,8 @@ def dashboard_overrides(
     Returns
     -------
     list[str]
-        ``scenario=...``, ``seed=...``, then one override per value that differs from its default.
+        ``scenario=...``, ``seed=...``, then one override per value that differs from its default
+        (a parameter: whose slider position differs from the default's, :func:`slider_position`).
 
     Raises
     ------
@@ -151,10 +152,21 @@ def dashboard_overrides(
         if name not in fixed_by_scenario and round(scale, SLIDER_DECIMALS) != default_value(key):
             overrides.append(f"{key}={_number(scale)}")
     for name, value in parameters.items():
-        key = KEY_PARAMETERS[name][0]
-        if round(value, SLIDER_DECIMALS) != default_value(key):
+        key, _label, _maximum, step = KEY_PARAMETERS[name]
+        if slider_position(value, step) != slider_position(default_value(key), step):
             overrides.append(f"{key}={_number(value)}")
     return overrides
+
+
+def slider_position(value: float, step: float) -> int:
+    """The step of a slider's grid nearest ``value``.
+
+    A calibrated default lies off the grid (``balancing_gain`` 1.864239 on steps of 0.1) and the
+    page's slider shows it rounded to its step (1.9). Left at that position, the slider stands for
+    the default itself, so an untouched page runs what ``python -m sim`` runs; another position
+    is an override.
+    """
+    return round(value / step)
 
 
 @lru_cache(maxsize=32)

@@ -191,6 +191,13 @@ def test_defaults_are_the_reference_run_and_float_noise_is_rounded() -> None:
     assert model.is_reference
     assert model.overrides == ["scenario=baseline", "seed=2024"]
     assert model.params == DEFAULTS
+    # the page shows a calibrated value (1.864239) at its slider's step (1.9): that position is the value itself
+    key, _label, _maximum, step = KEY_PARAMETERS["balancing_gain"]
+    shown = round(default_value(key) / step) * step
+    assert shown != default_value(key)  # off the grid, as calibrated values are
+    assert DashboardModel(balancing_gain=shown).is_reference
+    moved = round(shown + step, 6)
+    assert DashboardModel(balancing_gain=moved).overrides[2:] == [f"{key}={moved!r}"]
 
 
 @pytest.mark.parametrize(
@@ -398,6 +405,9 @@ def test_page_steps_and_redraws_the_plots_offline(dashboard_url: str, tmp_path: 
             expect(page.locator(".sim-status")).to_contain_text(
                 "drivers.china_coercion.scale=0.0", timeout=UI_TIMEOUT_MS
             )
+            # the untouched parameter sliders keep the calibrated point (off their step grid) exactly
+            status = page.inner_text(".sim-status")
+            assert not [key for key, *_ in KEY_PARAMETERS.values() if f"{key}=" in status], status
             wait_for_turn(page, 0)
             step.click()
             wait_for_turn(page, 1)
