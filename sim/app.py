@@ -22,7 +22,6 @@ outcomes are computed by :func:`sim.outcomes.outcome_arrays`, the function behin
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -32,20 +31,17 @@ from typing import Any
 
 import numpy as np
 import solara
-from hydra import compose, initialize_config_dir
 from matplotlib import colormaps  # the registry, not pyplot: no global figure state in a server
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from mesa.visualization import SolaraViz
 
-from sim import cli
+from sim import config
 from sim import drivers as registry
 from sim.config import (
     CONFIG_DIR,
     JobOptions,
     check_scenario_not_overridden,
-    params_from_config,
-    register_schema,
     scenario_driver_settings,
 )
 from sim.drivers import names as driver_names
@@ -68,10 +64,6 @@ GAP = "china_wants_gap"
 FIGURE_INCHES = (6.4, 4.4)
 FIGURE_DPI = 90  # ~the size the page shows them at; each step redraws both figures
 SLIDER_DECIMALS = 6  # slider floats (0.1 * 3 = 0.30000000000000004) are rounded before use
-
-# Hydra's compose API keeps global state; two browser sessions resetting at once must not
-# interleave their compositions.
-_COMPOSE_LOCK = threading.Lock()
 
 
 def scenario_names() -> list[str]:
@@ -178,11 +170,7 @@ def compose_params(overrides: tuple[str, ...]) -> Params:
     ValueError, KeyError
         From validation (a bad value, an unknown key) or an override that undoes the scenario.
     """
-    cli.check_overrides(overrides)  # as on the command line: a rule its params were not calibrated under is refused
-    register_schema()
-    with _COMPOSE_LOCK, initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
-    params = params_from_config(cfg)
+    params = config.compose_params(overrides)
     check_scenario_not_overridden(params)
     return params
 

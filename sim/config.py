@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from sim import cli
 from sim import drivers as registry
 from sim.params import Params, params_from_mapping, params_to_mapping
 from sim.records import TABLES
@@ -77,6 +81,29 @@ def params_from_config(cfg: DictConfig | dict[str, Any]) -> Params:
     container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     assert isinstance(container, dict)
     return params_from_mapping({k: container[k] for k in PARAM_SECTIONS if k in container})
+
+
+# Hydra's compose API keeps global state; two compositions at once (two dashboard sessions
+# resetting) must not interleave.
+_COMPOSE_LOCK = threading.Lock()
+
+
+def compose_params(overrides: Sequence[str]) -> Params:
+    """Validated parameters of ``configs/`` composed with ``overrides``, outside a Hydra job.
+
+    The command line's checks run first (``sim/cli.py``: unknown keys, a calibration run under
+    another alignment rule), so a program gets the refusals ``python -m sim`` gives.
+
+    Raises
+    ------
+    ValueError
+        From the checks or from validation, naming the key, the value and what is allowed.
+    """
+    cli.check_overrides(overrides)
+    register_schema()
+    with _COMPOSE_LOCK, initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return params_from_config(cfg)
 
 
 def job_options(cfg: DictConfig) -> JobOptions:

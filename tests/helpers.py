@@ -16,8 +16,8 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from sim.cli import check_overrides
-from sim.config import params_from_config, register_schema
+from sim import config
+from sim.config import register_schema
 from sim.drivers import names as driver_names
 from sim.params import Params
 
@@ -80,8 +80,7 @@ def compose_params(overrides: Sequence[str] = ()) -> Params:
 
 @functools.cache
 def _compose_params(overrides: tuple[str, ...]) -> Params:
-    check_overrides(overrides)  # as on the command line (a rule its params were not calibrated under)
-    return params_from_config(compose_config(overrides))
+    return config.compose_params(overrides)
 
 
 def without_run_keys(frame: pd.DataFrame) -> pd.DataFrame:
