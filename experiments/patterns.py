@@ -35,6 +35,7 @@ from sim.ensemble import simulate_chunk
 from sim.inputs import read_table
 from sim.params import Params, with_values
 from sim.posterior import load_posterior
+from sim.records import OVERALL_ALIGNMENT
 
 NAME = "patterns"
 SIDES = ("above", "below")
@@ -112,7 +113,7 @@ def yearly_run(params: Params, seed: int) -> Yearly:
         codes=tuple(traj.codes),
         years=years,
         threat=annual(traj.dyads["threat"]),
-        alignment=annual(traj.states["alignment"]),
+        alignment=annual(traj.states[OVERALL_ALIGNMENT]),
         spending=annual(traj.states["spending"]),
     )
 

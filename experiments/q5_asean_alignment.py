@@ -9,6 +9,12 @@ toward the US. Runs come from parameter draws (``experiment.parameter_source``: 
 posterior by default). Reported for the baseline and without Chinese coercion: the share of runs
 in each class at the end year, the modal direction, the mean change with its 90% interval over
 draws, and the modal class and direction by year (the state-by-time strip).
+
+The class reads the overall alignment (eq. 19f). Hedging in Kuik's (2008) sense is measured apart,
+on the two alignments it mixes: a run is a *split hedge* at the end year when its security and
+economic alignments (eqs. 19, 19e) lie on opposite sides of 0 and more than ``split`` apart
+(security with one power, the economy with the other). Reported per state: the mean security and
+economic alignments, their difference with its 90% interval over draws, and the share of split runs.
 """
 
 from __future__ import annotations
@@ -40,6 +46,15 @@ def direction(change: np.ndarray | pd.Series, threshold: float) -> np.ndarray:
     return np.where(values > threshold, DIRECTIONS[2], np.where(values < -threshold, DIRECTIONS[0], DIRECTIONS[1]))
 
 
+def split_hedge(security: np.ndarray | pd.Series, economic: np.ndarray | pd.Series, split: float) -> np.ndarray:
+    """Whether each security and economic alignment pair is a split hedge (Kuik 2008).
+
+    True where the two lie on opposite sides of 0 and differ by more than ``split``.
+    """
+    x, y = np.asarray(security, dtype=float), np.asarray(economic, dtype=float)
+    return np.asarray((x * y < 0) & (np.abs(x - y) > split))
+
+
 def _modal(values: pd.Series) -> str:
     return str(values.value_counts().idxmax())
 
@@ -52,6 +67,9 @@ def run(ex: Experiment) -> dict[str, Any]:
     level = float(ex.options["level"])
     if not 0 < level < 1:
         raise ExperimentError(f"experiment.level={level}; allowed: 0 < level < 1")
+    split = float(ex.options["split"])
+    if not 0 <= split < 2:
+        raise ExperimentError(f"experiment.split={split}; allowed: 0 <= split < 2")
     region = list(ex.params.actors.region)
     start, end = ex.params.run.start_year, ex.params.run.end_year
     assert ex.plan is not None
@@ -61,7 +79,11 @@ def run(ex: Experiment) -> dict[str, Any]:
     every = ex.tables_many([ex.scenario_params(s) for s in scenarios], ("states", "outcomes"))
     for scenario, tables in zip(scenarios, every, strict=True):
         states = tables["states"]
-        yearly = annual(states[states["actor"].isin(region)], ["alignment"], by=("run_id", "seed", "actor"))
+        yearly = annual(
+            states[states["actor"].isin(region)],
+            ["alignment", "security_alignment", "economic_alignment"],
+            by=("run_id", "seed", "actor"),
+        )
         first = yearly[yearly["year"] == start].set_index(["seed", "actor"])["alignment"]
         yearly["change"] = (
             yearly["alignment"].to_numpy()
@@ -78,6 +100,8 @@ def run(ex: Experiment) -> dict[str, Any]:
             changes = per_draw_mean(group["change"].to_numpy(), list(group["seed"]), ex.plan)
             point, low, high = changes.mean(), np.quantile(changes, 0.05), np.quantile(changes, 0.95)
             counts = group["class"].value_counts(normalize=True)
+            gap = group["security_alignment"] - group["economic_alignment"]
+            gaps = per_draw_mean(gap.to_numpy(), list(group["seed"]), ex.plan)
             final.append(
                 {
                     "scenario": scenario,
@@ -90,6 +114,14 @@ def run(ex: Experiment) -> dict[str, Any]:
                     **{f"share_{c}": float(counts.get(c, 0.0)) for c in CLASSES},
                     "class": max(CLASSES, key=lambda c: counts.get(c, 0.0)),
                     "direction": _modal(group["direction"]),
+                    "security_end": float(group["security_alignment"].mean()),
+                    "economic_end": float(group["economic_alignment"].mean()),
+                    "split_end": float(gaps.mean()),
+                    "split_low": float(np.quantile(gaps, 0.05)),
+                    "split_high": float(np.quantile(gaps, 0.95)),
+                    "share_split": float(
+                        split_hedge(group["security_alignment"], group["economic_alignment"], split).mean()
+                    ),
                 }
             )
     table = pd.DataFrame(final)

@@ -1,6 +1,6 @@
 """The Mesa agents: one :class:`StateAgent` per state, its role given by the config.
 
-An agent owns its state variables (alignment, spending, capability, lock-in, and its rows of
+An agent owns its state variables (security and economic alignment, spending, capability, lock-in, and its rows of
 perceived intent, threat and stances toward every other actor). Each turn it decides, perceives
 and responds from the model's snapshot of last turn, through the shared phase functions of
 ``sim/turn.py`` applied to its own row; the maths they call is in ``sim/dynamics.py``.
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import turn
+from sim import dynamics, turn
 from sim.turn import Actions, Anchors, State
 
 if TYPE_CHECKING:
@@ -43,8 +43,19 @@ class StateAgent(mesa.Agent):
     # Reported variables (scalars of this actor; rows toward every target).
     @property
     def alignment(self) -> float:
-        """Alignment in [-1, 1] (-1 with China, +1 with the US)."""
+        """Overall alignment in [-1, 1] (-1 with China, +1 with the US): security and economic, weighted (eq. 19f)."""
+        weight = self.model.params.params.alignment.economic_weight
+        return float(dynamics.overall_alignment(self.security_alignment, self.economic_alignment, weight))
+
+    @property
+    def security_alignment(self) -> float:
+        """Security alignment in [-1, 1] (eq. 19)."""
         return float(self.state.alignment[0, 0])
+
+    @property
+    def economic_alignment(self) -> float:
+        """Economic alignment in [-1, 1] (eq. 19e)."""
+        return float(self.state.economic_alignment[0, 0])
 
     @property
     def spending_share_gdp(self) -> float:

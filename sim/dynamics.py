@@ -14,7 +14,8 @@ US pole (alignment +1).
 ===============  ==========================================================================
 symbol           meaning (unit)
 ===============  ==========================================================================
-x_i              alignment in [-1, 1]: -1 with China, +1 with the US
+x_i              security alignment in [-1, 1]: -1 with China, +1 with the US
+y_i              economic alignment in [-1, 1] (eq. 19e); a_i = (1 - omega) x_i + omega y_i overall
 s_i              defence spending (% of GDP)
 C_i              political spending ceiling (% of GDP; inf: none), q_i its review clock (quarters)
 M_i              military expenditure (USD bn, constant 2023), M = s Y / 100
@@ -332,17 +333,42 @@ def bandwagon_weight(vulnerability_index: ArrayLike, threshold: float, width: fl
     return logistic((np.asarray(vulnerability_index) - threshold) / width)
 
 
-def trade_balance(
-    trade_us: ArrayLike, trade_china: ArrayLike, denial_toward_china: ArrayLike, discount: float
-) -> Array:
-    """Economic pull toward the US minus that toward China (eq. 18).
+def derisked_pull(pull_china: ArrayLike, denial_toward_china: ArrayLike, discount: float) -> Array:
+    """China's economic pull on i after de-risking (eq. 18): ``C_i (1 - phi_d d_iC)``.
 
-    ``e_i = w_iU - w_iC (1 - phi_d d_iC)``: de-risking weakens China's economic pull. The caller
-    passes trade shares scaled by each pole's GDP relative to the start (``w_iP Y_P(t) / Y_P(0)``,
-    a gravity model: trade grows with the partner's economy), so a fast-growing China pulls its
-    trading partners harder over time: bandwagoning for profit (Schweller 1994).
+    ``C_i = w_iC Y_C(t) / Y_C(0)`` is i's trade share with China scaled by China's GDP relative to
+    the start (a gravity model: trade grows with the partner's economy), so a fast-growing China
+    pulls its trading partners harder over time: bandwagoning for profit (Schweller 1994). Tech
+    denial toward China removes a share ``phi_d`` of the pull at most.
     """
-    return np.asarray(trade_us - np.multiply(trade_china, 1.0 - discount * np.asarray(denial_toward_china)))
+    return np.asarray(np.multiply(pull_china, 1.0 - discount * np.asarray(denial_toward_china)))
+
+
+def economic_alignment_target(pull_us: ArrayLike, pull_china: ArrayLike) -> Array:
+    """The economic alignment a state moves toward (eq. 19e): ``y* = (U_i - C_i) / (U_i + C_i)``.
+
+    ``U_i`` and ``C_i`` are the two poles' economic pulls (eq. 18, China's after de-risking): a
+    state that trades only with China sits at -1, only with the US at +1, equally with both at
+    0; 0 also where it trades with neither. Hedging (Kuik 2008) is a security alignment and an
+    economic alignment that differ: the Philippines under Duterte, or Vietnam, lean on the US for
+    security while China is their largest trading partner.
+    """
+    us, china = np.asarray(pull_us, dtype=float), np.asarray(pull_china, dtype=float)
+    total = us + china
+    return np.asarray(
+        np.divide(us - china, total, out=np.zeros(np.broadcast_shapes(us.shape, china.shape)), where=total > 0)
+    )
+
+
+def overall_alignment(security: ArrayLike, economic: ArrayLike, weight: ArrayLike) -> Array:
+    """The alignment reported and compared with surveys (eq. 19f): ``a = (1 - omega) x + omega y``.
+
+    ``x`` is the security alignment (eq. 19), ``y`` the economic one (eq. 19e); ``omega`` the
+    weight of economic ties in what a state's alignment is taken to be. In [-1, 1] for omega in
+    [0, 1]; omega = 0 is the security alignment alone.
+    """
+    w = np.asarray(weight)
+    return np.asarray((1.0 - w) * np.asarray(security) + w * np.asarray(economic))
 
 
 def alignment_drive(
@@ -354,11 +380,13 @@ def alignment_drive(
     lockin_gain: float,
     trend_gain: float,
 ) -> Array:
-    """The non-constant part of the target-alignment logit (eq. 19).
+    """The non-constant part of the target security-alignment logit (eq. 19).
 
     ``S_i + beta_e e_i + beta_L L_i + beta_n n_i``: the strategic drive ``S_i`` of the chosen
     alignment rule (``sim/rules/``; balance of threat by default) plus the pulls that every
-    rule shares: economic hedging, alliance lock-in and the domestic trend.
+    rule shares: the economic pull ``e_i = U_i - C_i`` (eq. 18; bandwagoning for profit,
+    Schweller 1994: trade with China pulls security alignment toward it), alliance lock-in and
+    the domestic trend.
     """
     return np.asarray(
         np.asarray(strategic)

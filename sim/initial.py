@@ -23,7 +23,17 @@ from sim.batch import batch_model_params, take_runs
 from sim.drivers.levels import driver_levels
 from sim.inputs import DataFileError, RunInputs, build_inputs, spin_up_inputs
 from sim.params import DriverParams, ModelParams, Params, RunParams
-from sim.turn import ALL, Anchors, State, alignment_pull, decide, perception_only, rival_pressure, us_pressure
+from sim.turn import (
+    ALL,
+    Anchors,
+    State,
+    alignment_pull,
+    decide,
+    economic_alignment_target,
+    perception_only,
+    rival_pressure,
+    us_pressure,
+)
 
 PERCEPTIONS = ("intent", "threat", "criticism", "resistance", "denial", "trust")
 ALIGNMENT_LIMIT = 0.999  # target alignments are tanh(.): a start value of +-1 has no finite logit
@@ -53,6 +63,7 @@ def start_state(inputs: RunInputs, params: Params, model: ModelParams | None = N
     zeros = np.zeros((runs, n, n))
     return State(
         alignment=per_run(inputs.alignment_start),
+        economic_alignment=per_run(inputs.alignment_start),  # replaced by its target after the spin-up
         spending=per_run(spending),
         expenditure=per_run(expenditure),
         capability=per_run(capability),
@@ -124,6 +135,8 @@ def initial_points(points: Sequence[Params], inputs: RunInputs | None = None) ->
     for point in points[1:]:
         check_spending_bounds(inputs, point)
     state = spin_up(start_state(inputs, params, model, len(points)), inputs, model, params.run)
+    # Economic alignment starts where trade and the spun-up de-risking put it (eq. 19e).
+    state = replace(state, economic_alignment=economic_alignment_target(state, ALL, inputs, model, 0))
     drivers = driver_levels(inputs, model.policy, 0, state.alignment)
     drive, _, _ = alignment_pull(state, state, state.threat, ALL, inputs, model, state.trend, 0)
     x0 = np.clip(state.alignment, -ALIGNMENT_LIMIT, ALIGNMENT_LIMIT)

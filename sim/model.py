@@ -68,6 +68,8 @@ class AlignmentModel(mesa.Model):
             model_reporters={"turn": "turn"},
             agent_reporters={
                 "alignment": "alignment",
+                "security_alignment": "security_alignment",
+                "economic_alignment": "economic_alignment",
                 "spending_share_gdp": "spending_share_gdp",
                 "capability": "capability",
                 "lockin": "lockin",

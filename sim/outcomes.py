@@ -9,14 +9,14 @@ column                      definition (observer -> target)
 ``w2_standing``             mean trust of the Southeast Asian states in JPN
 ``w3_claims_resistance``    claims resistance of JPN toward CHN
 ``w4_military_alignment``   mean of JPN's spending relative to s_ref (capped at 1), its lock-in
-                            with the US, and its alignment rescaled to [0, 1]
+                            with the US, and its security alignment rescaled to [0, 1]
 ``w5_tech_denial``          tech denial of JPN toward CHN
 ``china_wants_gap``         weighted mean of W1..W5 (``params.outcome.gap_weights``)
 ==========================  =================================================================
 
-Regional columns: ``sea_alignment_mean`` (mean alignment of the region), ``sea_trust_china``,
+Regional columns: ``sea_alignment_mean`` (mean overall alignment of the region, eq. 19f), ``sea_trust_china``,
 ``sea_trust_us``, ``sea_trust_japan`` (mean trust of the region in each power), and
-``alignment_polarisation`` (standard deviation of the alignments of all non-pole actors).
+``alignment_polarisation`` (standard deviation of the overall alignments of all non-pole actors).
 ``focal_threat_from_china`` and ``focal_intent_of_china`` are Japan's perceived threat from,
 and hostile intent of, China (the quantities Japanese opinion of China is compared with).
 The focal state, the poles and the region are the roles of the actor config ("JPN" above
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import dynamics
 from sim.inputs import RunInputs
 from sim.params import ModelParams
 from sim.turn import State
@@ -54,6 +55,12 @@ def military_alignment(
     return np.asarray((spending_part + np.asarray(lockin) + (np.asarray(alignment) + 1.0) / 2.0) / 3.0)
 
 
+def overall_alignment(state: State, params: ModelParams) -> np.ndarray:
+    """The overall alignment (eq. 19f) of every actor in R runs, (R, N): security and economic, weighted."""
+    # omega: one value, or one per run, (R, 1), in a batch of parameter points (sim/batch.py)
+    return dynamics.overall_alignment(state.alignment, state.economic_alignment, params.alignment.economic_weight)
+
+
 def outcome_arrays(state: State, inputs: RunInputs, params: ModelParams) -> dict[str, np.ndarray]:
     """Every outcome column for R runs at one turn, each of shape (R,)."""
     f, c, u, region = inputs.focal, inputs.china, inputs.us, inputs.region
@@ -69,13 +76,14 @@ def outcome_arrays(state: State, inputs: RunInputs, params: ModelParams) -> dict
         "w5_tech_denial": state.denial[:, f, c],
     }
     out["china_wants_gap"] = np.stack([out[w] for w in W_COLUMNS], axis=-1) @ np.asarray(params.outcome.gap_weights)
-    out["sea_alignment_mean"] = state.alignment[:, region].mean(axis=1)
+    alignment = overall_alignment(state, params)
+    out["sea_alignment_mean"] = alignment[:, region].mean(axis=1)
     out["sea_trust_china"] = state.trust[:, region, c].mean(axis=1)
     out["sea_trust_us"] = state.trust[:, region, u].mean(axis=1)
     japan = inputs.codes.index("JPN") if "JPN" in inputs.codes else None
     r = state.alignment.shape[0]
     out["sea_trust_japan"] = state.trust[:, region, japan].mean(axis=1) if japan is not None else np.full(r, np.nan)
-    out["alignment_polarisation"] = state.alignment[:, ~inputs.is_pole].std(axis=1)
+    out["alignment_polarisation"] = alignment[:, ~inputs.is_pole].std(axis=1)
     out["focal_threat_from_china"] = state.threat[:, f, c]
     out["focal_intent_of_china"] = state.intent[:, f, c]
     return out

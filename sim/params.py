@@ -605,8 +605,15 @@ class AlignmentParams(Checked):
         1.0,
         unit="1",
         bounds=(0.0, 20.0),
-        meaning="beta_e: pull of the trade balance (US minus China share) on the target alignment (hedging).",
-        source="Kuik 2008 (hedging); assumption for the value",
+        meaning="beta_e: pull of the economic balance e = U - C (eq. 18) on the target security alignment.",
+        source="Schweller 1994 (bandwagoning for profit); assumption for the value",
+    )
+    economic_weight: float = p(
+        0.25,
+        unit="1",
+        bounds=(0.0, 0.5),
+        meaning="omega: weight of the economic alignment y in the overall alignment a = (1 - omega) x + omega y.",
+        source="Kuik 2008 (hedging: security and economic alignments apart); assumption for the value (calibrated)",
     )
     lockin_gain: float = p(
         1.0,

@@ -16,13 +16,18 @@ import pyarrow as pa
 
 from sim.finite import check_finite
 from sim.inputs import RunInputs
-from sim.outcomes import OUTCOME_COLUMNS, outcome_arrays
+from sim.outcomes import OUTCOME_COLUMNS, outcome_arrays, overall_alignment
 from sim.params import ModelParams, Params, params_digest
 from sim.turn import Actions, State
 
-# State field -> column of states.parquet.
+# The overall alignment (eq. 19f), derived from the two state fields when a turn is recorded.
+OVERALL_ALIGNMENT = "overall_alignment"
+# Recorded state -> column of states.parquet: ``alignment`` is the overall alignment, the one
+# outcomes, figures and surveys read; its two parts have their own columns.
 STATE_COLUMNS = {
-    "alignment": "alignment",
+    OVERALL_ALIGNMENT: "alignment",
+    "alignment": "security_alignment",
+    "economic_alignment": "economic_alignment",
     "spending": "spending_share_gdp",
     "capability": "capability",
     "lockin": "lockin",
@@ -143,7 +148,7 @@ class Recorder:
             raise ValueError(f"all {self.inputs.n_turns} turns of the run are recorded; allowed: no more")
         turn, self.turns = self.turns, self.turns + 1
         check_finite(state, self.inputs.codes, int(self.inputs.year[turn]), int(self.inputs.quarter[turn]))
-        self._states.put(turn, {f: getattr(state, f) for f in STATE_COLUMNS})
+        self._states.put(turn, state_record(state, self.params))
         if self.keep_dyads:
             self._dyads.put(turn, {f: getattr(state, f) for f in DYAD_COLUMNS})
         if self.keep_actions and actions is not None:
@@ -165,6 +170,13 @@ class Recorder:
             actions=self._actions.first(turns),
             outcomes=self._outcomes.first(turns),
         )
+
+
+def state_record(state: State, params: ModelParams) -> dict[str, np.ndarray]:
+    """The recorded state variables of one turn, by :data:`STATE_COLUMNS` key, the overall alignment included."""
+    record = {f: getattr(state, f) for f in STATE_COLUMNS if f != OVERALL_ALIGNMENT}
+    record[OVERALL_ALIGNMENT] = overall_alignment(state, params)
+    return record
 
 
 def run_id_for(params: Params, seed: int, digest: str | None = None) -> str:

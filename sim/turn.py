@@ -35,7 +35,8 @@ ALL: slice = slice(None)
 class State:
     """The state variables of R runs for a block of actors (ODD section 2)."""
 
-    alignment: np.ndarray  # (R, n) in [-1, 1]
+    alignment: np.ndarray  # (R, n) security alignment in [-1, 1] (eq. 19)
+    economic_alignment: np.ndarray  # (R, n) economic alignment in [-1, 1] (eq. 19e)
     spending: np.ndarray  # (R, n) % GDP
     expenditure: np.ndarray  # (R, n) USD bn, constant 2023
     capability: np.ndarray  # (R, n) USD bn, constant 2023
@@ -317,6 +318,23 @@ def stance_update(
     return c, r_, d, t
 
 
+def trade_pulls(
+    own: State, rows: Rows, inputs: RunInputs, params: ModelParams, turn: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The US and (de-risked) China economic pulls ``U_i``, ``C_i`` on the actors in ``rows`` (eq. 18).
+
+    Each pole's pull is the actor's trade share with it scaled by the pole's GDP relative to the
+    start (gravity: trade grows with the partner's economy); China's is reduced by de-risking.
+    """
+    growth_us, growth_china = (inputs.gdp[turn, k] / inputs.gdp[0, k] for k in (inputs.us, inputs.china))
+    pull_china = dynamics.derisked_pull(
+        inputs.trade_china[rows] * growth_china,
+        own.denial[:, :, inputs.china],
+        params.alignment.derisking_trade_discount,
+    )
+    return np.asarray(inputs.trade_us[rows] * growth_us), pull_china
+
+
 def alignment_pull(
     own: State,
     snapshot: State,
@@ -327,27 +345,20 @@ def alignment_pull(
     trend: np.ndarray,
     turn: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The variable part of the alignment logit (eq. 19) and the two bloc threats (eq. 10).
+    """The variable part of the security-alignment logit (eq. 19) and the two bloc threats (eq. 10).
 
-    The strategic drive comes from the chosen alignment rule (``sim/rules/``); economic hedging,
-    lock-in and the domestic trend are added under every rule.
+    The strategic drive comes from the chosen alignment rule (``sim/rules/``); the economic pull
+    (eq. 18), lock-in and the domestic trend are added under every rule.
     """
     al = params.alignment
     china_bloc, us_bloc = dynamics.bloc_threats(threat, snapshot.alignment[:, None, :])
     situation = rules.Situation(
         _indices(rows, inputs.n_actors), own, snapshot, threat, china_bloc, us_bloc, inputs, turn
     )
-    # Bandwagoning for profit (eq. 18): each pole's economic pull grows with its economy.
-    growth_us, growth_china = (inputs.gdp[turn, k] / inputs.gdp[0, k] for k in (inputs.us, inputs.china))
-    economic = dynamics.trade_balance(
-        inputs.trade_us[rows] * growth_us,
-        inputs.trade_china[rows] * growth_china,
-        own.denial[:, :, inputs.china],
-        al.derisking_trade_discount,
-    )
+    pull_us, pull_china = trade_pulls(own, rows, inputs, params, turn)
     drive = dynamics.alignment_drive(
         rules.strategic_drive(situation, params),
-        economic,
+        pull_us - pull_china,
         own.lockin,
         trend,
         al.economic_gain,
@@ -355,6 +366,12 @@ def alignment_pull(
         al.domestic_trend_gain,
     )
     return drive, china_bloc, us_bloc
+
+
+def economic_alignment_target(own: State, rows: Rows, inputs: RunInputs, params: ModelParams, turn: int) -> np.ndarray:
+    """The economic alignment the actors in ``rows`` move toward (eq. 19e); the poles hold their own."""
+    target = dynamics.economic_alignment_target(*trade_pulls(own, rows, inputs, params, turn))
+    return np.asarray(np.where(inputs.is_pole[rows], own.alignment, target))
 
 
 def us_pressure(own: State, params: ModelParams, drivers: TurnDrivers) -> np.ndarray:
@@ -430,6 +447,13 @@ def respond(
         own.alignment, baseline, drive, own.lockin, al.adjustment_per_quarter, al.lockin_stickiness
     )
     alignment = np.where(is_pole, own.alignment, alignment)
+    # Economic alignment follows trade at the same rate, without lock-in (eq. 19e): commerce is
+    # not held by alliance institutions.
+    economic_alignment = dynamics.partial_adjustment(
+        own.economic_alignment,
+        economic_alignment_target(own, rows, inputs, params, turn),
+        al.adjustment_per_quarter,
+    )
 
     unbounded = spending_demand(own, snapshot, anchors, threat, rows, inputs, params, turn, drivers, trend)
     target = dynamics.bounded_target(unbounded, own.ceiling, sp.floor_share_gdp, sp.fiscal_bound_share_gdp)
@@ -463,6 +487,7 @@ def respond(
     )
     return State(
         alignment,
+        economic_alignment,
         spending,
         expenditure,
         capability,

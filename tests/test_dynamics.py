@@ -291,9 +291,26 @@ def test_bandwagon_weight_is_half_at_threshold_and_monotone() -> None:
     assert np.all(np.diff(dy.bandwagon_weight(v, 0.55, 0.05)) > 0)
 
 
-def test_trade_balance_hand_values() -> None:
-    assert dy.trade_balance(0.1, 0.3, 0.0, 0.5) == pytest.approx(0.1 - 0.3)
-    assert dy.trade_balance(0.1, 0.3, 1.0, 0.5) == pytest.approx(0.1 - 0.15)  # full de-risking halves China's pull
+def test_derisked_pull_hand_values() -> None:
+    assert dy.derisked_pull(0.3, 0.0, 0.5) == pytest.approx(0.3)
+    assert dy.derisked_pull(0.3, 1.0, 0.5) == pytest.approx(0.15)  # full de-risking halves China's pull
+    assert dy.derisked_pull(0.3, 0.4, 1.0) == pytest.approx(0.3 * 0.6)
+
+
+def test_economic_alignment_target_closed_forms() -> None:
+    # (U - C) / (U + C): only China -1, only the US +1, equal pulls 0, no trade 0 (not NaN).
+    got = dy.economic_alignment_target(np.array([0.0, 0.2, 0.1, 0.0, 0.1]), np.array([0.3, 0.0, 0.1, 0.0, 0.3]))
+    np.testing.assert_allclose(got, [-1.0, 1.0, 0.0, 0.0, (0.1 - 0.3) / 0.4])
+    # Scaling both pulls (both poles' economies growing alike) leaves it unchanged.
+    assert dy.economic_alignment_target(0.2, 0.5) == pytest.approx(dy.economic_alignment_target(0.6, 1.5))
+
+
+def test_overall_alignment_is_the_weighted_mix() -> None:
+    assert dy.overall_alignment(0.6, -0.2, 0.0) == pytest.approx(0.6)  # omega = 0: security alone
+    assert dy.overall_alignment(0.6, -0.2, 0.25) == pytest.approx(0.75 * 0.6 + 0.25 * -0.2)
+    # Per-run weights (R, 1) broadcast over actors (R, n), as in a batch of parameter points.
+    mixed = dy.overall_alignment(np.array([[1.0, -1.0]] * 2), np.array([[-1.0, 1.0]] * 2), np.array([[0.0], [0.5]]))
+    np.testing.assert_allclose(mixed, [[1.0, -1.0], [0.0, 0.0]])
 
 
 def test_alignment_drive_adds_the_shared_pulls_to_the_strategic_drive() -> None:

@@ -12,7 +12,7 @@ import pytest
 from helpers import run_module
 
 from experiments.q4_hysteresis import junctures
-from experiments.q5_asean_alignment import classify, direction
+from experiments.q5_asean_alignment import classify, direction, split_hedge
 from sim import drivers as registry
 from sim import store
 
@@ -64,6 +64,15 @@ def test_classification_by_level_and_direction() -> None:
         "steady",
         "toward China",
     ]
+
+
+def test_split_hedge_needs_opposite_sides_and_a_gap() -> None:
+    security = np.array([0.3, 0.3, 0.1, -0.4, 0.5, 0.0])
+    economic = np.array([-0.2, -0.01, -0.1, 0.2, 0.2, -0.6])
+    # security with the US and economy with China 0.5 apart: split; 0.31 apart: not beyond 0.33;
+    # opposite sides 0.2 apart: no; the reverse hedge counts too; same side: no; at 0: no.
+    assert list(split_hedge(security, economic, 0.33)) == [True, False, False, True, False, False]
+    assert list(split_hedge(security, economic, 0.0)) == [True, True, True, True, False, False]
 
 
 # --- end to end ---------------------------------------------------------------------------------
@@ -188,6 +197,13 @@ def test_q4_and_q5_write_their_tables(tmp_path: Path) -> None:
     shares = table[["share_bandwagoning", "share_hedging", "share_balancing"]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0)
     assert len(table) == 2 * 10
+    # Kuik's hedge on the two alignments: the split's point is the difference of the two means
+    # (every draw has the same runs), inside its interval, and a share of runs.
+    np.testing.assert_allclose(table["split_end"], table["security_end"] - table["economic_end"], atol=1e-12)
+    assert (table["split_low"] <= table["split_end"] + 1e-12).all()
+    assert (table["split_end"] <= table["split_high"] + 1e-12).all()
+    assert table["share_split"].between(0.0, 1.0).all()
+    assert table[["security_end", "economic_end"]].abs().le(1.0).all().all()
 
 
 @pytest.mark.slow

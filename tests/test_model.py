@@ -121,7 +121,10 @@ def test_agent_contract(
             assert getattr(actions, name)[0, 0] >= 0, (name, turn)
     # the reported properties read the state
     state, _ = history[-1][code]
-    assert me.alignment == state.alignment[0, 0]
+    assert me.security_alignment == state.alignment[0, 0]
+    assert me.economic_alignment == state.economic_alignment[0, 0]
+    omega = model.params.params.alignment.economic_weight
+    assert me.alignment == pytest.approx((1 - omega) * me.security_alignment + omega * me.economic_alignment)
     assert me.lockin == state.lockin[0, 0]
     assert me.spending_share_gdp == state.spending[0, 0]
     assert me.capability == state.capability[0, 0]

@@ -43,6 +43,8 @@ def hand_state() -> State:
     trust[:, c("PHL"), c("USA")] = [0.9, 0.6]
     trust[:, c("VNM"), c("USA")] = [0.4, 0.2]
     alignment = np.array([[-1.0, 0.5, 1.0, -0.5, -0.9, 0.4, 0.0], [-1.0, -0.2, 1.0, -0.6, -0.8, 0.6, 0.2]])
+    # Economic alignments differ from the security ones (hedging): the overall alignment mixes them.
+    economic = np.array([[-1.0, 0.1, 1.0, -0.7, -0.3, -0.4, -0.8], [-1.0, 0.3, 1.0, -0.2, -0.5, 0.2, 0.0]])
     spending = np.array([[1.7, 1.0, 3.5, 4.0, 20.0, 1.2, 2.0], [1.7, 3.0, 3.5, 4.0, 20.0, 1.2, 2.0]])
     lockin = np.zeros((r, n))
     lockin[:, c("JPN")] = [0.6, 0.9]
@@ -50,6 +52,7 @@ def hand_state() -> State:
     ones = np.ones((r, n))
     return State(
         alignment=alignment,
+        economic_alignment=economic,
         spending=spending,
         expenditure=ones,
         capability=ones,
@@ -86,11 +89,16 @@ def test_outcomes_on_a_hand_made_state(small: tuple[Params, RunInputs]) -> None:
     np.testing.assert_allclose(out["w5_tech_denial"], [0.1, 0.5])
     w = np.array([[0.3, 0.6, 0.6, 1.85 / 3, 0.1], [0.8, 0.3, 0.9, 2.3 / 3, 0.5]])
     np.testing.assert_allclose(out["china_wants_gap"], w @ np.array(WEIGHTS))
-    np.testing.assert_allclose(out["sea_alignment_mean"], [0.2, 0.4])
+    # Overall alignment (eq. 19f, omega = 0.25 by default): 0.75 x + 0.25 y. Security means of
+    # PHL and VNM 0.2 and 0.4, economic means -0.6 and 0.1.
+    assert params.params.alignment.economic_weight == 0.25
+    np.testing.assert_allclose(out["sea_alignment_mean"], [0.0, 0.325], atol=1e-15)
     np.testing.assert_allclose(out["sea_trust_china"], [0.2, 0.4])
     np.testing.assert_allclose(out["sea_trust_us"], [0.65, 0.4])
     np.testing.assert_allclose(out["sea_trust_japan"], out["w2_standing"])
-    non_poles = np.array([[0.5, -0.5, -0.9, 0.4, 0.0], [-0.2, -0.6, -0.8, 0.6, 0.2]])
+    security = np.array([[0.5, -0.5, -0.9, 0.4, 0.0], [-0.2, -0.6, -0.8, 0.6, 0.2]])
+    economic = np.array([[0.1, -0.7, -0.3, -0.4, -0.8], [0.3, -0.2, -0.5, 0.2, 0.0]])
+    non_poles = 0.75 * security + 0.25 * economic
     np.testing.assert_allclose(out["alignment_polarisation"], non_poles.std(axis=1))  # ddof 0
     for column in (*W_COLUMNS, "china_wants_gap"):
         assert np.all((out[column] >= 0) & (out[column] <= 1)), column
@@ -120,6 +128,7 @@ def test_outcomes_are_in_unit_interval_for_random_valid_states(small: tuple[Para
         **{
             **vars(base),
             "alignment": rng.uniform(-1, 1, (r, n)),
+            "economic_alignment": rng.uniform(-1, 1, (r, n)),
             "spending": rng.uniform(0, 8, (r, n)),
             "expenditure": np.ones((r, n)),
             "capability": np.ones((r, n)),
@@ -158,10 +167,13 @@ def test_outcome_table_agrees_with_state_and_dyad_tables(
     np.testing.assert_allclose(o["w2_standing"], trust_in_japan.sort_index(), rtol=1e-12)
     jpn = states[states["actor"] == "JPN"].set_index("t").sort_index()
     w4 = military_alignment(
-        jpn["spending_share_gdp"].to_numpy(), jpn["lockin"].to_numpy(), jpn["alignment"].to_numpy(), 2.0
+        jpn["spending_share_gdp"].to_numpy(), jpn["lockin"].to_numpy(), jpn["security_alignment"].to_numpy(), 2.0
     )
     np.testing.assert_allclose(o["w4_military_alignment"], w4, rtol=1e-12)
     np.testing.assert_allclose(o["china_wants_gap"], o[W_COLUMNS].mean(axis=1), rtol=1e-12)  # default equal weights
+    omega = baseline_params.params.alignment.economic_weight
+    overall = (1.0 - omega) * states["security_alignment"] + omega * states["economic_alignment"]
+    np.testing.assert_allclose(states["alignment"], overall, rtol=1e-12)  # eq. 19f
     sea = states[states["actor"].isin(region)].groupby("t")["alignment"].mean()
     np.testing.assert_allclose(o["sea_alignment_mean"], sea.sort_index(), rtol=1e-12)
     non_poles = states[~states["actor"].isin(["CHN", "USA"])].groupby("t")["alignment"].std(ddof=0)

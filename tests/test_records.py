@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from sim.outcomes import OUTCOME_COLUMNS
 from sim.params import Params
 from sim.records import (
     DYAD_COLUMNS,
+    OVERALL_ALIGNMENT,
     STATE_COLUMNS,
     TABLES,
     Trajectory,
@@ -24,6 +26,7 @@ from sim.records import (
     arrow_tables,
     dyads_table,
     outcomes_table,
+    state_record,
     states_table,
     tables,
 )
@@ -100,8 +103,7 @@ CODES = ("CHN", "JPN", "USA")
 
 def hand_trajectory() -> Trajectory:
     t, r, n = 2, 1, 3
-    fields = ("alignment", "spending", "capability", "lockin", "expenditure", "ceiling", "trend")
-    states = {f: np.arange(t * r * n, dtype=float).reshape(t, r, n) / 10 for f in fields}
+    states = {f: np.arange(t * r * n, dtype=float).reshape(t, r, n) / 10 for f in STATE_COLUMNS}
     states["ceiling"][1, 0, 0] = np.inf
     dyads = {
         f: np.arange(t * r * n * n, dtype=float).reshape(t, r, n, n) / 100
@@ -150,6 +152,21 @@ def test_hand_trajectory_states_and_dyads() -> None:
     # (t=1, observer=1, target=2) is element 9 + 3 + 2 = 14 of the flattened array
     assert row["threat"].item() == pytest.approx(0.14)
     assert row["tech_denial"].item() == pytest.approx(0.14)
+
+
+def test_state_record_derives_the_overall_alignment(baseline_params: Params) -> None:
+    """The recorded ``alignment`` is eq. 19f of the two state fields; each part keeps its own column."""
+    security, economic = np.array([[-1.0, 0.6, 1.0]]), np.array([[-1.0, -0.2, 1.0]])
+    state = SimpleNamespace(**{f: np.zeros((1, 3)) for f in STATE_COLUMNS})
+    state.alignment, state.economic_alignment = security, economic
+    model = replace(baseline_params.params, alignment=replace(baseline_params.params.alignment, economic_weight=0.4))
+    record = state_record(state, model)  # type: ignore[arg-type]
+    assert set(record) == set(STATE_COLUMNS)
+    np.testing.assert_allclose(record[OVERALL_ALIGNMENT], [[-1.0, 0.6 * 0.6 + 0.4 * -0.2, 1.0]])
+    np.testing.assert_array_equal(record["alignment"], security)
+    np.testing.assert_array_equal(record["economic_alignment"], economic)
+    assert STATE_COLUMNS[OVERALL_ALIGNMENT] == "alignment"
+    assert STATE_COLUMNS["alignment"] == "security_alignment"
 
 
 def test_hand_trajectory_actions_filtered_and_logged_by_kind() -> None:

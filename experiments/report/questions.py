@@ -129,6 +129,7 @@ from which on it never comes back.</p>
 def q5_html(q5: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
     """q5: the classification of each Southeast Asian state in each scenario."""
     table_frame = q5["classification.csv"]
+    split = q5["meta"].get("config", {}).get("experiment", {}).get("split")
     scenarios = list(dict.fromkeys(table_frame["scenario"]))
     rows = []
     for actor in dict.fromkeys(table_frame["actor"]):
@@ -143,7 +144,9 @@ def q5_html(q5: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
             row.append(
                 Raw(
                     f'<span class="{esc(r["class"])}">{esc(r["class"])}</span> ({num(share, 2)} of runs); change '
-                    f"{interval(r['change'], r['ci_low'], r['ci_high'], 3, True)}"
+                    f"{interval(r['change'], r['ci_low'], r['ci_high'], 3, True)}; security "
+                    f"{num(r.get('security_end'), 2)}, economic {num(r.get('economic_end'), 2)}, split hedge in "
+                    f"{num(r.get('share_split'), 2)} of runs"
                 )
             )
         rows.append(row)
@@ -152,7 +155,10 @@ def q5_html(q5: Mapping[str, Any], figures: Mapping[str, Rendered]) -> str:
 <p>{esc(QUESTIONS["q5_asean_alignment"])} By where it stands, a state balances (with the US) if its alignment is
 in the upper third of the scale, bandwagons (with China) if in the lower third, and hedges in between; the figure's
 arrows say where it is heading (its change since the start year). The class is the most frequent across runs at the
-end year; the change is the mean alignment change with its 90% interval over parameter draws.</p>
+end year; the change is the mean alignment change with its 90% interval over parameter draws. The class reads the
+overall alignment, a weighted mix of the security and economic alignments (ODD eqs. 19e-19f); their end-year means
+follow, with the share of runs that are a split hedge in Kuik's (2008) sense: the two on opposite sides of 0 and
+more than {num(split, 2)} apart (security with one power, the economy with the other).</p>
 {table(["state", *[plots.scenario_label(s) for s in scenarios]], rows)}
 {figure_html(figures["classification"])}
 """
