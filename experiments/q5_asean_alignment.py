@@ -116,9 +116,9 @@ def run(ex: Experiment) -> dict[str, Any]:
                     "direction": _modal(group["direction"]),
                     "security_end": float(group["security_alignment"].mean()),
                     "economic_end": float(group["economic_alignment"].mean()),
-                    "split_end": float(gaps.mean()),
-                    "split_low": float(np.quantile(gaps, 0.05)),
-                    "split_high": float(np.quantile(gaps, 0.95)),
+                    "gap_end": float(gaps.mean()),
+                    "gap_low": float(np.quantile(gaps, 0.05)),
+                    "gap_high": float(np.quantile(gaps, 0.95)),
                     "share_split": float(
                         split_hedge(group["security_alignment"], group["economic_alignment"], split).mean()
                     ),

@@ -199,9 +199,9 @@ def test_q4_and_q5_write_their_tables(tmp_path: Path) -> None:
     assert len(table) == 2 * 10
     # Kuik's hedge on the two alignments: the split's point is the difference of the two means
     # (every draw has the same runs), inside its interval, and a share of runs.
-    np.testing.assert_allclose(table["split_end"], table["security_end"] - table["economic_end"], atol=1e-12)
-    assert (table["split_low"] <= table["split_end"] + 1e-12).all()
-    assert (table["split_end"] <= table["split_high"] + 1e-12).all()
+    np.testing.assert_allclose(table["gap_end"], table["security_end"] - table["economic_end"], atol=1e-12)
+    assert (table["gap_low"] <= table["gap_end"] + 1e-12).all()
+    assert (table["gap_end"] <= table["gap_high"] + 1e-12).all()
     assert table["share_split"].between(0.0, 1.0).all()
     assert table[["security_end", "economic_end"]].abs().le(1.0).all().all()
 

@@ -60,6 +60,19 @@ def test_start_is_a_rest_point_of_the_alignment_equation(start: tuple[Params, Ru
     np.testing.assert_array_equal(anchors.baseline_logit[0, inputs.is_pole], 0.0)
 
 
+def test_economic_alignment_starts_at_its_target(start: tuple[Params, RunInputs, State, Anchors]) -> None:
+    """y(0) is the trade target of eq. 19e at the spun-up de-risking; the poles sit at their poles."""
+    params, inputs, state, _ = start
+    model = params.params
+    us = inputs.trade_us
+    china = inputs.trade_china * (1.0 - model.alignment.derisking_trade_discount * state.denial[0, :, inputs.china])
+    non_poles = ~inputs.is_pole
+    expected = (us - china) / (us + china)
+    np.testing.assert_allclose(state.economic_alignment[0, non_poles], expected[non_poles], rtol=0, atol=1e-12)
+    assert state.economic_alignment[0, inputs.china] == -1.0 and state.economic_alignment[0, inputs.us] == 1.0
+    assert np.all(np.abs(state.economic_alignment) <= 1.0)
+
+
 def test_start_is_a_rest_point_of_the_spending_equation(start: tuple[Params, RunInputs, State, Anchors]) -> None:
     params, inputs, state, anchors = start
     model = params.params

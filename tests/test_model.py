@@ -170,6 +170,7 @@ def test_poles_never_move_in_a_short_run(
     _, history = contract_run
     pole = {"CHN": -1.0, "USA": 1.0}[code]
     assert all(record[code][0].alignment[0, 0] == pole for record in history)
+    assert all(record[code][0].economic_alignment[0, 0] == pole for record in history)
     lockins = {record[code][0].lockin[0, 0] for record in history}
     assert len(lockins) == 1
 
@@ -177,7 +178,8 @@ def test_poles_never_move_in_a_short_run(
 def test_poles_never_move_in_the_baseline(baseline_run: dict[str, pd.DataFrame]) -> None:
     states = baseline_run["states"]
     chn, usa = states[states["actor"] == "CHN"], states[states["actor"] == "USA"]
-    assert (chn["alignment"] == -1.0).all() and (usa["alignment"] == 1.0).all()
+    for column in ("alignment", "security_alignment", "economic_alignment"):
+        assert (chn[column] == -1.0).all() and (usa[column] == 1.0).all(), column
     assert chn["lockin"].nunique() == 1 and usa["lockin"].nunique() == 1
 
 
@@ -420,7 +422,8 @@ def test_state_stays_in_bounds_for_extreme_valid_parameters() -> None:
     )
     states = simulate(params, 1)["states"]
     assert states["lockin"].between(0.0, 1.0).all()
-    assert states["alignment"].between(-1.0, 1.0).all()
+    for column in ("alignment", "security_alignment", "economic_alignment"):
+        assert states[column].between(-1.0, 1.0).all(), column
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,7 +13,20 @@ from sim.drivers.levels import driver_levels
 from sim.inputs import build_inputs
 from sim.model import AlignmentModel
 from sim.params import ModelParams, Params, with_values
-from sim.turn import ALL, N_NOISE, Actions, Relations, State, advance, decide, perceive, respond, stack, take
+from sim.turn import (
+    ALL,
+    N_NOISE,
+    Actions,
+    Relations,
+    State,
+    advance,
+    decide,
+    economic_alignment_target,
+    perceive,
+    respond,
+    stack,
+    take,
+)
 
 SEED = 13
 TURN_STEPS = 20  # a mid-run snapshot (2015Q1) with non-trivial perceptions and events
@@ -187,3 +200,26 @@ def test_force_is_attributed_only_to_partners_committed_at_that_turn(mid_run: Al
 def with_values_model(params: Params, spillover: float) -> ModelParams:
     """The model parameters of ``params`` with ``perception.bloc_spillover`` set."""
     return with_values(params, {"params.perception.bloc_spillover": spillover}).params
+
+
+def test_economic_alignment_closes_its_gap_at_rho_x_whatever_the_lockin(mid_run: AlignmentModel) -> None:
+    """Eq. 19e: y' = y + rho_x (y* - y), the security alignment's rate without lock-in's slowing."""
+    m = mid_run
+    snapshot = stack([a.state for a in m.actors])
+    anchors = stack([a.anchors for a in m.actors])  # type: ignore[list-item]
+    assert isinstance(snapshot, State)
+    turn = m.turn + 1
+    params, inputs = m.params.params, m.inputs
+    drivers = driver_levels(inputs, params.policy, turn, snapshot.alignment)
+    actions = decide(snapshot, ALL, inputs, params, turn, drivers, None)
+    intent, threat = perceive(snapshot, actions, ALL, inputs, params, turn, None)
+    rate = params.alignment.adjustment_per_quarter
+    target = economic_alignment_target(snapshot, ALL, inputs, params, turn)
+    expected = snapshot.economic_alignment + rate * (target - snapshot.economic_alignment)
+    for lockin in (0.0, 1.0):
+        locked = State(**{**vars(snapshot), "lockin": np.full_like(snapshot.lockin, lockin)})
+        new = respond(locked, anchors, actions, intent, threat, ALL, inputs, params, turn, drivers)  # type: ignore[arg-type]
+        np.testing.assert_allclose(new.economic_alignment, expected, rtol=0, atol=1e-14, err_msg=f"lockin {lockin}")
+    # the target moved (GDP growth, de-risking): the test exercises a real step, and the poles hold
+    assert np.abs(target - snapshot.economic_alignment)[0, ~inputs.is_pole].max() > 1e-4
+    np.testing.assert_array_equal(target[0, inputs.is_pole], snapshot.alignment[0, inputs.is_pole])
