@@ -7,6 +7,7 @@ because the folder has no ``__init__.py``; running a test module as a script doe
 from __future__ import annotations
 
 import functools
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -64,6 +65,16 @@ OUTCOME_CONTRACT = (
 CONTRACT = {"states": STATE_CONTRACT, "dyads": DYAD_CONTRACT, "actions": ACTION_CONTRACT, "outcomes": OUTCOME_CONTRACT}
 ACTION_KINDS = {"coercion", "basing", "arms_buildup", "criticism", "engagement", "provocation", "war", "derisking"}
 W_COLUMNS = ["w1_criticism", "w2_standing", "w3_claims_resistance", "w4_military_alignment", "w5_tech_denial"]
+
+
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` for a child a test interrupts: Ctrl-C (SIGINT) at its default, as in a terminal.
+
+    A test suite started in the background (``nohup``, ``cmd &`` in a script) inherits SIGINT ignored,
+    and a child inheriting that would ignore the Ctrl-C the test sends it: the test would then
+    measure how it was launched, not the program.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:

@@ -84,7 +84,7 @@ def test_pool_workers_leave_ctrl_c_to_the_parent_which_stops_them_at_once(tmp_pa
     import sys
     import time
 
-    from helpers import REPO_ROOT
+    from helpers import REPO_ROOT, as_from_a_terminal
 
     from experiments.sampling import evaluate
 
@@ -109,6 +109,7 @@ def test_pool_workers_leave_ctrl_c_to_the_parent_which_stops_them_at_once(tmp_pa
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
     assert process.stdout is not None
     busy = 0
@@ -157,11 +158,13 @@ def test_ctrl_c_while_the_command_still_loads_is_one_line(tmp_path: Path, argume
     import sys
     import time
 
-    from helpers import REPO_ROOT
+    from helpers import REPO_ROOT, as_from_a_terminal
 
     command = [sys.executable, "-m", *(a.format(tmp=tmp_path) for a in arguments)]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal
+    )
     time.sleep(0.5)  # loading its modules (pandas, scipy, matplotlib, hydra) takes a second or more
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, as_from_a_terminal
 
 from sim.callbacks import summarise_sweep, sweep_id
 
@@ -148,7 +148,13 @@ def test_a_signal_stops_the_sweep_and_its_workers_with_one_line(
     command = [sys.executable, "-m", "sim", "-m", "seed=1,2,3,4,5,6,7,8", "replicates=100", "tables=[outcomes]"]
     command += [f"hydra.sweep.dir={tmp_path / 'sweep'}", "hydra.launcher.n_jobs=2"]
     launcher = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
     workers: list[int] = []
     try:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import compose_params
 
-from sim.drivers.levels import driver_levels
+from sim.drivers.levels import TurnDrivers, driver_levels
 from sim.inputs import build_inputs
 from sim.model import AlignmentModel
 from sim.params import ModelParams, Params, with_values
@@ -17,6 +17,7 @@ from sim.turn import (
     ALL,
     N_NOISE,
     Actions,
+    Anchors,
     Relations,
     State,
     advance,
@@ -45,6 +46,15 @@ def _assert_same(a: State | Actions, b: State | Actions) -> None:
         np.testing.assert_allclose(getattr(a, f.name), getattr(b, f.name), rtol=1e-13, atol=1e-15, err_msg=f.name)
 
 
+def next_turn(m: AlignmentModel) -> tuple[State, Anchors, int, TurnDrivers]:
+    """The model's snapshot, the anchors, the next turn and its driver levels, for phases called by hand."""
+    snapshot = stack([a.state for a in m.actors])
+    anchors = stack([a.anchors for a in m.actors])  # type: ignore[list-item]
+    assert isinstance(snapshot, State) and isinstance(anchors, Anchors)
+    turn = m.turn + 1
+    return snapshot, anchors, turn, driver_levels(m.inputs, m.params.params.policy, turn, snapshot.alignment)
+
+
 def test_take_and_stack_are_inverse(mid_run: AlignmentModel) -> None:
     snapshot = stack([a.state for a in mid_run.actors])
     n = mid_run.inputs.n_actors
@@ -55,13 +65,9 @@ def test_take_and_stack_are_inverse(mid_run: AlignmentModel) -> None:
 
 def test_phases_row_by_row_equal_all_rows(mid_run: AlignmentModel) -> None:
     m = mid_run
-    snapshot = stack([a.state for a in m.actors])
-    anchors = stack([a.anchors for a in m.actors])  # type: ignore[list-item]
-    assert isinstance(snapshot, State)
-    turn = m.turn + 1
+    snapshot, anchors, turn, drivers = next_turn(m)
     params, inputs = m.params.params, m.inputs
     noise = m.noise[turn][None]
-    drivers = driver_levels(inputs, params.policy, turn, snapshot.alignment)
     n = inputs.n_actors
     rows = [slice(i, i + 1) for i in range(n)]
 
@@ -205,12 +211,8 @@ def with_values_model(params: Params, spillover: float) -> ModelParams:
 def test_economic_alignment_closes_its_gap_at_rho_x_whatever_the_lockin(mid_run: AlignmentModel) -> None:
     """Eq. 19e: y' = y + rho_x (y* - y), the security alignment's rate without lock-in's slowing."""
     m = mid_run
-    snapshot = stack([a.state for a in m.actors])
-    anchors = stack([a.anchors for a in m.actors])  # type: ignore[list-item]
-    assert isinstance(snapshot, State)
-    turn = m.turn + 1
+    snapshot, anchors, turn, drivers = next_turn(m)
     params, inputs = m.params.params, m.inputs
-    drivers = driver_levels(inputs, params.policy, turn, snapshot.alignment)
     actions = decide(snapshot, ALL, inputs, params, turn, drivers, None)
     intent, threat = perceive(snapshot, actions, ALL, inputs, params, turn, None)
     rate = params.alignment.adjustment_per_quarter
@@ -218,7 +220,7 @@ def test_economic_alignment_closes_its_gap_at_rho_x_whatever_the_lockin(mid_run:
     expected = snapshot.economic_alignment + rate * (target - snapshot.economic_alignment)
     for lockin in (0.0, 1.0):
         locked = State(**{**vars(snapshot), "lockin": np.full_like(snapshot.lockin, lockin)})
-        new = respond(locked, anchors, actions, intent, threat, ALL, inputs, params, turn, drivers)  # type: ignore[arg-type]
+        new = respond(locked, anchors, actions, intent, threat, ALL, inputs, params, turn, drivers)
         np.testing.assert_allclose(new.economic_alignment, expected, rtol=0, atol=1e-14, err_msg=f"lockin {lockin}")
     # the target moved (GDP growth, de-risking): the test exercises a real step, and the poles hold
     assert np.abs(target - snapshot.economic_alignment)[0, ~inputs.is_pole].max() > 1e-4
