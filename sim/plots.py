@@ -55,7 +55,7 @@ W_LABELS = {
     "china_wants_gap": "China-wants gap (mean of W1..W5)",
 }
 BAND = (0.05, 0.95)
-ALIGNMENT_LABEL = "alignment (-1 = with China, +1 = with the US; index)"
+ALIGNMENT_LABEL = "overall alignment (-1 = with China, +1 = with the US; index)"
 # China's pole red, the US pole blue, as the q5 classes (bandwagoning red, balancing blue).
 ALIGNMENT_CMAP = "RdBu"
 # Readable defaults for every figure of this module (applied while a figure is built).
